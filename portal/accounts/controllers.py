@@ -1,0 +1,231 @@
+"""Login, logout, the user's own account page, and the admin pages for users and departments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+
+from portal.accounts import services
+from portal.accounts.forms import (
+    DepartmentForm,
+    LanguageForm,
+    LoginForm,
+    PasswordChangeForm,
+    PasswordResetForm,
+    UserForm,
+)
+from portal.accounts.sessions import SESSION_COOKIE
+from portal.accounts.tables import Role
+from portal.core.forms import FormError
+from portal.core.web import LANGUAGE_COOKIE, admin_only, client_ip
+from portal.i18n import gettext as _
+
+
+def _session_cookie(request: Request, response: Response, token: str) -> Response:
+    settings = request.app.state.settings
+    response.set_cookie(
+        SESSION_COOKIE, token, httponly=True, samesite="lax", secure=settings.secure_cookies,
+        max_age=settings.session_hours * 3600, path="/",
+    )
+    return response
+
+
+class AuthController(Controller):
+    @get("/login", opt={"public": True})
+    async def login_page(self, request: Request, next: str = "/") -> Response:
+        if request.scope.get("user"):
+            return Redirect("/")
+        return Template("pages/accounts/login.html", context={"errors": {}, "username": "", "next": next})
+
+    @post("/login", opt={"public": True})
+    async def login(self, request: Request) -> Response:
+        data = await request.form()
+        limiter = request.app.state.login_limiter
+        ip = client_ip(request)
+        context: dict[str, Any] = {"errors": {}, "username": data.get("username", ""), "next": data.get("next", "/")}
+        try:
+            form = LoginForm.parse(data)
+        except FormError as error:
+            return Template("pages/accounts/login.html", context={**context, "errors": error.errors}, status_code=422)
+        verdict = await limiter.check(form.username, ip)
+        if not verdict.allowed:
+            message = _("Too many failed attempts. Try again in %(s)s seconds.", s=verdict.retry_after)
+            return Template(
+                "pages/accounts/login.html", context={**context, "errors": {"__all__": message}}, status_code=429,
+                headers={"Retry-After": str(verdict.retry_after)},
+            )
+        user = await services.authenticate(form.username, form.password, ip=ip)
+        if user is None:
+            await limiter.record_failure(form.username, ip)
+            message = _("The user name or password is wrong, or the account is disabled.")
+            return Template("pages/accounts/login.html", context={**context, "errors": {"__all__": message}},
+                            status_code=401)
+        await limiter.reset(form.username)
+        session = await request.app.state.sessions.create(user.id, replacing=request.cookies.get(SESSION_COOKIE))
+        return _session_cookie(request, Redirect(form.next_url, status_code=303), session.token)
+
+    @post("/logout")
+    async def logout(self, request: Request) -> Response:
+        token = request.cookies.get(SESSION_COOKIE)
+        if token:
+            await request.app.state.sessions.delete(token)
+        response = Redirect("/login", status_code=303)
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
+
+    @post("/language", opt={"public": True})
+    async def switch_language(self, request: Request) -> Response:
+        """The language switch: saved on the account when logged in, in a cookie otherwise."""
+        data = await request.form()
+        try:
+            form = LanguageForm.parse(data)
+        except FormError:
+            return Redirect("/", status_code=303)
+        user = request.scope.get("user")
+        if user:
+            await services.set_language(user, form.language)
+        back = request.headers.get("referer", "/")
+        target = back if back.startswith(str(request.base_url)) else "/"
+        response = Redirect(target, status_code=303)
+        response.set_cookie(LANGUAGE_COOKIE, form.language, max_age=365 * 86400, samesite="lax", httponly=True)
+        return response
+
+
+class AccountController(Controller):
+    path = "/account"
+
+    @get("/")
+    async def account_page(self, request: Request, saved: str = "") -> Template:
+        return Template("pages/accounts/account.html", context={"errors": {}, "saved": saved})
+
+    @post("/password")
+    async def change_password(self, request: Request) -> Response:
+        user = request.user
+        try:
+            form = PasswordChangeForm.parse(await request.form())
+            await services.change_own_password(user, form.current, form.new, ip=client_ip(request))
+        except FormError as error:
+            return Template("pages/accounts/account.html", context={"errors": error.errors, "saved": ""},
+                            status_code=422)
+        # Other devices' sessions end; this one is rotated so the user stays logged in here.
+        sessions = request.app.state.sessions
+        await sessions.delete_all_for_user(user.id)
+        session = await sessions.create(user.id)
+        return _session_cookie(request, Redirect("/account?saved=password", status_code=303), session.token)
+
+
+class AdminController(Controller):
+    path = "/admin"
+    guards = [admin_only]
+
+    @get("/users")
+    async def users_page(self) -> Template:
+        return Template("pages/admin/users.html", context={"users": await services.list_users()})
+
+    @get("/users/new")
+    async def new_user_page(self) -> Template:
+        return await _user_form_page(None, {}, {"role": Role.member.value})
+
+    @post("/users")
+    async def create_user(self, request: Request) -> Response:
+        data = dict(await request.form())
+        try:
+            form = UserForm.parse(data, creating=True)
+            user_id = await services.create_user(request.user, form, ip=client_ip(request))
+        except FormError as error:
+            return await _user_form_page(None, error.errors, data, status_code=422)
+        return Redirect(f"/admin/users/{user_id}?saved=created", status_code=303)
+
+    @get("/users/{user_id:int}")
+    async def edit_user_page(self, user_id: FromPath[int], saved: str = "") -> Template:
+        user = await services.get_user(user_id)
+        return await _user_form_page(user, {}, user, saved=saved)
+
+    @post("/users/{user_id:int}")
+    async def update_user(self, request: Request, user_id: FromPath[int]) -> Response:
+        user = await services.get_user(user_id)
+        data = dict(await request.form())
+        try:
+            form = UserForm.parse({**data, "username": user["username"]}, creating=False)
+            await services.update_user(request.user, user_id, form, ip=client_ip(request))
+        except FormError as error:
+            return await _user_form_page(user, error.errors, {**user, **data}, status_code=422)
+        return Redirect(f"/admin/users/{user_id}?saved=updated", status_code=303)
+
+    @post("/users/{user_id:int}/password")
+    async def reset_password(self, request: Request, user_id: FromPath[int]) -> Response:
+        user = await services.get_user(user_id)
+        try:
+            form = PasswordResetForm.parse(await request.form())
+            await services.reset_password(request.user, user_id, form.password, request.app.state.sessions,
+                                          ip=client_ip(request))
+        except FormError as error:
+            return await _user_form_page(user, error.errors, user, status_code=422)
+        return Redirect(f"/admin/users/{user_id}?saved=password", status_code=303)
+
+    @post("/users/{user_id:int}/active")
+    async def set_active(self, request: Request, user_id: FromPath[int]) -> Response:
+        user = await services.get_user(user_id)
+        active = (await request.form()).get("active") == "1"
+        try:
+            await services.set_user_active(request.user, user_id, active, request.app.state.sessions,
+                                           ip=client_ip(request))
+        except FormError as error:
+            return await _user_form_page(user, error.errors, user, status_code=422)
+        return Redirect(f"/admin/users/{user_id}?saved={'enabled' if active else 'disabled'}", status_code=303)
+
+    @get("/departments")
+    async def departments_page(self) -> Template:
+        return await _departments_page({}, {})
+
+    @post("/departments")
+    async def create_department(self, request: Request) -> Response:
+        data = dict(await request.form())
+        try:
+            form = DepartmentForm.parse(data, creating=True)
+            await services.create_department(request.user, form, ip=client_ip(request))
+        except FormError as error:
+            return await _departments_page(error.errors, data, status_code=422)
+        return Redirect("/admin/departments", status_code=303)
+
+    @post("/departments/{department_id:int}")
+    async def update_department(self, request: Request, department_id: FromPath[int]) -> Response:
+        data = dict(await request.form())
+        try:
+            form = DepartmentForm.parse(data, creating=False)
+            await services.update_department(request.user, department_id, form, active=data.get("active") == "1",
+                                             ip=client_ip(request))
+        except FormError as error:
+            return await _departments_page({f"{department_id}.{k}": v for k, v in error.errors.items()}, {},
+                                           status_code=422)
+        return Redirect("/admin/departments", status_code=303)
+
+    @get("/audit")
+    async def audit_page(self) -> Template:
+        from portal.events import services as events
+
+        return Template("pages/admin/audit.html", context={"events": await events.recent(200)})
+
+
+async def _user_form_page(user: dict | None, errors: dict, values: dict, *, saved: str = "",
+                          status_code: int = 200) -> Template:
+    return Template(
+        "pages/admin/user_form.html",
+        context={
+            "user": user, "errors": errors, "values": values, "saved": saved,
+            "roles": [role.value for role in Role], "departments": await services.department_choices(),
+        },
+        status_code=status_code,
+    )
+
+
+async def _departments_page(errors: dict, values: dict, status_code: int = 200) -> Template:
+    return Template(
+        "pages/admin/departments.html",
+        context={"departments": await services.list_departments(include_inactive=True), "errors": errors,
+                 "values": values},
+        status_code=status_code,
+    )

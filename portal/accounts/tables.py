@@ -1,0 +1,42 @@
+"""Departments and users."""
+
+from enum import StrEnum
+
+from piccolo.columns import Boolean, ForeignKey, Timestamptz, Varchar
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+
+class Role(StrEnum):
+    admin = "admin"
+    manager = "manager"
+    member = "member"
+    liaison = "liaison"  # 部门联络员: acts on what is routed to their department
+    viewer = "viewer"  # leaders and auditors: read only
+
+
+class Language(StrEnum):
+    zh_hans = "zh_Hans"
+    en = "en"
+
+
+class Department(Table, tablename="department"):
+    code = Varchar(length=40, unique=True, index=True)
+    name_zh = Varchar(length=80)
+    name_en = Varchar(length=120)
+    active = Boolean(default=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class User(Table, tablename="portal_user"):
+    username = Varchar(length=40, unique=True, index=True)
+    display_name = Varchar(length=60)
+    title = Varchar(length=60, default="")
+    email = Varchar(length=254, default="")
+    password_hash = Varchar(length=200)
+    role = Varchar(length=16, choices=Role, default=Role.member)
+    department = ForeignKey(references=Department, null=True)
+    language = Varchar(length=8, choices=Language, default=Language.zh_hans)
+    active = Boolean(default=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    last_login_at = Timestamptz(null=True, default=None)

@@ -1,0 +1,75 @@
+"""create_app(): plugins, routes, lifespan — wiring only."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from litestar import Litestar, get
+from litestar.config.csrf import CSRFConfig
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.datastructures import State
+from litestar.plugins.htmx import HTMXPlugin
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+
+from portal import STATIC_DIR, db
+from portal.accounts.controllers import AccountController, AdminController, AuthController
+from portal.accounts.ratelimit import LoginRateLimiter
+from portal.accounts.sessions import SessionStore
+from portal.boards.controllers import BoardController
+from portal.core import redis as portal_redis
+from portal.core.templating import environment
+from portal.core.web import EXCEPTION_HANDLERS, SessionMiddleware, add_security_headers, login_required
+from portal.settings import Settings, get_settings
+
+
+@get("/healthz", opt={"public": True}, sync_to_thread=False)
+def healthz() -> dict[str, str]:
+    """Liveness for the proxy and the benchmarks' hello-world baseline."""
+    return {"status": "ok"}
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar):
+        await db.open_pool()
+        app.state.redis = portal_redis.async_client(settings)
+        app.state.sessions = SessionStore(app.state.redis, settings.session_hours * 3600)
+        app.state.login_limiter = LoginRateLimiter(app.state.redis)
+        try:
+            yield
+        finally:
+            await app.state.redis.aclose()
+            await db.close_pool()
+
+    template_engine = JinjaTemplateEngine.from_environment(environment())
+    return Litestar(
+        route_handlers=[
+            healthz,
+            AuthController,
+            AccountController,
+            AdminController,
+            BoardController,
+            create_static_files_router(path="/static", directories=[STATIC_DIR], opt={"public": True},
+                                       send_as_attachment=False),
+        ],
+        lifespan=[lifespan],
+        state=State({"settings": settings}),
+        middleware=[SessionMiddleware()],
+        guards=[login_required],
+        before_send=[add_security_headers],
+        csrf_config=CSRFConfig(
+            secret=settings.resolved_secret_key(),
+            cookie_name="portal_csrf",
+            cookie_secure=settings.secure_cookies,
+            cookie_httponly=True,
+            cookie_samesite="lax",
+            header_name="x-csrftoken",
+        ),
+        template_config=TemplateConfig(instance=template_engine),
+        plugins=[HTMXPlugin()],
+        exception_handlers=EXCEPTION_HANDLERS,
+        debug=False,
+    )

@@ -1,0 +1,74 @@
+"""The one Jinja2 environment: used by pages, htmx fragments and (later) broadcasts.
+
+Partials that are broadcast must not touch ``request``, ``csrf_input`` or ``url_for``;
+everything they need is passed explicitly or comes from the globals below.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from functools import cache
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from portal import STATIC_DIR, TEMPLATES_DIR
+from portal.core import labels
+from portal.i18n import LOCALES, current_locale, translations
+from portal.settings import get_settings
+
+
+@cache
+def _static_fingerprint(path: str) -> str:
+    file = STATIC_DIR / path
+    return hashlib.sha256(file.read_bytes()).hexdigest()[:10] if file.exists() else "missing"
+
+
+def static_url(path: str) -> str:
+    """A cache-busting URL: the content hash changes when the file does."""
+    return f"/static/{path}?v={_static_fingerprint(path)}"
+
+
+def format_datetime(value: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
+    if value is None:
+        return ""
+    return value.astimezone(get_settings().tz).strftime(pattern)
+
+
+def department_name(name_zh: str | None, name_en: str | None) -> str:
+    """Departments carry both names; show the one in the viewer's language."""
+    return (name_en if current_locale() == "en" else name_zh) or name_zh or ""
+
+
+def _gettext(message: str) -> str:
+    return translations(current_locale()).ugettext(message)
+
+
+def _ngettext(singular: str, plural: str, n: int) -> str:
+    return translations(current_locale()).ungettext(singular, plural, n)
+
+
+@cache
+def environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    # newstyle: templates write _("Hello %(name)s", name=user) and Jinja formats it.
+    env.install_gettext_callables(_gettext, _ngettext, newstyle=True)
+    env.globals.update(
+        static_url=static_url,
+        LOCALES=LOCALES,
+        current_locale=current_locale,
+        role_label=lambda code: labels.label(labels.ROLE_LABELS, code),
+        kind_label=lambda code: labels.label(labels.BOARD_KIND_LABELS, code),
+        platform_label=lambda code: labels.label(labels.PLATFORM_LABELS, code),
+        priority_label=lambda code: labels.label(labels.PRIORITY_LABELS, code),
+        department_name=department_name,
+    )
+    env.filters["datetime"] = format_datetime
+    return env

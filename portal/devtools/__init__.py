@@ -1,0 +1,1 @@
+"""Developer tooling for Portal (not imported by the running application)."""

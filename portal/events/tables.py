@@ -1,0 +1,21 @@
+"""The events table: the audit trail of every state change and each board's sequence."""
+
+from piccolo.columns import JSONB, ForeignKey, Integer, Timestamptz, Varchar
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+from portal.accounts.tables import User
+
+
+class Event(Table, tablename="event"):
+    # Board events carry the board id and its per-board sequence number; account and
+    # admin events (logins, user changes) have neither.
+    board_id = Integer(null=True, default=None, index=True)
+    seq = Integer(null=True, default=None)
+    actor = ForeignKey(references=User, null=True)
+    verb = Varchar(length=40, index=True)
+    object_type = Varchar(length=20)
+    object_id = Integer(null=True, default=None)
+    payload = JSONB(default={})
+    ip = Varchar(length=45, default="")
+    created_at = Timestamptz(default=TimestamptzNow(), index=True)

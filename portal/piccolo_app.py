@@ -1,0 +1,16 @@
+"""Piccolo app registry entry: the tables and where their migrations live."""
+
+from piccolo.conf.apps import AppConfig
+
+from portal import MIGRATIONS_DIR
+from portal.accounts.tables import Department, User
+from portal.boards.tables import Board, BoardColumn, BoardMember, Card, Note
+from portal.events.tables import Event
+
+APP_CONFIG = AppConfig(
+    app_name="portal",
+    migrations_folder_path=MIGRATIONS_DIR,
+    table_classes=[Department, User, Board, BoardMember, BoardColumn, Card, Note, Event],
+    migration_dependencies=[],
+    commands=[],
+)

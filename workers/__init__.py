@@ -1,0 +1,1 @@
+"""arq workers: thin wrappers around portal services, run by `portal worker`."""
