@@ -8,6 +8,7 @@ from litestar import Litestar, get
 from litestar.config.csrf import CSRFConfig
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.datastructures import State
+from litestar.logging.config import LoggingConfig
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
@@ -20,6 +21,7 @@ from portal.boards.controllers import BoardController
 from portal.core import redis as portal_redis
 from portal.core.templating import environment
 from portal.core.web import EXCEPTION_HANDLERS, SessionMiddleware, add_security_headers, login_required
+from portal.notifications.controllers import NotificationController
 from portal.settings import Settings, get_settings
 
 
@@ -52,8 +54,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AccountController,
             AdminController,
             BoardController,
-            create_static_files_router(path="/static", directories=[STATIC_DIR], opt={"public": True},
-                                       send_as_attachment=False),
+            NotificationController,
+            create_static_files_router(
+                path="/static", directories=[STATIC_DIR], opt={"public": True}, send_as_attachment=False
+            ),
         ],
         lifespan=[lifespan],
         state=State({"settings": settings}),
@@ -71,5 +75,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         template_config=TemplateConfig(instance=template_engine),
         plugins=[HTMXPlugin()],
         exception_handlers=EXCEPTION_HANDLERS,
+        logging_config=LoggingConfig(log_exceptions="always", disable_stack_trace={404, 401, 403}),
         debug=False,
     )

@@ -7,12 +7,17 @@ import os
 import signal
 import subprocess
 import sys
+import warnings
 from collections.abc import Callable
 from functools import wraps
 
 import click
 
 from portal.settings import SettingsError, get_settings
+
+# Piccolo warns on its own when it cannot reach the database; the command then says so
+# in one sentence of its own (see _fail_cleanly), so its multi-line warning is noise.
+warnings.filterwarnings("ignore", message=".*Unable to connect to database.*")
 
 
 def _fail_cleanly(command: Callable) -> Callable:
@@ -95,8 +100,12 @@ def seed_demo_command() -> None:
 @main.command("create-user")
 @click.option("--username", required=True, help="Login name (lower-case letters, digits, . _ -).")
 @click.option("--name", "display_name", required=True, help="Name shown to others, e.g. 张伟.")
-@click.option("--role", type=click.Choice(["admin", "manager", "member", "liaison", "viewer"]), default="member",
-              show_default=True)
+@click.option(
+    "--role",
+    type=click.Choice(["admin", "manager", "member", "liaison", "viewer"]),
+    default="member",
+    show_default=True,
+)
 @click.option("--department", "department_code", default=None, help="Department code, e.g. health.")
 @click.password_option(help="Initial password (prompted when omitted).")
 @_fail_cleanly
@@ -114,8 +123,14 @@ def create_user(username: str, display_name: str, role: str, department_code: st
             if row is None:
                 raise SettingsError(f"No department has the code {department_code!r}.")
             department_id = row["id"]
-        data = {"username": username, "display_name": display_name, "role": role,
-                "department_id": str(department_id or ""), "password": password, "password_confirm": password}
+        data = {
+            "username": username,
+            "display_name": display_name,
+            "role": role,
+            "department_id": str(department_id or ""),
+            "password": password,
+            "password_confirm": password,
+        }
         try:
             form = UserForm.parse(data, creating=True)
         except FormError as error:
@@ -124,8 +139,9 @@ def create_user(username: str, display_name: str, role: str, department_code: st
 
         if await User.exists().where(User.username == form.username):
             raise SettingsError(f"The user name {form.username!r} is taken.")
-        return await services.create_user_unchecked(form.username, form.display_name, form.password, form.role,
-                                                    department_id)
+        return await services.create_user_unchecked(
+            form.username, form.display_name, form.password, form.role, department_id
+        )
 
     _migrate()
     user_id = asyncio.run(run())
@@ -216,8 +232,15 @@ def _run_web(host: str, port: int) -> None:
 
     from portal.app import create_app
 
-    uvicorn.run(create_app(), host=host, port=port, log_level="info", proxy_headers=True,
-                forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"), ws="websockets")
+    uvicorn.run(
+        create_app(),
+        host=host,
+        port=port,
+        log_level="info",
+        proxy_headers=True,
+        forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
+        ws="websockets",
+    )
 
 
 def _print_logins() -> None:

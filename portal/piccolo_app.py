@@ -6,11 +6,12 @@ from portal import MIGRATIONS_DIR
 from portal.accounts.tables import Department, User
 from portal.boards.tables import Board, BoardColumn, BoardMember, Card, Note
 from portal.events.tables import Event
+from portal.notifications.tables import Notification
 
 APP_CONFIG = AppConfig(
     app_name="portal",
     migrations_folder_path=MIGRATIONS_DIR,
-    table_classes=[Department, User, Board, BoardMember, BoardColumn, Card, Note, Event],
+    table_classes=[Department, User, Board, BoardMember, BoardColumn, Card, Note, Event, Notification],
     migration_dependencies=[],
     commands=[],
 )

@@ -113,7 +113,9 @@ async def users(departments) -> dict[str, int]:
         ("liaison", "王芳", "liaison", departments["health"]),
         ("viewer", "何建国", "viewer", departments["publicity"]),
     ]
-    return {name: await create_user_unchecked(name, display, PASSWORD, role, dept) for name, display, role, dept in specs}
+    return {
+        name: await create_user_unchecked(name, display, PASSWORD, role, dept) for name, display, role, dept in specs
+    }
 
 
 @pytest.fixture

@@ -27,8 +27,13 @@ from portal.i18n import gettext as _
 def _session_cookie(request: Request, response: Response, token: str) -> Response:
     settings = request.app.state.settings
     response.set_cookie(
-        SESSION_COOKIE, token, httponly=True, samesite="lax", secure=settings.secure_cookies,
-        max_age=settings.session_hours * 3600, path="/",
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+        max_age=settings.session_hours * 3600,
+        path="/",
     )
     return response
 
@@ -54,15 +59,18 @@ class AuthController(Controller):
         if not verdict.allowed:
             message = _("Too many failed attempts. Try again in %(s)s seconds.", s=verdict.retry_after)
             return Template(
-                "pages/accounts/login.html", context={**context, "errors": {"__all__": message}}, status_code=429,
+                "pages/accounts/login.html",
+                context={**context, "errors": {"__all__": message}},
+                status_code=429,
                 headers={"Retry-After": str(verdict.retry_after)},
             )
         user = await services.authenticate(form.username, form.password, ip=ip)
         if user is None:
             await limiter.record_failure(form.username, ip)
             message = _("The user name or password is wrong, or the account is disabled.")
-            return Template("pages/accounts/login.html", context={**context, "errors": {"__all__": message}},
-                            status_code=401)
+            return Template(
+                "pages/accounts/login.html", context={**context, "errors": {"__all__": message}}, status_code=401
+            )
         await limiter.reset(form.username)
         session = await request.app.state.sessions.create(user.id, replacing=request.cookies.get(SESSION_COOKIE))
         return _session_cookie(request, Redirect(form.next_url, status_code=303), session.token)
@@ -108,8 +116,9 @@ class AccountController(Controller):
             form = PasswordChangeForm.parse(await request.form())
             await services.change_own_password(user, form.current, form.new, ip=client_ip(request))
         except FormError as error:
-            return Template("pages/accounts/account.html", context={"errors": error.errors, "saved": ""},
-                            status_code=422)
+            return Template(
+                "pages/accounts/account.html", context={"errors": error.errors, "saved": ""}, status_code=422
+            )
         # Other devices' sessions end; this one is rotated so the user stays logged in here.
         sessions = request.app.state.sessions
         await sessions.delete_all_for_user(user.id)
@@ -160,8 +169,9 @@ class AdminController(Controller):
         user = await services.get_user(user_id)
         try:
             form = PasswordResetForm.parse(await request.form())
-            await services.reset_password(request.user, user_id, form.password, request.app.state.sessions,
-                                          ip=client_ip(request))
+            await services.reset_password(
+                request.user, user_id, form.password, request.app.state.sessions, ip=client_ip(request)
+            )
         except FormError as error:
             return await _user_form_page(user, error.errors, user, status_code=422)
         return Redirect(f"/admin/users/{user_id}?saved=password", status_code=303)
@@ -171,8 +181,9 @@ class AdminController(Controller):
         user = await services.get_user(user_id)
         active = (await request.form()).get("active") == "1"
         try:
-            await services.set_user_active(request.user, user_id, active, request.app.state.sessions,
-                                           ip=client_ip(request))
+            await services.set_user_active(
+                request.user, user_id, active, request.app.state.sessions, ip=client_ip(request)
+            )
         except FormError as error:
             return await _user_form_page(user, error.errors, user, status_code=422)
         return Redirect(f"/admin/users/{user_id}?saved={'enabled' if active else 'disabled'}", status_code=303)
@@ -196,11 +207,13 @@ class AdminController(Controller):
         data = dict(await request.form())
         try:
             form = DepartmentForm.parse(data, creating=False)
-            await services.update_department(request.user, department_id, form, active=data.get("active") == "1",
-                                             ip=client_ip(request))
+            await services.update_department(
+                request.user, department_id, form, active=data.get("active") == "1", ip=client_ip(request)
+            )
         except FormError as error:
-            return await _departments_page({f"{department_id}.{k}": v for k, v in error.errors.items()}, {},
-                                           status_code=422)
+            return await _departments_page(
+                {f"{department_id}.{k}": v for k, v in error.errors.items()}, {}, status_code=422
+            )
         return Redirect("/admin/departments", status_code=303)
 
     @get("/audit")
@@ -210,13 +223,18 @@ class AdminController(Controller):
         return Template("pages/admin/audit.html", context={"events": await events.recent(200)})
 
 
-async def _user_form_page(user: dict | None, errors: dict, values: dict, *, saved: str = "",
-                          status_code: int = 200) -> Template:
+async def _user_form_page(
+    user: dict | None, errors: dict, values: dict, *, saved: str = "", status_code: int = 200
+) -> Template:
     return Template(
         "pages/admin/user_form.html",
         context={
-            "user": user, "errors": errors, "values": values, "saved": saved,
-            "roles": [role.value for role in Role], "departments": await services.department_choices(),
+            "user": user,
+            "errors": errors,
+            "values": values,
+            "saved": saved,
+            "roles": [role.value for role in Role],
+            "departments": await services.department_choices(),
         },
         status_code=status_code,
     )
@@ -225,7 +243,10 @@ async def _user_form_page(user: dict | None, errors: dict, values: dict, *, save
 async def _departments_page(errors: dict, values: dict, status_code: int = 200) -> Template:
     return Template(
         "pages/admin/departments.html",
-        context={"departments": await services.list_departments(include_inactive=True), "errors": errors,
-                 "values": values},
+        context={
+            "departments": await services.list_departments(include_inactive=True),
+            "errors": errors,
+            "values": values,
+        },
         status_code=status_code,
     )

@@ -53,8 +53,12 @@ _USER_FIELDS = (User.id, User.username, User.display_name, User.role, User.depar
 
 def _current(row: dict[str, Any]) -> CurrentUser:
     return CurrentUser(
-        id=row["id"], username=row["username"], display_name=row["display_name"], role=row["role"],
-        department_id=row["department"], language=row["language"],
+        id=row["id"],
+        username=row["username"],
+        display_name=row["display_name"],
+        role=row["role"],
+        department_id=row["department"],
+        language=row["language"],
     )
 
 
@@ -63,9 +67,11 @@ def hash_password(password: str) -> str:
 
 
 async def authenticate(username: str, password: str, ip: str = "") -> CurrentUser | None:
-    row = await User.select(*_USER_FIELDS, User.password_hash, User.active).where(
-        User.username == username.strip().lower()
-    ).first()
+    row = (
+        await User.select(*_USER_FIELDS, User.password_hash, User.active)
+        .where(User.username == username.strip().lower())
+        .first()
+    )
     try:
         _hasher.verify(row["password_hash"] if row else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
@@ -97,17 +103,35 @@ def require_admin(actor: CurrentUser) -> None:
 
 async def list_users() -> list[dict[str, Any]]:
     return await User.select(
-        User.id, User.username, User.display_name, User.title, User.email, User.role, User.active,
-        User.last_login_at, User.department.id.as_alias("department_id"),
-        User.department.name_zh.as_alias("department_zh"), User.department.name_en.as_alias("department_en"),
+        User.id,
+        User.username,
+        User.display_name,
+        User.title,
+        User.email,
+        User.role,
+        User.active,
+        User.last_login_at,
+        User.department.id.as_alias("department_id"),
+        User.department.name_zh.as_alias("department_zh"),
+        User.department.name_en.as_alias("department_en"),
     ).order_by(User.id)
 
 
 async def get_user(user_id: int) -> dict[str, Any]:
-    row = await User.select(
-        User.id, User.username, User.display_name, User.title, User.email, User.role, User.active,
-        User.department.as_alias("department_id"),
-    ).where(User.id == user_id).first()
+    row = (
+        await User.select(
+            User.id,
+            User.username,
+            User.display_name,
+            User.title,
+            User.email,
+            User.role,
+            User.active,
+            User.department.as_alias("department_id"),
+        )
+        .where(User.id == user_id)
+        .first()
+    )
     if not row:
         raise NotFound
     return row
@@ -128,14 +152,23 @@ async def create_user(actor: CurrentUser, form: UserForm, ip: str = "") -> int:
             raise FormError({"username": _("This user name is taken.")})
         rows = await User.insert(
             User(
-                username=form.username, display_name=form.display_name, title=form.title, email=form.email,
-                role=form.role, department=form.department_id, password_hash=hash_password(form.password),
+                username=form.username,
+                display_name=form.display_name,
+                title=form.title,
+                email=form.email,
+                role=form.role,
+                department=form.department_id,
+                password_hash=hash_password(form.password),
             )
         )
         user_id = rows[0]["id"]
         await events.record(
-            "user.created", actor_id=actor.id, object_type="user", object_id=user_id,
-            payload={"username": form.username, "role": form.role}, ip=ip,
+            "user.created",
+            actor_id=actor.id,
+            object_type="user",
+            object_id=user_id,
+            payload={"username": form.username, "role": form.role},
+            ip=ip,
         )
     return user_id
 
@@ -146,12 +179,21 @@ async def create_user_unchecked(
     """For the command line and the demo seed, where there is no logged-in actor."""
     rows = await User.insert(
         User(
-            username=username, display_name=display_name, title=title, role=role,
-            department=department_id, password_hash=hash_password(password),
+            username=username,
+            display_name=display_name,
+            title=title,
+            role=role,
+            department=department_id,
+            password_hash=hash_password(password),
         )
     )
-    await events.record("user.created", actor_id=None, object_type="user", object_id=rows[0]["id"],
-                        payload={"username": username, "role": role, "via": "cli"})
+    await events.record(
+        "user.created",
+        actor_id=None,
+        object_type="user",
+        object_id=rows[0]["id"],
+        payload={"username": username, "role": role, "via": "cli"},
+    )
     return rows[0]["id"]
 
 
@@ -164,14 +206,17 @@ async def update_user(actor: CurrentUser, user_id: int, form: UserForm, ip: str 
     async with write_transaction():
         await User.update(
             {
-                User.display_name: form.display_name, User.title: form.title, User.email: form.email,
-                User.role: form.role, User.department: form.department_id,
+                User.display_name: form.display_name,
+                User.title: form.title,
+                User.email: form.email,
+                User.role: form.role,
+                User.department: form.department_id,
             }
         ).where(User.id == user_id)
-        changed = {k: v for k, v in {"role": form.role, "department_id": form.department_id}.items()
-                   if before[k] != v}
-        await events.record("user.updated", actor_id=actor.id, object_type="user", object_id=user_id,
-                            payload=changed, ip=ip)
+        changed = {k: v for k, v in {"role": form.role, "department_id": form.department_id}.items() if before[k] != v}
+        await events.record(
+            "user.updated", actor_id=actor.id, object_type="user", object_id=user_id, payload=changed, ip=ip
+        )
 
 
 async def set_user_active(actor: CurrentUser, user_id: int, active: bool, sessions, ip: str = "") -> None:
@@ -180,8 +225,9 @@ async def set_user_active(actor: CurrentUser, user_id: int, active: bool, sessio
     if user_id == actor.id and not active:
         raise FormError({"__all__": _("You cannot disable your own account.")})
     await User.update({User.active: active}).where(User.id == user_id)
-    await events.record("user.enabled" if active else "user.disabled", actor_id=actor.id, object_type="user",
-                        object_id=user_id, ip=ip)
+    await events.record(
+        "user.enabled" if active else "user.disabled", actor_id=actor.id, object_type="user", object_id=user_id, ip=ip
+    )
     if not active:
         await sessions.delete_all_for_user(user_id)
 
@@ -206,8 +252,9 @@ async def change_own_password(actor: CurrentUser, current: str, new: str, ip: st
 
 async def set_language(actor: CurrentUser, language: str) -> None:
     await User.update({User.language: Language(language)}).where(User.id == actor.id)
-    await events.record("user.language", actor_id=actor.id, object_type="user", object_id=actor.id,
-                        payload={"language": language})
+    await events.record(
+        "user.language", actor_id=actor.id, object_type="user", object_id=actor.id, payload={"language": language}
+    )
 
 
 # Departments ---------------------------------------------------------------------
@@ -226,24 +273,41 @@ async def create_department(actor: CurrentUser, form: DepartmentForm, ip: str = 
         if await Department.exists().where(Department.code == form.code):
             raise FormError({"code": _("This code is taken.")})
         rows = await Department.insert(Department(code=form.code, name_zh=form.name_zh, name_en=form.name_en))
-        await events.record("department.created", actor_id=actor.id, object_type="department",
-                            object_id=rows[0]["id"], payload={"code": form.code}, ip=ip)
+        await events.record(
+            "department.created",
+            actor_id=actor.id,
+            object_type="department",
+            object_id=rows[0]["id"],
+            payload={"code": form.code},
+            ip=ip,
+        )
     return rows[0]["id"]
 
 
-async def update_department(actor: CurrentUser, department_id: int, form: DepartmentForm, active: bool,
-                            ip: str = "") -> None:
+async def update_department(
+    actor: CurrentUser, department_id: int, form: DepartmentForm, active: bool, ip: str = ""
+) -> None:
     require_admin(actor)
     if not await Department.exists().where(Department.id == department_id):
         raise NotFound
     await Department.update(
         {Department.name_zh: form.name_zh, Department.name_en: form.name_en, Department.active: active}
     ).where(Department.id == department_id)
-    await events.record("department.updated", actor_id=actor.id, object_type="department",
-                        object_id=department_id, payload={"active": active}, ip=ip)
+    await events.record(
+        "department.updated",
+        actor_id=actor.id,
+        object_type="department",
+        object_id=department_id,
+        payload={"active": active},
+        ip=ip,
+    )
 
 
 async def department_choices() -> list[dict[str, Any]]:
-    return await Department.select(Department.id, Department.name_zh, Department.name_en).where(
-        Department.active == True  # noqa: E712
-    ).order_by(Department.id)
+    return (
+        await Department.select(Department.id, Department.name_zh, Department.name_en)
+        .where(
+            Department.active == True  # noqa: E712
+        )
+        .order_by(Department.id)
+    )

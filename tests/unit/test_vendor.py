@@ -74,9 +74,7 @@ def _make_tarball(path: Path, members: dict[str, bytes]) -> None:
             tar.addfile(info, io.BytesIO(data))
 
 
-def _fake_npm(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, members: dict[str, bytes]
-) -> None:
+def _fake_npm(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, members: dict[str, bytes]) -> None:
     source = tmp_path / "pkg.tgz"
     _make_tarball(source, members)
 
@@ -89,30 +87,23 @@ def _fake_npm(
 
 def _pin(vendor_dir: Path, data: bytes) -> None:
     (vendor_dir / "VERSIONS").write_text(
-        "# file package version member sha256\n"
-        f"lib.js lib 1.0.0 package/dist/lib.js {vendor.sha256_bytes(data)}\n"
+        f"# file package version member sha256\nlib.js lib 1.0.0 package/dist/lib.js {vendor.sha256_bytes(data)}\n"
     )
 
 
-def test_refresh_writes_file_when_hash_matches(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_refresh_writes_file_when_hash_matches(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     vendor_dir = tmp_path / "vendor"
     vendor_dir.mkdir()
     payload = b"console.log('pinned');\n"
     _pin(vendor_dir, payload)
-    _fake_npm(
-        monkeypatch, tmp_path, {"package/dist/lib.js": payload, "package/evil.js": b"x"}
-    )
+    _fake_npm(monkeypatch, tmp_path, {"package/dist/lib.js": payload, "package/evil.js": b"x"})
 
     assert _status(vendor.refresh(vendor_dir)) == {"lib.js": "ok"}
     assert (vendor_dir / "lib.js").read_bytes() == payload
     assert sorted(p.name for p in vendor_dir.iterdir()) == ["VERSIONS", "lib.js"]
 
 
-def test_refresh_refuses_to_write_on_hash_mismatch(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_refresh_refuses_to_write_on_hash_mismatch(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     vendor_dir = tmp_path / "vendor"
     vendor_dir.mkdir()
     _pin(vendor_dir, b"expected bytes")
@@ -134,9 +125,7 @@ def test_read_member_rejects_symlink(tmp_path: Path) -> None:
         vendor.read_member(tarball, "package/dist/lib.js")
 
 
-def test_refresh_reports_missing_npm(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_refresh_reports_missing_npm(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setattr(vendor.shutil, "which", lambda name: None)
     assert vendor.main(["--refresh"]) != 0
     assert "npm not found" in capsys.readouterr().err

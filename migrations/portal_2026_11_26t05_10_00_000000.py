@@ -9,7 +9,7 @@ Plain CREATE UNIQUE INDEX works the same on SQLite and PostgreSQL.
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.table import Table
 
-ID = "2026-11-26T05:30:00:000000"
+ID = "2026-11-26T05:10:00:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "composite unique keys"
 

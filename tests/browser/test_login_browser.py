@@ -1,0 +1,55 @@
+"""Logging in, the boards page and the language switch, in a real browser."""
+
+from __future__ import annotations
+
+import pytest
+
+from portal.demo.services import seed_demo
+from tests.browser.conftest import browser_login
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+async def demo(clean_db):
+    await seed_demo()
+
+
+async def test_admin_logs_in_and_sees_the_three_demo_boards(demo, live_server, page):
+    await browser_login(page, live_server, "admin", "portal-demo")
+    await page.wait_for_url(f"{live_server}/boards")
+    assert await page.locator(".board-tile").count() == 3
+    text = await page.inner_text("main")
+    assert "留言评论" in text and "问题解答" in text and "互动活动" in text
+    assert await page.locator('nav.mainnav a[href="/admin/users"]').inner_text() == "系统管理"
+    # Nothing on the page was blocked by the Content-Security-Policy (no inline script or style).
+    assert not [error for error in page.console_errors if "Content Security Policy" in error], page.console_errors
+
+
+async def test_wrong_password_shows_a_message(demo, live_server, page):
+    await browser_login(page, live_server, "admin", "wrong-password")
+    assert "用户名或密码错误" in await page.inner_text(".alert-error")
+    assert page.url.startswith(f"{live_server}/login")
+    assert not [c for c in await page.context.cookies() if c["name"] == "portal_session"]
+
+
+async def test_language_switch_to_english_and_back(demo, live_server, page):
+    await browser_login(page, live_server, "zhangwei", "portal-demo")
+    await page.wait_for_url(f"{live_server}/boards")
+    await page.click(".language-switch button[value=en]")
+    await page.wait_for_selector("text=Log out")
+    assert await page.inner_text("main h1") == "Boards"
+    await page.click(".language-switch button[value=zh_Hans]")
+    await page.wait_for_selector("text=退出登录")
+
+
+async def test_boosted_navigation_and_board_page(demo, live_server, page):
+    await browser_login(page, live_server, "zhangwei", "portal-demo")
+    await page.wait_for_url(f"{live_server}/boards")
+    await page.click(".board-tile a >> nth=0")
+    await page.wait_for_selector("[data-board-id]")
+    assert await page.locator("section.column").count() == 5
+    assert await page.locator("article.card").count() >= 150
+    await page.click("nav.mainnav >> text=我的工作")
+    await page.wait_for_url(f"{live_server}/my-work")
+    assert await page.locator("main h1").inner_text() == "我的工作"

@@ -1,0 +1,50 @@
+"""The demo data: what a new user sees after `make run`."""
+
+from __future__ import annotations
+
+from portal.accounts.tables import Department, User
+from portal.boards.tables import Board, BoardMember, Card, Note
+from portal.demo import content
+from portal.demo.services import seed_demo
+from tests.conftest import login
+
+
+async def test_seed_creates_the_city_and_is_idempotent(clean_db):
+    created = await seed_demo()
+    assert created["departments"] == 8 and created["users"] == len(content.USERS) >= 12
+    assert created["boards"] == 3
+    by_kind = {row["kind"]: row["id"] for row in await Board.select(Board.kind, Board.id)}
+    assert await Card.count().where(Card.board == by_kind["comments"]) >= 150
+    assert await Card.count().where(Card.board == by_kind["inquiries"]) >= 60
+    assert await Card.count().where(Card.board == by_kind["campaigns"]) >= 8
+    assert await Note.count() >= 20
+    platforms = {row["platform"] for row in await Card.select(Card.platform).where(Card.board == by_kind["comments"])}
+    assert {"wechat", "weibo", "douyin"} <= platforms
+    names = {row["name_zh"] for row in await Department.select(Department.name_zh)}
+    assert {"宣传部", "网信办", "卫健委", "人社局", "医保局", "住建局", "交通局", "12345 中心"} <= names
+    roles = {row["role"] for row in await User.select(User.role)}
+    assert roles == {"admin", "manager", "member", "liaison", "viewer"}
+
+    counts = (await User.count(), await Card.count(), await BoardMember.count(), await Note.count())
+    again = await seed_demo()
+    assert again == {"departments": 0, "users": 0, "boards": 0, "cards": 0}
+    assert (await User.count(), await Card.count(), await BoardMember.count(), await Note.count()) == counts
+
+
+async def test_every_demo_user_logs_in_with_the_demo_password(client):
+    await seed_demo()
+    for spec in content.USERS:
+        response = await login(client, spec["username"], "portal-demo")
+        assert response.url.path == "/boards", spec["username"]
+        assert spec["display_name"] in response.text
+        await client.post("/logout", headers={"x-csrftoken": client.cookies.get("portal_csrf") or ""})
+        client.cookies.clear()
+
+
+async def test_liaison_sees_only_the_inquiries_board(client):
+    await seed_demo()
+    await login(client, "wangfang", "portal-demo")
+    html = (await client.get("/boards")).text
+    assert "问题解答" in html and "留言评论" not in html and "互动活动" not in html
+    comments = await Board.select(Board.id).where(Board.kind == "comments").first()
+    assert (await client.get(f"/boards/{comments['id']}")).status_code == 404

@@ -1,0 +1,78 @@
+"""Security headers, the CSP's promise (no inline script) and the navigation by role."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from portal.demo.services import seed_demo
+from tests.conftest import login
+
+
+async def test_security_headers_on_every_page(client, users):
+    for url in ["/login", "/healthz"]:
+        response = await client.get(url)
+        csp = response.headers["content-security-policy"]
+        assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
+        assert "unsafe-inline" not in csp
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["x-frame-options"] == "DENY"
+
+
+async def test_session_cookie_flags(client, users):
+    response = await login(client, "member")
+    set_cookie = next(h for h in response.history[0].headers.get_list("set-cookie") if h.startswith("portal_session="))
+    assert "HttpOnly" in set_cookie and "SameSite=lax" in set_cookie.replace("Lax", "lax")
+    assert "Secure" not in set_cookie  # plain http in tests; PORTAL_BASE_URL=https://… turns it on
+
+
+@pytest.mark.parametrize("role", ["admin", "member"])
+async def test_pages_have_no_inline_script(client, users, role):
+    await login(client, role)
+    for url in ["/boards", "/my-work", "/notifications", "/account"] + (
+        ["/admin/users", "/admin/audit"] if role == "admin" else []
+    ):
+        html = (await client.get(url)).text
+        for tag in re.findall(r"<script\b[^>]*>", html):
+            assert "src=" in tag, f"inline script on {url}: {tag}"
+        assert not re.search(r"\son[a-z]+=", html), f"inline event handler on {url}"
+
+
+async def test_navigation_shows_admin_only_to_admins(client, users):
+    await login(client, "member")
+    html = (await client.get("/boards")).text
+    assert 'href="/admin/users"' not in html
+    assert 'href="/my-work"' in html and 'href="/notifications"' in html
+    await client.post("/logout", headers={"x-csrftoken": re.search(r'"x-csrftoken": "([^"]+)"', html).group(1)})
+    await login(client, "admin")
+    assert 'href="/admin/users"' in (await client.get("/boards")).text
+
+
+async def test_demo_boards_page_lists_the_three_boards_for_admin(client):
+    await seed_demo()
+    response = await login(client, "admin", "portal-demo")
+    assert response.url.path == "/boards"
+    for name in ["留言评论", "问题解答", "互动活动"]:
+        assert name in response.text
+    assert response.text.count('class="board-tile') == 3
+
+
+async def test_board_page_shows_columns_and_cards_to_members(client):
+    await seed_demo()
+    await login(client, "zhangwei", "portal-demo")
+    boards = (await client.get("/boards")).text
+    board_id = re.search(r'href="/boards/(\d+)"', boards).group(1)
+    html = (await client.get(f"/boards/{board_id}")).text
+    assert html.count('<section class="column') == 5
+    assert (
+        len(re.findall(r'<article class="card[^"]*" id="card-\d+" data-card-id="\d+" data-version="\d+"', html)) >= 150
+    )
+
+
+async def test_my_work_lists_only_my_open_cards(client):
+    await seed_demo()
+    await login(client, "zhangwei", "portal-demo")
+    html = (await client.get("/my-work")).text
+    assert "my-card-" in html
+    assert "已关闭" not in re.sub(r"<nav.*?</nav>", "", html, flags=re.S).split("<tbody>")[1]
