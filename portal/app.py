@@ -5,6 +5,7 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 
 from litestar import Litestar, get
+from litestar.channels import ChannelsPlugin
 from litestar.config.csrf import CSRFConfig
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.datastructures import State
@@ -17,10 +18,13 @@ from portal import STATIC_DIR, db
 from portal.accounts.controllers import AccountController, AdminController, AuthController
 from portal.accounts.ratelimit import LoginRateLimiter
 from portal.accounts.sessions import SessionStore
-from portal.boards.controllers import BoardController
+from portal.boards.controllers import BoardController, BoardSettingsController
+from portal.cards.controllers import CardController
 from portal.core import redis as portal_redis
 from portal.core.templating import environment
 from portal.core.web import EXCEPTION_HANDLERS, SessionMiddleware, add_security_headers, login_required
+from portal.live.controllers import board_socket
+from portal.live.publisher import backend_for
 from portal.notifications.controllers import NotificationController
 from portal.settings import Settings, get_settings
 
@@ -46,6 +50,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await app.state.redis.aclose()
             await db.close_pool()
 
+    # Live updates: one Redis pub/sub subscription per web process, fanned out in-process.
+    channels = ChannelsPlugin(
+        backend=backend_for(portal_redis.async_client(settings)),
+        arbitrary_channels_allowed=True,
+        subscriber_max_backlog=1000,
+        subscriber_backlog_strategy="dropleft",
+    )
     template_engine = JinjaTemplateEngine.from_environment(environment())
     return Litestar(
         route_handlers=[
@@ -54,6 +65,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AccountController,
             AdminController,
             BoardController,
+            BoardSettingsController,
+            CardController,
+            board_socket,
             NotificationController,
             create_static_files_router(
                 path="/static", directories=[STATIC_DIR], opt={"public": True}, send_as_attachment=False
@@ -73,7 +87,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             header_name="x-csrftoken",
         ),
         template_config=TemplateConfig(instance=template_engine),
-        plugins=[HTMXPlugin()],
+        plugins=[HTMXPlugin(), channels],
         exception_handlers=EXCEPTION_HANDLERS,
         logging_config=LoggingConfig(log_exceptions="always", disable_stack_trace={404, 401, 403}),
         debug=False,

@@ -48,6 +48,10 @@ def engine() -> Engine:
     return DB
 
 
+def is_sqlite() -> bool:
+    return isinstance(engine(), SQLiteEngine)
+
+
 def write_transaction():
     db = engine()
     if isinstance(db, SQLiteEngine):

@@ -4,7 +4,8 @@ from piccolo.conf.apps import AppConfig
 
 from portal import MIGRATIONS_DIR
 from portal.accounts.tables import Department, User
-from portal.boards.tables import Board, BoardColumn, BoardMember, Card, Note
+from portal.boards.tables import Board, BoardColumn, BoardMember
+from portal.cards.tables import Card, Note
 from portal.events.tables import Event
 from portal.notifications.tables import Notification
 

@@ -1,20 +1,214 @@
-// Portal's own script: small on purpose. Behaviour lives in htmx attributes; this file
-// only adds what attributes cannot express. No inline scripts anywhere (the CSP forbids them).
+// Portal's own script: small on purpose. Behaviour lives in htmx attributes; this file adds
+// what attributes cannot express: placing live cards, drag and drop, the drawer, the
+// websocket hello, and the connection badge. No inline scripts anywhere (the CSP forbids them).
 (function () {
   "use strict";
 
-  // <button data-confirm="…"> asks before submitting (e.g. disabling an account).
+  var socket = null; // the htmx ws extension's socket wrapper for the open board
+  var editingCard = null;
+
+  function boardRoot() { return document.getElementById("board-root"); }
+
+  function send(message) {
+    if (socket) { try { socket.send(JSON.stringify(message)); } catch (e) { /* reconnect will resend */ } }
+  }
+
+  // ---- confirm dialogs: <button data-confirm="…"> --------------------------------------
   document.addEventListener("click", function (event) {
     var target = event.target.closest("[data-confirm]");
     if (target && !window.confirm(target.getAttribute("data-confirm"))) {
       event.preventDefault();
-      event.stopPropagation();
+      event.stopImmediatePropagation();
     }
   }, true);
+
+  document.addEventListener("htmx:confirm", function (event) {
+    var el = event.detail.elt.closest("form") || event.detail.elt;
+    var button = el.querySelector && el.querySelector("[data-confirm]");
+    if (button && !window.confirm(button.getAttribute("data-confirm"))) { event.preventDefault(); }
+  });
+
+  // ---- placing live cards ---------------------------------------------------------------
+  // A live fragment carries data-column-id and data-position; put each card where it
+  // belongs (it may have been swapped in place in another column, or be brand new).
+  function placeCard(card) {
+    var list = document.querySelector('.cards[data-column-id="' + card.dataset.columnId + '"]');
+    if (!list) { card.remove(); return; } // a column this viewer does not have
+    var position = parseFloat(card.dataset.position);
+    var next = null;
+    var siblings = list.children;
+    for (var i = 0; i < siblings.length; i++) {
+      var other = siblings[i];
+      if (other !== card && parseFloat(other.dataset.position) > position) { next = other; break; }
+    }
+    if (card.parentNode !== list || card.nextElementSibling !== next) { list.insertBefore(card, next); }
+    card.removeAttribute("data-live");
+  }
+
+  function matchesFilters(card) {
+    var root = boardRoot();
+    if (!root) { return true; }
+    var f = root.dataset;
+    if (f.filterAssignee === "none" && card.dataset.assigneeId) { return false; }
+    if (f.filterAssignee && f.filterAssignee !== "none" && card.dataset.assigneeId !== f.filterAssignee) { return false; }
+    if (f.filterPlatform && card.dataset.platform !== f.filterPlatform) { return false; }
+    if (f.filterPriority && card.dataset.priority !== f.filterPriority) { return false; }
+    if (f.filterLabel && (card.dataset.labels || "").split(",").indexOf(f.filterLabel) < 0) { return false; }
+    if (f.filterQ && card.textContent.toLowerCase().indexOf(f.filterQ.toLowerCase()) < 0) { return false; }
+    return true;
+  }
+
+  function reconcile() {
+    var root = boardRoot();
+    if (!root) { return; }
+    document.querySelectorAll("article.card[data-live]").forEach(function (card) {
+      if (!matchesFilters(card)) { card.remove(); return; }
+      placeCard(card);
+    });
+    var me = document.body.dataset.userId;
+    document.querySelectorAll("article.card").forEach(function (card) {
+      card.classList.toggle("mine", !!me && card.dataset.assigneeId === me);
+    });
+    document.querySelectorAll("section.column").forEach(function (column) {
+      var count = column.querySelectorAll(".cards > article.card").length;
+      var limit = parseInt(column.dataset.wipLimit || "0", 10);
+      var badge = column.querySelector(".column-head .count");
+      if (badge) {
+        badge.textContent = limit ? count + "/" + limit : String(count);
+        badge.classList.toggle("over-limit", !!limit && count > limit);
+      }
+    });
+    var seq = document.getElementById("board-seq");
+    if (seq && parseInt(seq.dataset.seq || "0", 10) > parseInt(root.dataset.seq || "0", 10)) {
+      root.dataset.seq = seq.dataset.seq;
+    }
+    var refresh = document.getElementById("board-refresh");
+    if (refresh && refresh.dataset.refresh) {
+      refresh.removeAttribute("data-refresh");
+      refetchBoard();
+    }
+  }
+
+  function refetchBoard() {
+    var root = boardRoot();
+    if (!root) { return; }
+    htmx.ajax("GET", window.location.pathname + window.location.search, { target: "#board-root", swap: "outerHTML" });
+  }
+
+  // A live card whose element is not on the page yet: htmx reports "no target"; insert it.
+  document.addEventListener("htmx:oobErrorNoTarget", function (event) {
+    var content = event.detail.content;
+    if (content && content.matches && content.matches("article.card[data-live]")) {
+      var list = document.querySelector('.cards[data-column-id="' + content.dataset.columnId + '"]');
+      if (list && matchesFilters(content)) {
+        content.removeAttribute("hx-swap-oob");
+        list.appendChild(content);
+        htmx.process(content);
+        placeCard(content);
+      }
+    }
+  });
+
+  document.addEventListener("htmx:afterSettle", reconcile);
+  document.addEventListener("htmx:oobAfterSwap", reconcile);
+
+  // ---- the websocket: hello with the last sequence shown, status badge ------------------
+  function setStatus(state, text) {
+    var badge = document.getElementById("live-status");
+    if (badge) { badge.dataset.state = state; badge.textContent = badge.dataset["text" + state] || text; }
+  }
+  var statusText = {
+    connected: document.documentElement.lang === "en" ? "Live" : "实时同步中",
+    connecting: document.documentElement.lang === "en" ? "Reconnecting…" : "正在重新连接…",
+    offline: document.documentElement.lang === "en" ? "Offline" : "连接已断开"
+  };
+
+  document.addEventListener("htmx:wsOpen", function (event) {
+    socket = event.detail.socketWrapper;
+    var root = boardRoot();
+    send({ type: "hello", seq: root ? parseInt(root.dataset.seq || "0", 10) : 0 });
+    if (editingCard) { send({ type: "editing", card: editingCard }); }
+    setStatus("connected", statusText.connected);
+  });
+  document.addEventListener("htmx:wsClose", function () { setStatus("connecting", statusText.connecting); });
+  document.addEventListener("htmx:wsError", function () { setStatus("offline", statusText.offline); });
+  document.addEventListener("htmx:wsAfterMessage", reconcile);
+
+  // ---- the drawer -----------------------------------------------------------------------
+  function openCard(cardId) {
+    htmx.ajax("GET", "/cards/" + cardId, { target: "#drawer", swap: "outerHTML" }).then(function () {
+      editingCard = cardId;
+      send({ type: "editing", card: cardId });
+    });
+  }
+  function closeDrawer() {
+    var drawer = document.getElementById("drawer");
+    if (drawer) { drawer.innerHTML = ""; drawer.hidden = true; }
+    if (editingCard) { send({ type: "editing", card: null }); editingCard = null; }
+  }
+
+  document.addEventListener("click", function (event) {
+    if (!boardRoot()) { return; }
+    var close = event.target.closest(".close-drawer");
+    if (close) { event.preventDefault(); closeDrawer(); return; }
+    var link = event.target.closest("article.card a.open-card");
+    if (link) { event.preventDefault(); openCard(link.closest("article.card").dataset.cardId); }
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") { closeDrawer(); return; }
+    var card = event.target.closest && event.target.closest("article.card");
+    if (card && event.key === "Enter" && event.target === card) { openCard(card.dataset.cardId); }
+  });
+
+  // Quick add: clear the field once the card is created.
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var form = event.detail.elt;
+    if (form.classList && form.classList.contains("quick-add") && event.detail.successful) { form.reset(); }
+  });
+
+  // ---- drag and drop (SortableJS) -------------------------------------------------------
+  function initSortable(root) {
+    if (!window.Sortable || !root || root.dataset.canEdit !== "true") { return; }
+    root.querySelectorAll(".cards").forEach(function (list) {
+      if (list._sortable) { return; }
+      list._sortable = Sortable.create(list, {
+        group: "board-" + root.dataset.boardId,
+        animation: 120,
+        delay: 150,
+        delayOnTouchOnly: true,
+        filter: "a, button, input",
+        preventOnFilter: false,
+        onEnd: function (event) {
+          var card = event.item;
+          var target = event.to;
+          if (event.from === target && event.oldIndex === event.newIndex) { return; }
+          var above = card.previousElementSibling;
+          htmx.ajax("POST", "/cards/" + card.dataset.cardId + "/move", {
+            source: card,
+            swap: "none",
+            values: {
+              column_id: target.dataset.columnId,
+              after_id: above ? above.dataset.cardId : "",
+              version: card.dataset.version
+            }
+          });
+        }
+      });
+    });
+  }
+
+  htmx.onLoad(function (element) {
+    var root = element.id === "board-root" ? element : element.querySelector && element.querySelector("#board-root");
+    if (root) {
+      initSortable(root);
+      var params = new URLSearchParams(window.location.search);
+      if (params.get("card")) { openCard(params.get("card")); }
+    }
+  });
 
   // Close the phone menu after navigating.
   document.addEventListener("htmx:afterSwap", function () {
     var toggle = document.getElementById("nav-toggle");
-    if (toggle) toggle.checked = false;
+    if (toggle) { toggle.checked = false; }
   });
 })();

@@ -1,12 +1,24 @@
-"""Board pages."""
+"""Board pages: list, board (page or fragment, with filters), settings (columns, members)."""
 
 from __future__ import annotations
 
-from litestar import Controller, Request, get
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.channels import ChannelsPlugin
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from portal.boards import services
+from portal.boards.access import access_for
+from portal.boards.forms import BoardForm, ColumnForm, MemberForm
+from portal.boards.services import BoardChange, BoardFilters
+from portal.core.forms import FormError
+from portal.live import publisher
+
+
+async def _publish_refresh(channels: ChannelsPlugin, change: BoardChange) -> None:
+    await publisher.publish_refresh(channels.wait_published, change.board_id, change.seq)
 
 
 class BoardController(Controller):
@@ -16,13 +28,151 @@ class BoardController(Controller):
 
     @get("/boards")
     async def boards_page(self, request: Request) -> Template:
-        return Template("pages/boards/index.html", context={"boards": await services.list_boards(request.user)})
+        return Template(
+            "pages/boards/index.html",
+            context={"boards": await services.list_boards(request.user), "errors": {}, "values": {}},
+        )
+
+    @post("/boards")
+    async def create_board(self, request: Request) -> Response:
+        data = dict(await request.form())
+        try:
+            board_id = await services.create_board(request.user, BoardForm.parse(data))
+        except FormError as error:
+            return Template(
+                "pages/boards/index.html",
+                status_code=422,
+                context={"boards": await services.list_boards(request.user), "errors": error.errors, "values": data},
+            )
+        return Redirect(f"/boards/{board_id}/settings", status_code=303)
 
     @get("/boards/{board_id:int}")
-    async def board_page(self, request: Request, board_id: FromPath[int]) -> Template:
-        board = await services.board_view(request.user, board_id)
-        return Template("pages/boards/board.html", context={"board": board})
+    async def board_page(
+        self,
+        request: Request,
+        board_id: FromPath[int],
+        assignee: str = "",
+        label: str = "",
+        platform: str = "",
+        priority: str = "",
+        q: str = "",
+        card: int | None = None,
+    ) -> Template:
+        filters = BoardFilters(
+            assignee=assignee[:20], label=label[:20], platform=platform[:20], priority=priority[:20], q=q[:100]
+        )
+        board = await services.board_view(request.user, board_id, filters)
+        board["people"] = await services.board_people(board_id)
+        board["labels"] = await services.board_labels(board_id)
+        context = {"board": board, "open_card": card}
+        if request.htmx and not request.htmx.boosted:
+            return Template("partials/boards/_board.html", context=context)
+        return Template("pages/boards/board.html", context=context)
 
     @get("/my-work")
     async def my_work_page(self, request: Request) -> Template:
         return Template("pages/boards/my_work.html", context={"cards": await services.my_cards(request.user)})
+
+
+class BoardSettingsController(Controller):
+    path = "/boards/{board_id:int}/settings"
+
+    @get("/")
+    async def settings_page(self, request: Request, board_id: FromPath[int], saved: str = "") -> Template:
+        access = await access_for(request.user, board_id)
+        access.require_manage()
+        return Template("pages/boards/settings.html", context=await _settings_context(access, saved=saved))
+
+    @post("/columns")
+    async def add_column(self, request: Request, board_id: FromPath[int], channels: ChannelsPlugin) -> Response:
+        access = await access_for(request.user, board_id)
+        return await _column_write(request, access, channels, lambda form: services.add_column(access, form))
+
+    @post("/columns/{column_id:int}")
+    async def update_column(
+        self, request: Request, board_id: FromPath[int], column_id: FromPath[int], channels: ChannelsPlugin
+    ) -> Response:
+        access = await access_for(request.user, board_id)
+        return await _column_write(
+            request, access, channels, lambda form: services.update_column(access, column_id, form)
+        )
+
+    @post("/columns/{column_id:int}/move")
+    async def move_column(
+        self, request: Request, board_id: FromPath[int], column_id: FromPath[int], channels: ChannelsPlugin
+    ) -> Response:
+        access = await access_for(request.user, board_id)
+        direction = -1 if (await request.form()).get("direction") == "left" else 1
+        await _publish_refresh(channels, await services.move_column(access, column_id, direction))
+        return Redirect(f"/boards/{board_id}/settings?saved=columns", status_code=303)
+
+    @post("/columns/{column_id:int}/archive")
+    async def archive_column(
+        self, request: Request, board_id: FromPath[int], column_id: FromPath[int], channels: ChannelsPlugin
+    ) -> Response:
+        access = await access_for(request.user, board_id)
+        try:
+            change = await services.archive_column(access, column_id)
+        except FormError as error:
+            return Template(
+                "pages/boards/settings.html",
+                status_code=422,
+                context=await _settings_context(access, errors=error.errors),
+            )
+        await _publish_refresh(channels, change)
+        return Redirect(f"/boards/{board_id}/settings?saved=columns", status_code=303)
+
+    @post("/members")
+    async def set_member(self, request: Request, board_id: FromPath[int]) -> Response:
+        access = await access_for(request.user, board_id)
+        try:
+            await services.set_member(access, MemberForm.parse(await request.form()))
+        except FormError as error:
+            return Template(
+                "pages/boards/settings.html",
+                status_code=422,
+                context=await _settings_context(access, errors=error.errors),
+            )
+        return Redirect(f"/boards/{board_id}/settings?saved=members", status_code=303)
+
+    @post("/members/{user_id:int}/remove")
+    async def remove_member(self, request: Request, board_id: FromPath[int], user_id: FromPath[int]) -> Response:
+        access = await access_for(request.user, board_id)
+        try:
+            await services.remove_member(access, user_id)
+        except FormError as error:
+            return Template(
+                "pages/boards/settings.html",
+                status_code=422,
+                context=await _settings_context(access, errors=error.errors),
+            )
+        return Redirect(f"/boards/{board_id}/settings?saved=members", status_code=303)
+
+
+async def _column_write(request: Request, access, channels: ChannelsPlugin, write) -> Response:
+    data = dict(await request.form())
+    try:
+        change = await write(ColumnForm.parse(data))
+    except FormError as error:
+        return Template(
+            "pages/boards/settings.html",
+            status_code=422,
+            context=await _settings_context(access, errors=error.errors, values=data),
+        )
+    await _publish_refresh(channels, change)
+    return Redirect(f"/boards/{access.board_id}/settings?saved=columns", status_code=303)
+
+
+async def _settings_context(
+    access, *, errors: dict | None = None, values: dict | None = None, saved: str = ""
+) -> dict[str, Any]:
+    return {
+        "board": await services.board_header(access),
+        "access": access,
+        "columns": await services.list_columns(access.board_id),
+        "members": await services.list_members(access),
+        "candidates": await services.candidate_members(access),
+        "errors": errors or {},
+        "values": values or {},
+        "saved": saved,
+    }

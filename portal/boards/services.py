@@ -1,20 +1,29 @@
-"""Boards: who may see which board, and what a board shows.
+"""Boards: listing, the board view with filters, columns and members.
 
-Visibility rule: administrators see every board; everyone else sees the boards they
-are a member of. Asking for a board one may not see answers NotFound, the same as a
-board that does not exist, so ids cannot be probed.
+Every function takes the acting user (or their BoardAccess) and checks permission
+itself; controllers never query. Writes happen in one transaction that also bumps the
+board's sequence number and records the event (see ``record_board_event``).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from piccolo.query.functions.aggregate import Count
 
 from portal.accounts.services import CurrentUser, NotFound
-from portal.boards.tables import Board, BoardColumn, BoardKind, BoardMember, Card, ColumnMeaning
+from portal.accounts.tables import Role, User
+from portal.boards.access import BoardAccess, access_for
+from portal.boards.forms import BoardForm, ColumnForm, MemberForm
+from portal.boards.tables import Board, BoardColumn, BoardKind, BoardMember, BoardRole, ColumnMeaning
+from portal.cards.tables import Card
+from portal.core.forms import FormError
+from portal.db import is_sqlite, write_transaction
+from portal.events.tables import Event
+from portal.i18n import gettext as _
 
-# Default columns per board kind: (key, Chinese name used as the msgid's translation, meaning).
+# Default columns per board kind: (key, name, meaning).
 DEFAULT_COLUMNS: dict[str, list[tuple[str, str, ColumnMeaning]]] = {
     BoardKind.comments: [
         ("new", "新留言", ColumnMeaning.new),
@@ -40,6 +49,108 @@ DEFAULT_COLUMNS: dict[str, list[tuple[str, str, ColumnMeaning]]] = {
         ("archived", "归档", ColumnMeaning.done),
     ],
 }
+
+# Fields a board page shows on each card tile; the drawer loads the rest.
+CARD_TILE_FIELDS = (
+    Card.id,
+    Card.board,
+    Card.column,
+    Card.position,
+    Card.title,
+    Card.priority,
+    Card.labels,
+    Card.platform,
+    Card.version,
+    Card.received_at,
+    Card.department,
+    Card.assisting_departments,
+    Card.body,
+    Card.assignee.id.as_alias("assignee_id"),
+    Card.assignee.display_name.as_alias("assignee_name"),
+)
+
+
+@dataclass(frozen=True)
+class BoardFilters:
+    """Filters kept in the URL so a filtered board can be shared."""
+
+    assignee: str = ""  # "me", "none" or a user id
+    label: str = ""
+    platform: str = ""
+    priority: str = ""
+    q: str = ""
+
+    @property
+    def active(self) -> bool:
+        return any([self.assignee, self.label, self.platform, self.priority, self.q])
+
+    def as_query(self) -> dict[str, str]:
+        return {k: v for k, v in self.__dict__.items() if v}
+
+
+@dataclass
+class BoardChange:
+    """What a board write did: published to viewers after the transaction commits."""
+
+    board_id: int
+    seq: int
+    verb: str
+    refresh: bool = False  # columns changed: viewers re-fetch the board
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+# Sequence numbers and board events ----------------------------------------------------
+
+
+async def next_seq(board_id: int) -> int:
+    """Claim the board's next sequence number. Call inside the write transaction: on
+    PostgreSQL the UPDATE also locks the board row, so writers to one board queue up."""
+    rows = await Board.update({Board.seq: Board.seq + 1}).where(Board.id == board_id).returning(Board.seq)
+    return rows[0]["seq"]
+
+
+async def record_board_event(
+    board_id: int,
+    actor_id: int | None,
+    verb: str,
+    object_type: str,
+    object_id: int | None,
+    payload: dict[str, Any] | None = None,
+    *,
+    seq: int | None = None,
+) -> int:
+    """Write one board event; ``seq`` is claimed here unless the caller claimed it first
+    (to lock the board before reading what it is about to change)."""
+    seq = seq if seq is not None else await next_seq(board_id)
+    await Event.insert(
+        Event(
+            board_id=board_id,
+            seq=seq,
+            actor=actor_id,
+            verb=verb,
+            object_type=object_type,
+            object_id=object_id,
+            payload=payload or {},
+        )
+    )
+    return seq
+
+
+async def events_since(board_id: int, seq: int, limit: int) -> list[dict[str, Any]]:
+    return (
+        await Event.select(Event.seq, Event.verb, Event.object_type, Event.object_id)
+        .where((Event.board_id == board_id) & (Event.seq > seq))
+        .order_by(Event.seq)
+        .limit(limit)
+    )
+
+
+async def current_seq(board_id: int) -> int:
+    row = await Board.select(Board.seq).where(Board.id == board_id).first()
+    return row["seq"] if row else 0
+
+
+# Listing and viewing ------------------------------------------------------------------
 
 
 async def visible_board_ids(user: CurrentUser) -> list[int] | None:
@@ -84,58 +195,107 @@ async def list_boards(user: CurrentUser) -> list[dict[str, Any]]:
     return boards
 
 
-async def get_board(user: CurrentUser, board_id: int) -> dict[str, Any]:
+async def board_view(user: CurrentUser, board_id: int, filters: BoardFilters | None = None) -> dict[str, Any]:
+    """The board with its columns and (filtered) cards: three statements whatever its size."""
+    access = await access_for(user, board_id)
+    filters = filters or BoardFilters()
     board = (
-        await Board.select(Board.id, Board.name, Board.kind, Board.description)
-        .where(
-            (Board.id == board_id) & (Board.archived == False)  # noqa: E712
-        )
+        await Board.select(Board.id, Board.name, Board.kind, Board.description, Board.seq)
+        .where(Board.id == board_id)
         .first()
     )
-    if board is None:
-        raise NotFound
-    ids = await visible_board_ids(user)
-    if ids is not None and board_id not in ids:
-        raise NotFound
+    columns = await list_columns(board_id)
+    query = Card.select(*CARD_TILE_FIELDS).where((Card.board == board_id) & (Card.archived == False))  # noqa: E712
+    query = _apply_filters(query, access, filters)
+    by_column: dict[int, list[dict[str, Any]]] = {column["id"]: [] for column in columns}
+    for card in await query.order_by(Card.position).output(load_json=True):
+        if card["column"] in by_column and access.can_see_card(card):
+            by_column[card["column"]].append(card)
+    for column in columns:
+        column["cards"] = by_column[column["id"]]
+    board["columns"] = columns
+    board["access"] = access
+    board["filters"] = filters
     return board
 
 
-async def board_view(user: CurrentUser, board_id: int) -> dict[str, Any]:
-    """The board with its columns and cards, in a constant number of statements."""
-    board = await get_board(user, board_id)
-    columns = (
+def _apply_filters(query, access: BoardAccess, filters: BoardFilters):
+    if filters.assignee == "me":
+        query = query.where(Card.assignee == access.user.id)
+    elif filters.assignee == "none":
+        query = query.where(Card.assignee.is_null())
+    elif filters.assignee.isdigit():
+        query = query.where(Card.assignee == int(filters.assignee))
+    if filters.platform:
+        query = query.where(Card.platform == filters.platform)
+    if filters.priority:
+        query = query.where(Card.priority == filters.priority)
+    if filters.label:
+        # Labels are a JSON list; a quoted match on its text form works on both engines.
+        query = query.where(Card.labels.like(f'%"{_like_escape(filters.label)}"%'))
+    if filters.q:
+        pattern = f"%{_like_escape(filters.q)}%"
+        # SQLite's LIKE is already case-insensitive (for ASCII); PostgreSQL needs ILIKE.
+        match = (lambda column: column.like(pattern)) if is_sqlite() else (lambda column: column.ilike(pattern))
+        query = query.where(match(Card.title) | match(Card.body) | match(Card.author_handle))
+    return query
+
+
+def _like_escape(value: str) -> str:
+    return value.replace("%", "").replace("_", "").replace('"', "")[:100]
+
+
+async def board_header(access: BoardAccess) -> dict[str, Any]:
+    return (
+        await Board.select(Board.id, Board.name, Board.kind, Board.description, Board.seq)
+        .where(Board.id == access.board_id)
+        .first()
+    )
+
+
+async def list_columns(board_id: int) -> list[dict[str, Any]]:
+    return (
         await BoardColumn.select(
-            BoardColumn.id, BoardColumn.key, BoardColumn.name, BoardColumn.meaning, BoardColumn.wip_limit
+            BoardColumn.id,
+            BoardColumn.key,
+            BoardColumn.name,
+            BoardColumn.meaning,
+            BoardColumn.wip_limit,
+            BoardColumn.position,
         )
         .where((BoardColumn.board == board_id) & (BoardColumn.archived == False))
         .order_by(  # noqa: E712
             BoardColumn.position
         )
     )
-    cards = (
-        await Card.select(
-            Card.id,
-            Card.column,
-            Card.title,
-            Card.priority,
-            Card.labels,
-            Card.platform,
-            Card.version,
-            Card.received_at,
-            Card.assignee.id.as_alias("assignee_id"),
-            Card.assignee.display_name.as_alias("assignee_name"),
+
+
+async def board_people(board_id: int) -> list[dict[str, Any]]:
+    """Members who can be assigned or @mentioned on this board."""
+    return (
+        await BoardMember.select(
+            BoardMember.user.id.as_alias("id"),
+            BoardMember.user.username.as_alias("username"),
+            BoardMember.user.display_name.as_alias("display_name"),
+            BoardMember.role,
+            BoardMember.user.role.as_alias("user_role"),
         )
-        .where((Card.board == board_id) & (Card.archived == False))
-        .order_by(Card.position)
-        .output(load_json=True)
+        .where((BoardMember.board == board_id) & (BoardMember.user.active == True))
+        .order_by(  # noqa: E712
+            BoardMember.user.display_name
+        )
     )
-    by_column: dict[int, list[dict[str, Any]]] = {column["id"]: [] for column in columns}
-    for card in cards:
-        by_column.setdefault(card["column"], []).append(card)
-    for column in columns:
-        column["cards"] = by_column[column["id"]]
-    board["columns"] = columns
-    return board
+
+
+async def board_labels(board_id: int) -> list[str]:
+    rows = (
+        await Card.select(Card.labels)
+        .where((Card.board == board_id) & (Card.archived == False))
+        .output(  # noqa: E712
+            load_json=True
+        )
+    )
+    return sorted({label for row in rows for label in (row["labels"] or [])})
 
 
 async def my_cards(user: CurrentUser) -> list[dict[str, Any]]:
@@ -163,3 +323,189 @@ async def my_cards(user: CurrentUser) -> list[dict[str, Any]]:
         query = query.where(Card.board.is_in(ids))
     rank = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
     return sorted(await query.output(load_json=True), key=lambda card: (rank.get(card["priority"], 9), card["id"]))
+
+
+# Creating boards ----------------------------------------------------------------------
+
+
+async def create_board(user: CurrentUser, form: BoardForm) -> int:
+    """Administrators and managers create boards; the creator manages the new board."""
+    if user.role not in (Role.admin, Role.manager):
+        from portal.accounts.services import PermissionDenied
+
+        raise PermissionDenied
+    async with write_transaction():
+        rows = await Board.insert(
+            Board(name=form.name, kind=form.kind, description=form.description, department=user.department_id)
+        )
+        board_id = rows[0]["id"]
+        await BoardColumn.insert(
+            *[
+                BoardColumn(board=board_id, key=key, name=name, meaning=meaning, position=index)
+                for index, (key, name, meaning) in enumerate(DEFAULT_COLUMNS[form.kind])
+            ]
+        )
+        if not user.is_admin:
+            await BoardMember.insert(BoardMember(board=board_id, user=user.id, role=BoardRole.manager))
+        await record_board_event(board_id, user.id, "board.created", "board", board_id, {"name": form.name})
+    return board_id
+
+
+# Columns ------------------------------------------------------------------------------
+
+
+async def _column(access: BoardAccess, column_id: int) -> dict[str, Any]:
+    column = (
+        await BoardColumn.select()
+        .where(
+            (BoardColumn.id == column_id) & (BoardColumn.board == access.board_id) & (BoardColumn.archived == False)  # noqa: E712
+        )
+        .first()
+    )
+    if column is None:
+        raise NotFound
+    return column
+
+
+async def add_column(access: BoardAccess, form: ColumnForm) -> BoardChange:
+    access.require_manage()
+    async with write_transaction():
+        columns = await list_columns(access.board_id)
+        if any(column["name"] == form.name for column in columns):
+            raise FormError({"name": _("A column with this name exists.")})
+        last = max((column["position"] for column in columns), default=-1)
+        rows = await BoardColumn.insert(
+            BoardColumn(
+                board=access.board_id,
+                key=f"c{len(columns) + 1}-{abs(hash(form.name)) % 10000}",
+                name=form.name,
+                meaning=form.meaning,
+                position=last + 1,
+                wip_limit=form.wip_limit,
+            )
+        )
+        seq = await record_board_event(
+            access.board_id, access.user.id, "column.added", "column", rows[0]["id"], {"name": form.name}
+        )
+    return BoardChange(access.board_id, seq, "column.added", refresh=True)
+
+
+async def update_column(access: BoardAccess, column_id: int, form: ColumnForm) -> BoardChange:
+    access.require_manage()
+    async with write_transaction():
+        before = await _column(access, column_id)
+        if form.name != before["name"] and await BoardColumn.exists().where(
+            (BoardColumn.board == access.board_id) & (BoardColumn.name == form.name) & (BoardColumn.archived == False)  # noqa: E712
+        ):
+            raise FormError({"name": _("A column with this name exists.")})
+        await BoardColumn.update(
+            {BoardColumn.name: form.name, BoardColumn.meaning: form.meaning, BoardColumn.wip_limit: form.wip_limit}
+        ).where(BoardColumn.id == column_id)
+        seq = await record_board_event(
+            access.board_id,
+            access.user.id,
+            "column.updated",
+            "column",
+            column_id,
+            {"name": form.name, "wip_limit": form.wip_limit},
+        )
+    return BoardChange(access.board_id, seq, "column.updated", refresh=True)
+
+
+async def move_column(access: BoardAccess, column_id: int, direction: int) -> BoardChange:
+    """Swap a column with its left (-1) or right (+1) neighbour."""
+    access.require_manage()
+    async with write_transaction():
+        await _column(access, column_id)
+        columns = await list_columns(access.board_id)
+        index = next(i for i, column in enumerate(columns) if column["id"] == column_id)
+        other = index + direction
+        if 0 <= other < len(columns):
+            columns[index], columns[other] = columns[other], columns[index]
+        for position, column in enumerate(columns):
+            await BoardColumn.update({BoardColumn.position: position}).where(BoardColumn.id == column["id"])
+        seq = await record_board_event(
+            access.board_id, access.user.id, "column.moved", "column", column_id, {"direction": direction}
+        )
+    return BoardChange(access.board_id, seq, "column.moved", refresh=True)
+
+
+async def archive_column(access: BoardAccess, column_id: int) -> BoardChange:
+    """Archive an empty column; a column that still holds cards must be emptied first."""
+    access.require_manage()
+    async with write_transaction():
+        column = await _column(access, column_id)
+        if await Card.exists().where((Card.column == column_id) & (Card.archived == False)):  # noqa: E712
+            raise FormError({"__all__": _("Move or archive the cards in “%(name)s” first.", name=column["name"])})
+        if (
+            await BoardColumn.count().where((BoardColumn.board == access.board_id) & (BoardColumn.archived == False))
+            <= 1
+        ):  # noqa: E712
+            raise FormError({"__all__": _("A board keeps at least one column.")})
+        await BoardColumn.update({BoardColumn.archived: True}).where(BoardColumn.id == column_id)
+        seq = await record_board_event(
+            access.board_id, access.user.id, "column.archived", "column", column_id, {"name": column["name"]}
+        )
+    return BoardChange(access.board_id, seq, "column.archived", refresh=True)
+
+
+# Members ------------------------------------------------------------------------------
+
+
+async def list_members(access: BoardAccess) -> list[dict[str, Any]]:
+    access.require_manage()
+    return (
+        await BoardMember.select(
+            BoardMember.id,
+            BoardMember.role,
+            BoardMember.user.id.as_alias("user_id"),
+            BoardMember.user.username.as_alias("username"),
+            BoardMember.user.display_name.as_alias("display_name"),
+            BoardMember.user.role.as_alias("user_role"),
+        )
+        .where(BoardMember.board == access.board_id)
+        .order_by(BoardMember.id)
+    )
+
+
+async def candidate_members(access: BoardAccess) -> list[dict[str, Any]]:
+    access.require_manage()
+    members = {
+        row["user"] for row in await BoardMember.select(BoardMember.user).where(BoardMember.board == access.board_id)
+    }
+    users = (
+        await User.select(User.id, User.username, User.display_name, User.role)
+        .where((User.active == True) & (User.role != Role.admin))
+        .order_by(User.id)
+    )  # noqa: E712
+    return [user for user in users if user["id"] not in members]
+
+
+async def set_member(access: BoardAccess, form: MemberForm) -> None:
+    access.require_manage()
+    if not await User.exists().where((User.id == form.user_id) & (User.active == True)):  # noqa: E712
+        raise FormError({"user_id": _("Choose a user.")})
+    async with write_transaction():
+        existing = (
+            await BoardMember.select(BoardMember.id)
+            .where((BoardMember.board == access.board_id) & (BoardMember.user == form.user_id))
+            .first()
+        )
+        if existing:
+            if form.user_id == access.user.id and form.role != BoardRole.manager and not access.user.is_admin:
+                raise FormError({"role": _("You cannot take the manager role from yourself.")})
+            await BoardMember.update({BoardMember.role: form.role}).where(BoardMember.id == existing["id"])
+        else:
+            await BoardMember.insert(BoardMember(board=access.board_id, user=form.user_id, role=form.role))
+        await record_board_event(
+            access.board_id, access.user.id, "member.set", "user", form.user_id, {"role": form.role}
+        )
+
+
+async def remove_member(access: BoardAccess, user_id: int) -> None:
+    access.require_manage()
+    if user_id == access.user.id and not access.user.is_admin:
+        raise FormError({"__all__": _("You cannot remove yourself from the board.")})
+    async with write_transaction():
+        await BoardMember.delete().where((BoardMember.board == access.board_id) & (BoardMember.user == user_id))
+        await record_board_event(access.board_id, access.user.id, "member.removed", "user", user_id)

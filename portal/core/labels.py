@@ -34,3 +34,8 @@ PRIORITY_LABELS = {
 
 def label(table: dict, code: str | None) -> str:
     return str(table.get(code, code or ""))
+
+
+def mask_phone(phone: str) -> str:
+    """138****5678: enough to recognise a caller, not enough to call them."""
+    return f"{phone[:3]}****{phone[-4:]}" if len(phone) >= 8 else "****"

@@ -69,6 +69,7 @@ def environment() -> Environment:
         platform_label=lambda code: labels.label(labels.PLATFORM_LABELS, code),
         priority_label=lambda code: labels.label(labels.PRIORITY_LABELS, code),
         department_name=department_name,
+        mask_phone=labels.mask_phone,
     )
     env.filters["datetime"] = format_datetime
     return env

@@ -25,6 +25,7 @@ from portal.accounts.services import CurrentUser, NotFound, PermissionDenied, ge
 from portal.accounts.sessions import SESSION_COOKIE
 from portal.i18n import gettext as _
 from portal.i18n import normalize_locale, set_locale
+from portal.notifications.services import unread_count
 
 LANGUAGE_COOKIE = "portal_lang"
 
@@ -60,6 +61,9 @@ class SessionMiddleware(ASGIMiddleware):
                     session = None
         scope["user"] = user
         scope["auth"] = session
+        if user and scope["type"] == "http":
+            # The bell's count, shown on every page (one indexed COUNT).
+            scope["unread"] = await unread_count(user)
         set_locale(user.language if user else normalize_locale(cookies.get(LANGUAGE_COOKIE)))
         await next_app(scope, receive, send)
 

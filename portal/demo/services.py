@@ -12,7 +12,8 @@ from typing import Any
 from portal.accounts import services as accounts
 from portal.accounts.tables import Department, User
 from portal.boards.services import DEFAULT_COLUMNS
-from portal.boards.tables import Board, BoardColumn, BoardKind, BoardMember, Card, Note
+from portal.boards.tables import Board, BoardColumn, BoardKind, BoardMember
+from portal.cards.tables import Card, Note
 from portal.db import write_transaction
 from portal.demo import content
 

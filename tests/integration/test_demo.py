@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from portal.accounts.tables import Department, User
-from portal.boards.tables import Board, BoardMember, Card, Note
+from portal.boards.tables import Board, BoardMember
+from portal.cards.tables import Card, Note
 from portal.demo import content
 from portal.demo.services import seed_demo
 from tests.conftest import login

@@ -1,0 +1,79 @@
+"""What one user may do on one board: the object-level permission check every service uses.
+
+- administrators: everything on every board;
+- board managers: everything on their board, including columns and members;
+- board members: read and work the cards;
+- board viewers (and users whose global role is viewer): read only;
+- department liaisons: only the cards routed to their department (responsible or
+  assisting), which they may work; the rest of the board does not exist for them.
+Anything a user may not see answers NotFound, exactly like something that does not exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from portal.accounts.services import CurrentUser, NotFound, PermissionDenied
+from portal.accounts.tables import Role
+from portal.boards.tables import Board, BoardMember, BoardRole
+
+
+@dataclass(frozen=True)
+class BoardAccess:
+    user: CurrentUser
+    board_id: int
+    board_kind: str
+    board_role: str  # manager, member or viewer (admins count as manager)
+    department_only: int | None  # liaisons: the only department whose cards they see
+
+    @property
+    def can_edit(self) -> bool:
+        return self.board_role in (BoardRole.manager, BoardRole.member)
+
+    @property
+    def can_manage(self) -> bool:
+        return self.board_role == BoardRole.manager
+
+    def require_edit(self) -> None:
+        if not self.can_edit:
+            raise PermissionDenied
+
+    def require_manage(self) -> None:
+        if not self.can_manage:
+            raise PermissionDenied
+
+    def can_see_card(self, card: dict[str, Any]) -> bool:
+        if self.department_only is None:
+            return True
+        return card.get("department") == self.department_only or self.department_only in (
+            card.get("assisting_departments") or []
+        )
+
+    def require_card(self, card: dict[str, Any] | None) -> dict[str, Any]:
+        if card is None or card.get("board") != self.board_id or not self.can_see_card(card):
+            raise NotFound
+        return card
+
+
+async def access_for(user: CurrentUser, board_id: int) -> BoardAccess:
+    board = await Board.select(Board.id, Board.kind).where((Board.id == board_id) & (Board.archived == False)).first()  # noqa: E712
+    if board is None:
+        raise NotFound
+    if user.is_admin:
+        return BoardAccess(user, board_id, board["kind"], BoardRole.manager, None)
+    membership = (
+        await BoardMember.select(BoardMember.role)
+        .where((BoardMember.board == board_id) & (BoardMember.user == user.id))
+        .first()
+    )
+    if membership is None:
+        raise NotFound
+    role = membership["role"]
+    if user.role == Role.viewer:
+        role = BoardRole.viewer  # leaders and auditors watch; they never write
+    department_only = None
+    if user.role == Role.liaison:
+        department_only = user.department_id if user.department_id is not None else -1
+        role = BoardRole.member if role != BoardRole.viewer else role
+    return BoardAccess(user, board_id, board["kind"], role, department_only)

@@ -1,0 +1,227 @@
+"""Card endpoints: thin — parse the form, call one service, render the partial, publish.
+
+Every write answers with the card's live fragment (so the actor sees the result even
+without a websocket) and publishes the same fragment to the board's channel.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.channels import ChannelsPlugin
+from litestar.params import FromPath
+from litestar.response import Template
+
+from portal.boards.access import BoardAccess, access_for
+from portal.cards import services
+from portal.cards.forms import CardForm, MoveForm, NoteForm, QuickAddForm
+from portal.cards.services import CardChange, StaleCard
+from portal.core.forms import FormError, optional_int
+from portal.i18n import gettext as _
+from portal.i18n import lazy_gettext as _l
+from portal.live import publisher
+
+STALE_MESSAGES = {
+    "card.moved": _l("%(name)s moved this card a moment ago."),
+    "card.updated": _l("%(name)s edited this card a moment ago."),
+    "card.assigned": _l("%(name)s reassigned this card a moment ago."),
+    "card.archived": _l("%(name)s archived this card a moment ago."),
+    "card.noted": _l("%(name)s changed this card a moment ago."),
+}
+
+
+def stale_message(error: StaleCard) -> str:
+    template = STALE_MESSAGES.get(error.verb, STALE_MESSAGES["card.noted"])
+    return (
+        str(template) % {"name": error.actor_name}
+        + " "
+        + _("Your changes were not saved; the card now shows the latest version.")
+    )
+
+
+async def _publish(channels: ChannelsPlugin, change: CardChange) -> None:
+    await publisher.publish_card_change(channels.wait_published, change)
+
+
+async def _live_card(card_id: int, *, flash: str = "", level: str = "ok") -> dict[str, Any]:
+    return {"cards": await services.tiles([card_id]), "seq": None, "flash": flash, "level": level}
+
+
+async def _access_for_card(request: Request, card_id: int) -> BoardAccess:
+    return await access_for(request.user, await services.find_board_of(card_id))
+
+
+async def _drawer(access: BoardAccess, card_id: int, **extra: Any) -> dict[str, Any]:
+    detail = await services.card_detail(access, card_id)
+    return {**detail, "access": access, "errors": {}, "values": None, "flash": "", "level": "ok", **extra}
+
+
+class CardController(Controller):
+    @post("/boards/{board_id:int}/columns/{column_id:int}/cards")
+    async def quick_add(
+        self, request: Request, board_id: FromPath[int], column_id: FromPath[int], channels: ChannelsPlugin
+    ) -> Response:
+        access = await access_for(request.user, board_id)
+        try:
+            form = QuickAddForm.parse(await request.form())
+            change = await services.create_card(access, column_id, {"title": form.title})
+        except FormError as error:
+            return Template(
+                "partials/live/_response.html",
+                context={"cards": [], "seq": None, "level": "error", "flash": " ".join(error.errors.values())},
+                status_code=422,
+            )
+        await _publish(channels, change)
+        return Template("partials/live/_response.html", context=await _live_card(change.card_id))
+
+    @get("/cards/{card_id:int}")
+    async def card_page(self, request: Request, card_id: FromPath[int]) -> Template:
+        access = await _access_for_card(request, card_id)
+        context = await _drawer(access, card_id)
+        if request.htmx and not request.htmx.boosted:
+            return Template("partials/cards/_drawer.html", context=context)
+        return Template("pages/cards/card.html", context=context)
+
+    @post("/cards/{card_id:int}")
+    async def update(self, request: Request, card_id: FromPath[int], channels: ChannelsPlugin) -> Template:
+        access = await _access_for_card(request, card_id)
+        data = await request.form()
+        try:
+            form = CardForm.parse(
+                data,
+                access.board_kind,
+                creating=False,
+                people=await services.assignable_people(access),
+                departments=await services.department_ids(),
+            )
+            change = await services.update_card(access, card_id, form)
+        except FormError as error:
+            return Template(
+                "partials/cards/_drawer.html",
+                status_code=422,
+                context=await _drawer(access, card_id, errors=error.errors, values=data),
+            )
+        except StaleCard as error:
+            # Nothing is lost: the form keeps what the user typed, now on top of the fresh version.
+            context = await _drawer(access, card_id, values=data, flash=stale_message(error), level="error")
+            context["values_version"] = context["card"]["version"]
+            return Template(
+                "partials/cards/_drawer.html",
+                context={**context, **await _live_card(card_id), "flash": context["flash"], "level": "error"},
+                status_code=409,
+            )
+        await _publish(channels, change)
+        context = await _drawer(access, card_id, flash=_("Saved."))
+        return Template(
+            "partials/cards/_drawer.html", context={**context, "live_cards": await services.tiles([card_id])}
+        )
+
+    @post("/cards/{card_id:int}/move")
+    async def move(self, request: Request, card_id: FromPath[int], channels: ChannelsPlugin) -> Template:
+        access = await _access_for_card(request, card_id)
+        try:
+            form = MoveForm.parse(await request.form())
+            change = await services.move_card(access, card_id, form)
+        except StaleCard as error:
+            return Template(
+                "partials/live/_response.html",
+                status_code=409,
+                context=await _live_card(card_id, flash=stale_message(error), level="error"),
+            )
+        except FormError as error:
+            return Template(
+                "partials/live/_response.html",
+                status_code=422,
+                context=await _live_card(card_id, flash=" ".join(error.errors.values()), level="error"),
+            )
+        await _publish(channels, change)
+        return Template("partials/live/_response.html", context=await _live_card(card_id))
+
+    @post("/cards/{card_id:int}/archive")
+    async def archive(self, request: Request, card_id: FromPath[int], channels: ChannelsPlugin) -> Template:
+        access = await _access_for_card(request, card_id)
+        try:
+            change = await services.archive_card(access, card_id, optional_int((await request.form()).get("version")))
+        except StaleCard as error:
+            return Template(
+                "partials/live/_response.html",
+                status_code=409,
+                context=await _live_card(card_id, flash=stale_message(error), level="error"),
+            )
+        await _publish(channels, change)
+        return Template(
+            "partials/live/_response.html",
+            context={**await _live_card(card_id, flash=_("The card was archived.")), "close_drawer": True},
+        )
+
+    @post("/cards/{card_id:int}/notes")
+    async def add_note(self, request: Request, card_id: FromPath[int], channels: ChannelsPlugin) -> Template:
+        access = await _access_for_card(request, card_id)
+        try:
+            form = NoteForm.parse(await request.form())
+            change = await services.add_note(access, card_id, form)
+        except FormError as error:
+            return Template(
+                "partials/cards/_drawer.html",
+                status_code=422,
+                context=await _drawer(access, card_id, errors={"note": " ".join(error.errors.values())}),
+            )
+        await _publish(channels, change)
+        await publisher.notify_users(channels.wait_published, change.mentioned)
+        return Template("partials/cards/_drawer.html", context=await _drawer(access, card_id))
+
+    @get("/boards/{board_id:int}/cards/new")
+    async def new_card_form(self, request: Request, board_id: FromPath[int], column: int | None = None) -> Template:
+        access = await access_for(request.user, board_id)
+        access.require_edit()
+        return Template("partials/cards/_new.html", context=await _new_context(access, column))
+
+    @post("/boards/{board_id:int}/cards")
+    async def create(self, request: Request, board_id: FromPath[int], channels: ChannelsPlugin) -> Template:
+        access = await access_for(request.user, board_id)
+        data = await request.form()
+        column_id = optional_int(data.get("column_id"))
+        try:
+            form = CardForm.parse(
+                data,
+                access.board_kind,
+                creating=True,
+                people=await services.assignable_people(access),
+                departments=await services.department_ids(),
+            )
+            if column_id is None:
+                raise FormError({"column_id": _("Choose a column.")})
+            change = await services.create_card(access, column_id, form.fields)
+        except FormError as error:
+            return Template(
+                "partials/cards/_new.html",
+                status_code=422,
+                context={**await _new_context(access, column_id), "errors": error.errors, "values": data},
+            )
+        await _publish(channels, change)
+        context = await _drawer(access, change.card_id, flash=_("The card was created."))
+        return Template(
+            "partials/cards/_drawer.html", context={**context, "live_cards": await services.tiles([change.card_id])}
+        )
+
+
+async def _new_context(access: BoardAccess, column_id: int | None) -> dict[str, Any]:
+    from portal.boards import services as boards
+
+    columns = await boards.list_columns(access.board_id)
+    return {
+        "access": access,
+        "columns": columns,
+        "column_id": column_id or (columns[0]["id"] if columns else None),
+        "people": await boards.board_people(access.board_id),
+        "errors": {},
+        "values": None,
+        "departments": await _departments(),
+    }
+
+
+async def _departments() -> list[dict[str, Any]]:
+    from portal.accounts.services import department_choices
+
+    return await department_choices()

@@ -1,0 +1,348 @@
+"""Cards: create, edit, move, archive, notes, and what the drawer shows.
+
+Concurrency: every write claims the board's next sequence number first (on PostgreSQL
+that locks the board row; on SQLite the write transaction is IMMEDIATE), then re-reads
+what it changes, checks the version the user saw, writes, and records the event, all
+in one transaction. A stale version raises ``StaleCard`` and nothing is written.
+
+Positions are fractional: a move writes one row, at the midpoint between its new
+neighbours; only when two neighbours are too close to split is the column renumbered.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from portal.accounts.services import NotFound
+from portal.accounts.tables import Department, User
+from portal.boards import services as boards
+from portal.boards.access import BoardAccess
+from portal.boards.tables import BoardColumn
+from portal.cards.forms import CardForm, MoveForm, NoteForm
+from portal.cards.tables import Card, Note
+from portal.core.forms import FormError
+from portal.db import write_transaction
+from portal.events.tables import Event
+from portal.i18n import gettext as _
+from portal.notifications import services as notifications
+
+POSITION_STEP = 1024.0
+MENTION = re.compile(r"@([\w.\-]+)")
+
+
+class StaleCard(Exception):
+    """The card changed since the user loaded it; carries who changed it and how."""
+
+    def __init__(self, card_id: int, actor_name: str, verb: str) -> None:
+        super().__init__(f"card {card_id} changed by {actor_name}")
+        self.card_id = card_id
+        self.actor_name = actor_name
+        self.verb = verb
+
+
+@dataclass
+class CardChange:
+    """What a card write did; its caller publishes it after the commit."""
+
+    board_id: int
+    seq: int
+    card_id: int
+    verb: str
+    departments_before: list[int] | None = None
+    departments_after: list[int] | None = None
+    archived: bool = False
+    mentioned: list[int] = field(default_factory=list)
+
+
+def _departments(card: dict[str, Any]) -> list[int]:
+    return [d for d in [card.get("department"), *(card.get("assisting_departments") or [])] if d is not None]
+
+
+async def _load(card_id: int) -> dict[str, Any] | None:
+    return await Card.select().where((Card.id == card_id) & (Card.archived == False)).output(load_json=True).first()  # noqa: E712
+
+
+async def get_card(access: BoardAccess, card_id: int) -> dict[str, Any]:
+    return access.require_card(await _load(card_id))
+
+
+async def find_board_of(card_id: int) -> int:
+    row = await Card.select(Card.board).where((Card.id == card_id) & (Card.archived == False)).first()  # noqa: E712
+    if row is None:
+        raise NotFound
+    return row["board"]
+
+
+async def tiles(card_ids: list[int]) -> list[dict[str, Any]]:
+    """What the board shows of these cards (archived ones come back flagged)."""
+    if not card_ids:
+        return []
+    return (
+        await Card.select(*boards.CARD_TILE_FIELDS, Card.archived).where(Card.id.is_in(card_ids)).output(load_json=True)
+    )
+
+
+async def _column(access: BoardAccess, column_id: int) -> dict[str, Any]:
+    column = (
+        await BoardColumn.select(BoardColumn.id, BoardColumn.name)
+        .where(
+            (BoardColumn.id == column_id) & (BoardColumn.board == access.board_id) & (BoardColumn.archived == False)  # noqa: E712
+        )
+        .first()
+    )
+    if column is None:
+        raise FormError({"column_id": _("This column no longer exists. Reload the board.")})
+    return column
+
+
+async def _check_version(card: dict[str, Any], version: int | None) -> None:
+    if version is not None and card["version"] != version:
+        last = (
+            await Event.select(Event.verb, Event.actor.display_name.as_alias("name"))
+            .where((Event.object_type == "card") & (Event.object_id == card["id"]))
+            .order_by(Event.id, ascending=False)
+            .first()
+        )
+        raise StaleCard(card["id"], (last or {}).get("name") or _("Someone"), (last or {}).get("verb") or "")
+
+
+async def assignable_people(access: BoardAccess) -> set[int]:
+    return {person["id"] for person in await boards.board_people(access.board_id)}
+
+
+async def department_ids() -> set[int]:
+    return {row["id"] for row in await Department.select(Department.id).where(Department.active == True)}  # noqa: E712
+
+
+# Writes -------------------------------------------------------------------------------
+
+
+async def create_card(access: BoardAccess, column_id: int, fields: dict[str, Any]) -> CardChange:
+    """A new card at the top of the column (the newest work is seen first)."""
+    access.require_edit()
+    if access.department_only is not None:
+        # Liaisons create cards for their own department only.
+        fields = {**fields, "department": access.department_only}
+    async with write_transaction():
+        seq = await boards.next_seq(access.board_id)
+        await _column(access, column_id)
+        first = (
+            await Card.select(Card.position)
+            .where((Card.column == column_id) & (Card.archived == False))
+            .order_by(Card.position)
+            .first()
+        )  # noqa: E712
+        position = (first["position"] - POSITION_STEP) if first else POSITION_STEP
+        now = datetime.now(UTC)
+        card = Card(
+            board=access.board_id,
+            column=column_id,
+            position=position,
+            created_by=access.user.id,
+            received_at=fields.pop("received_at", None) or now,
+            **fields,
+        )
+        rows = await Card.insert(card)
+        card_id = rows[0]["id"]
+        await boards.record_board_event(
+            access.board_id,
+            access.user.id,
+            "card.created",
+            "card",
+            card_id,
+            {"title": fields.get("title", ""), "column": column_id},
+            seq=seq,
+        )
+    return CardChange(access.board_id, seq, card_id, "card.created", departments_after=_departments(fields))
+
+
+async def update_card(access: BoardAccess, card_id: int, form: CardForm) -> CardChange:
+    access.require_edit()
+    async with write_transaction():
+        seq = await boards.next_seq(access.board_id)
+        card = access.require_card(await _load(card_id))
+        await _check_version(card, form.version)
+        changes = {name: value for name, value in form.fields.items() if card.get(name) != value}
+        if access.department_only is not None:
+            changes.pop("department", None)  # a liaison cannot hand a card to another department
+        if not changes:
+            raise FormError({"__all__": _("Nothing was changed.")})
+        updates = {getattr(Card, name): value for name, value in changes.items()}
+        await Card.update({**updates, Card.version: Card.version + 1, Card.updated_at: datetime.now(UTC)}).where(
+            Card.id == card_id
+        )
+        verb = "card.assigned" if set(changes) == {"assignee"} else "card.updated"
+        await boards.record_board_event(
+            access.board_id,
+            access.user.id,
+            verb,
+            "card",
+            card_id,
+            {"fields": sorted(changes), "assignee": changes.get("assignee")},
+            seq=seq,
+        )
+    after = {**card, **changes}
+    return CardChange(access.board_id, seq, card_id, verb, _departments(card), _departments(after))
+
+
+async def move_card(access: BoardAccess, card_id: int, form: MoveForm) -> CardChange:
+    access.require_edit()
+    async with write_transaction():
+        seq = await boards.next_seq(access.board_id)
+        card = access.require_card(await _load(card_id))
+        await _check_version(card, form.version)
+        target = await _column(access, form.column_id)
+        position = await _position_after(form.column_id, card_id, form.after_id)
+        await Card.update(
+            {
+                Card.column: form.column_id,
+                Card.position: position,
+                Card.version: Card.version + 1,
+                Card.updated_at: datetime.now(UTC),
+            }
+        ).where(Card.id == card_id)
+        await boards.record_board_event(
+            access.board_id,
+            access.user.id,
+            "card.moved",
+            "card",
+            card_id,
+            {"from": card["column"], "to": form.column_id, "to_name": target["name"]},
+            seq=seq,
+        )
+    departments = _departments(card)
+    return CardChange(access.board_id, seq, card_id, "card.moved", departments, departments)
+
+
+async def _position_after(column_id: int, card_id: int, after_id: int | None) -> float:
+    """A position directly below ``after_id`` (or at the top), unique within the column."""
+    rows = (
+        await Card.select(Card.id, Card.position)
+        .where(
+            (Card.column == column_id) & (Card.archived == False) & (Card.id != card_id)  # noqa: E712
+        )
+        .order_by(Card.position)
+    )
+    ids = [row["id"] for row in rows]
+    # An "after" card that has since left the column: land at the bottom rather than fail.
+    index = ids.index(after_id) + 1 if after_id in ids else (0 if after_id is None else len(ids))
+    before = rows[index - 1]["position"] if index > 0 else None
+    after = rows[index]["position"] if index < len(rows) else None
+    if before is None and after is None:
+        return POSITION_STEP
+    if before is None:
+        return after - POSITION_STEP
+    if after is None:
+        return before + POSITION_STEP
+    middle = (before + after) / 2
+    if before < middle < after:
+        return middle
+    # The gap is exhausted (after ~50 splits of one spot): renumber this column once.
+    for rank, row in enumerate(rows):
+        await Card.update({Card.position: (rank + 1 + (rank >= index)) * POSITION_STEP}).where(Card.id == row["id"])
+    return (index + 1) * POSITION_STEP
+
+
+async def archive_card(access: BoardAccess, card_id: int, version: int | None) -> CardChange:
+    access.require_edit()
+    async with write_transaction():
+        seq = await boards.next_seq(access.board_id)
+        card = access.require_card(await _load(card_id))
+        await _check_version(card, version)
+        await Card.update({Card.archived: True, Card.version: Card.version + 1}).where(Card.id == card_id)
+        await boards.record_board_event(
+            access.board_id, access.user.id, "card.archived", "card", card_id, {"title": card["title"]}, seq=seq
+        )
+    return CardChange(access.board_id, seq, card_id, "card.archived", _departments(card), [], archived=True)
+
+
+async def add_note(access: BoardAccess, card_id: int, form: NoteForm) -> CardChange:
+    """An internal note; everyone it @mentions (by user name or name) is notified once."""
+    access.require_edit()
+    people = await boards.board_people(access.board_id)
+    mentioned = _mentions(form.body, people, exclude=access.user.id)
+    async with write_transaction():
+        seq = await boards.next_seq(access.board_id)
+        card = access.require_card(await _load(card_id))
+        rows = await Note.insert(Note(card=card_id, author=access.user.id, body=form.body))
+        note_id = rows[0]["id"]
+        await boards.record_board_event(
+            access.board_id,
+            access.user.id,
+            "card.noted",
+            "card",
+            card_id,
+            {"note": note_id, "mentions": mentioned},
+            seq=seq,
+        )
+    for user_id in mentioned:
+        await notifications.notify(
+            user_id,
+            "mention",
+            _("%(name)s mentioned you on “%(title)s”", name=access.user.display_name, title=card["title"]),
+            dedupe_key=f"mention:{note_id}:{user_id}",
+            body=form.body[:300],
+            link=f"/boards/{access.board_id}?card={card_id}",
+            card_id=card_id,
+        )
+    departments = _departments(card)
+    return CardChange(access.board_id, seq, card_id, "card.noted", departments, departments, mentioned=mentioned)
+
+
+def _mentions(body: str, people: list[dict[str, Any]], exclude: int) -> list[int]:
+    tokens = set(MENTION.findall(body))
+    found = []
+    for person in people:
+        names = {person["username"], person["display_name"]}
+        if (
+            any(token == name or token.startswith(name) for token in tokens for name in names)
+            and person["id"] != exclude
+            and person["id"] not in found
+        ):
+            found.append(person["id"])
+    return found
+
+
+# Reads for the drawer -----------------------------------------------------------------
+
+
+async def card_detail(access: BoardAccess, card_id: int) -> dict[str, Any]:
+    card = await get_card(access, card_id)
+    notes = (
+        await Note.select(Note.id, Note.body, Note.created_at, Note.author.display_name.as_alias("author"))
+        .where(Note.card == card_id)
+        .order_by(Note.id)
+    )
+    timeline = (
+        await Event.select(
+            Event.seq, Event.verb, Event.payload, Event.created_at, Event.actor.display_name.as_alias("actor")
+        )
+        .where((Event.board_id == access.board_id) & (Event.object_type == "card") & (Event.object_id == card_id))
+        .order_by(Event.seq, ascending=False)
+        .limit(50)
+        .output(load_json=True)
+    )
+    people = await boards.board_people(access.board_id)
+    names = {person["id"]: person["display_name"] for person in people}
+    if card["assignee"] and card["assignee"] not in names:
+        row = await User.select(User.display_name).where(User.id == card["assignee"]).first()
+        names[card["assignee"]] = row["display_name"] if row else "?"
+    card["assignee_name"] = names.get(card["assignee"], "")
+    card["phone_visible"] = can_see_phone(access, card)
+    return {
+        "card": card,
+        "notes": notes,
+        "timeline": timeline,
+        "people": people,
+        "columns": await boards.list_columns(access.board_id),
+    }
+
+
+def can_see_phone(access: BoardAccess, card: dict[str, Any]) -> bool:
+    """Citizens' numbers: managers, and the liaison of the responsible department."""
+    return access.can_manage or (
+        access.department_only is not None and card.get("department") == access.department_only
+    )

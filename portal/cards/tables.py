@@ -1,0 +1,54 @@
+"""Cards (one per comment, inquiry or campaign) and their internal notes."""
+
+from piccolo.columns import JSONB, Boolean, DoublePrecision, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+from portal.accounts.tables import Department, User
+from portal.boards.tables import Board, BoardColumn, Priority
+
+
+class Card(Table, tablename="card"):
+    board = ForeignKey(references=Board, index=True)
+    column = ForeignKey(references=BoardColumn, index=True)
+    # Fractional position: a move writes one row (the midpoint of its neighbours)
+    # instead of renumbering the column.
+    position = DoublePrecision(default=0.0)
+    title = Varchar(length=200)
+    body = Text(default="")
+    priority = Varchar(length=8, choices=Priority, default=Priority.normal)
+    labels = JSONB(default=[])
+    assignee = ForeignKey(references=User, null=True)
+    # comments
+    platform = Varchar(length=16, null=True, default=None)
+    author_handle = Varchar(length=80, default="")
+    link = Varchar(length=500, default="")
+    sentiment = Varchar(length=16, null=True, default=None)
+    received_at = Timestamptz(null=True, default=None)
+    # inquiries
+    citizen_name = Varchar(length=40, default="")
+    citizen_phone = Varchar(length=20, default="")
+    category = Varchar(length=16, null=True, default=None)
+    department = ForeignKey(references=Department, null=True)
+    assisting_departments = JSONB(default=[])
+    answer = Text(default="")
+    # campaigns
+    platforms = JSONB(default=[])
+    campaign_format = Varchar(length=16, null=True, default=None)
+    starts_at = Timestamptz(null=True, default=None)
+    ends_at = Timestamptz(null=True, default=None)
+    goals = Text(default="")
+    reward_rules = Text(default="")
+    # optimistic concurrency: every write states the version it saw
+    version = Integer(default=1)
+    archived = Boolean(default=False)
+    created_by = ForeignKey(references=User, null=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class Note(Table, tablename="card_note"):
+    card = ForeignKey(references=Card, index=True)
+    author = ForeignKey(references=User, null=True)
+    body = Text()
+    created_at = Timestamptz(default=TimestamptzNow())

@@ -1,0 +1,59 @@
+"""Publishing board changes after commit: one render, one Redis PUBLISH, every web process.
+
+Web processes publish through Litestar's ChannelsPlugin; workers (no plugin) through
+the same Redis pub/sub backend, so the message format and channel keys are identical.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from litestar.channels.backends.redis import RedisChannelsPubSubBackend
+
+from portal.cards import services as cards
+from portal.cards.services import CardChange
+from portal.live import fragments
+from portal.live.channels import Envelope, board_channel, user_channel
+
+Send = Callable[[bytes, list[str]], Awaitable[None]]
+
+
+def backend_for(redis) -> RedisChannelsPubSubBackend:
+    return RedisChannelsPubSubBackend(redis=redis)
+
+
+async def publish_card_change(send: Send, change: CardChange) -> bytes:
+    tiles = await cards.tiles([change.card_id])
+    envelope = Envelope(
+        seq=change.seq,
+        html=fragments.card_upsert(tiles, change.seq),
+        before=change.departments_before,
+        after=change.departments_after,
+    )
+    data = envelope.encode()
+    await send(data, [board_channel(change.board_id)])
+    return data
+
+
+async def publish_refresh(send: Send, board_id: int, seq: int) -> None:
+    await send(Envelope(seq=seq, html=fragments.refresh(seq)).encode(), [board_channel(board_id)])
+
+
+async def publish_to_board(
+    send: Send, board_id: int, html: dict[str, bytes], *, seq: int | None = None, departments: list[int] | None = None
+) -> None:
+    envelope = Envelope(seq=seq, html=html, before=departments, after=departments)
+    await send(envelope.encode(), [board_channel(board_id)])
+
+
+async def publish_to_user(send: Send, user_id: int, html: dict[str, bytes]) -> None:
+    await send(Envelope(seq=None, html=html).encode(), [user_channel(user_id)])
+
+
+async def notify_users(send: Send, user_ids: list[int]) -> None:
+    """Refresh the bell (unread count) of each user, wherever they have the portal open."""
+    from portal.notifications.tables import Notification
+
+    for user_id in user_ids:
+        unread = await Notification.count().where((Notification.user == user_id) & Notification.read_at.is_null())
+        await publish_to_user(send, user_id, fragments.render("partials/notifications/_bell.html", unread=unread))
