@@ -54,7 +54,7 @@ async def _access_for_card(request: Request, card_id: int) -> BoardAccess:
 
 async def _drawer(access: BoardAccess, card_id: int, **extra: Any) -> dict[str, Any]:
     detail = await services.card_detail(access, card_id)
-    return {**detail, "access": access, "errors": {}, "values": None, "flash": "", "level": "ok", **extra}
+    return {**detail, "access": access, "departments": await _departments(), "errors": {}, "values": None, "flash": "", "level": "ok", **extra}
 
 
 class CardController(Controller):

@@ -114,12 +114,12 @@ class CardForm:
             values["department"] = optional_int(data.get("department"))
             if data.get("department") and values["department"] not in departments:
                 errors["department"] = _("Choose a department.")
-            assisting = data.getall("assisting_departments") if hasattr(data, "getall") else []
+            assisting = data.getall("assisting_departments", []) if hasattr(data, "getall") else []
             values["assisting_departments"] = sorted({int(d) for d in assisting if str(d).isdigit()} & departments)
             values["received_at"] = _datetime(text(data, "received_at"), "received_at", errors)
             values["answer"] = (data.get("answer") or "").strip()[:5000]
         elif kind == BoardKind.campaigns:
-            platforms = data.getall("platforms") if hasattr(data, "getall") else []
+            platforms = data.getall("platforms", []) if hasattr(data, "getall") else []
             values["platforms"] = [p for p in PLATFORMS if p in platforms]
             values["campaign_format"] = text(data, "campaign_format") or None
             if values["campaign_format"] not in (None, *CAMPAIGN_FORMATS):

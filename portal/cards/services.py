@@ -210,7 +210,7 @@ async def move_card(access: BoardAccess, card_id: int, form: MoveForm) -> CardCh
             "card.moved",
             "card",
             card_id,
-            {"from": card["column"], "to": form.column_id, "to_name": target["name"]},
+            {"from": card["column"], "to": form.column_id, "to_name": target["name"], "after": form.after_id},
             seq=seq,
         )
     departments = _departments(card)
