@@ -31,8 +31,12 @@ async def htmx_post(client: httpx.AsyncClient, url: str, data: dict, token: str)
 def board_socket(base: str, board_id: int, client: httpx.AsyncClient | None, origin: str | None = None):
     cookie = "; ".join(f"{name}={value}" for name, value in client.cookies.items()) if client else ""
     headers = {"Cookie": cookie} if cookie else {}
-    return websockets.connect(base.replace("http", "ws", 1) + f"/boards/{board_id}/ws", additional_headers=headers,
-                              origin=origin if origin is not None else base, open_timeout=10)
+    return websockets.connect(
+        base.replace("http", "ws", 1) + f"/boards/{board_id}/ws",
+        additional_headers=headers,
+        origin=origin if origin is not None else base,
+        open_timeout=10,
+    )
 
 
 async def hello(socket, seq: int) -> None:
@@ -41,6 +45,7 @@ async def hello(socket, seq: int) -> None:
 
 async def receive_until(socket, needle: str, timeout: float = 5.0) -> str:
     """Messages until one contains ``needle``; returns it (fails after ``timeout``)."""
+
     async def wait():
         while True:
             message = await socket.recv()

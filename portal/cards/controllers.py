@@ -54,7 +54,16 @@ async def _access_for_card(request: Request, card_id: int) -> BoardAccess:
 
 async def _drawer(access: BoardAccess, card_id: int, **extra: Any) -> dict[str, Any]:
     detail = await services.card_detail(access, card_id)
-    return {**detail, "access": access, "departments": await _departments(), "errors": {}, "values": None, "flash": "", "level": "ok", **extra}
+    return {
+        **detail,
+        "access": access,
+        "departments": await _departments(),
+        "errors": {},
+        "values": None,
+        "flash": "",
+        "level": "ok",
+        **extra,
+    }
 
 
 class CardController(Controller):
@@ -119,23 +128,34 @@ class CardController(Controller):
 
     @post("/cards/{card_id:int}/move")
     async def move(self, request: Request, card_id: FromPath[int], channels: ChannelsPlugin) -> Template:
+        """Drag and drop answers with the live card; the drawer's "move to…" menu with the drawer."""
         access = await _access_for_card(request, card_id)
+        data = await request.form()
+        from_drawer = data.get("from_drawer") == "1"
         try:
-            form = MoveForm.parse(await request.form())
+            form = MoveForm.parse(data)
             change = await services.move_card(access, card_id, form)
-        except StaleCard as error:
+        except (StaleCard, FormError) as error:
+            message = stale_message(error) if isinstance(error, StaleCard) else " ".join(error.errors.values())
+            status = 409 if isinstance(error, StaleCard) else 422
+            if from_drawer:
+                context = await _drawer(access, card_id, flash=message, level="error")
+                return Template(
+                    "partials/cards/_drawer.html",
+                    status_code=status,
+                    context={**context, "live_cards": await services.tiles([card_id])},
+                )
             return Template(
                 "partials/live/_response.html",
-                status_code=409,
-                context=await _live_card(card_id, flash=stale_message(error), level="error"),
-            )
-        except FormError as error:
-            return Template(
-                "partials/live/_response.html",
-                status_code=422,
-                context=await _live_card(card_id, flash=" ".join(error.errors.values()), level="error"),
+                status_code=status,
+                context=await _live_card(card_id, flash=message, level="error"),
             )
         await _publish(channels, change)
+        if from_drawer:
+            context = await _drawer(access, card_id, flash=_("Moved."))
+            return Template(
+                "partials/cards/_drawer.html", context={**context, "live_cards": await services.tiles([card_id])}
+            )
         return Template("partials/live/_response.html", context=await _live_card(card_id))
 
     @post("/cards/{card_id:int}/archive")

@@ -53,7 +53,7 @@ class SessionMiddleware(ASGIMiddleware):
         cookies = _cookies(scope)
         session = None
         user: CurrentUser | None = None
-        if not scope["path"].startswith("/static/"):
+        if not scope["path"].startswith(("/static/", "/healthz")):
             session = await store.get(cookies.get(SESSION_COOKIE))
             if session:
                 user = await get_active_user(session.user_id)

@@ -20,8 +20,10 @@ from tests.conftest import csrf_from, login
 async def board(clean_db):
     await seed_demo()
     board_id = (await Board.select(Board.id).where(Board.kind == "comments").first())["id"]
-    columns = {row["key"]: row["id"] for row in await BoardColumn.select(BoardColumn.key, BoardColumn.id).where(
-        BoardColumn.board == board_id)}
+    columns = {
+        row["key"]: row["id"]
+        for row in await BoardColumn.select(BoardColumn.key, BoardColumn.id).where(BoardColumn.board == board_id)
+    }
     return {"id": board_id, "columns": columns}
 
 
@@ -35,14 +37,23 @@ async def client_for(username: str):
 
 
 async def card_in(column_id: int) -> dict:
-    return await Card.select().where((Card.column == column_id) & (Card.archived == False)).order_by(  # noqa: E712
-        Card.position).output(load_json=True).first()
+    return (
+        await Card.select()
+        .where((Card.column == column_id) & (Card.archived == False))
+        .order_by(  # noqa: E712
+            Card.position
+        )
+        .output(load_json=True)
+        .first()
+    )
 
 
 async def test_quick_add_puts_the_card_on_top_and_records_it(board):
     client = await client_for("zhangwei")
     column = board["columns"]["new"]
-    response = await client.post(f"/boards/{board['id']}/columns/{column}/cards", data={"title": "市民反映地铁4号线拥挤"})
+    response = await client.post(
+        f"/boards/{board['id']}/columns/{column}/cards", data={"title": "市民反映地铁4号线拥挤"}
+    )
     assert response.status_code == 200 and "市民反映地铁4号线拥挤" in response.text
     top = await card_in(column)
     assert top["title"] == "市民反映地铁4号线拥挤" and top["version"] == 1
@@ -56,12 +67,15 @@ async def test_stale_edit_gets_409_names_who_and_loses_nothing(board):
     li, zhang = await client_for("lina"), await client_for("zhangwei")
     card = await card_in(board["columns"]["pending"])
     # 李娜 moves the card …
-    moved = await li.post(f"/cards/{card['id']}/move", data={"column_id": board["columns"]["replied"], "after_id": "",
-                                                            "version": card["version"]})
+    moved = await li.post(
+        f"/cards/{card['id']}/move",
+        data={"column_id": board["columns"]["replied"], "after_id": "", "version": card["version"]},
+    )
     assert moved.status_code == 200
     # … while 张伟 edits what he loaded before the move.
-    response = await zhang.post(f"/cards/{card['id']}", data={"title": "张伟的新标题", "priority": "urgent",
-                                                               "version": card["version"]})
+    response = await zhang.post(
+        f"/cards/{card['id']}", data={"title": "张伟的新标题", "priority": "urgent", "version": card["version"]}
+    )
     assert response.status_code == 409
     assert "李娜" in response.text and "移动" in response.text
     assert 'value="张伟的新标题"' in response.text  # what he typed is still in the form
@@ -69,7 +83,9 @@ async def test_stale_edit_gets_409_names_who_and_loses_nothing(board):
     assert fresh == {"title": card["title"], "column": board["columns"]["replied"], "version": card["version"] + 1}
     # Saving again from the re-rendered form (it carries the fresh version) succeeds.
     version = re.search(r'name="version" value="(\d+)"', response.text).group(1)
-    again = await zhang.post(f"/cards/{card['id']}", data={"title": "张伟的新标题", "priority": "urgent", "version": version})
+    again = await zhang.post(
+        f"/cards/{card['id']}", data={"title": "张伟的新标题", "priority": "urgent", "version": version}
+    )
     assert again.status_code == 200
     assert (await Card.select(Card.title).where(Card.id == card["id"]).first())["title"] == "张伟的新标题"
     for client in (li, zhang):
@@ -79,12 +95,17 @@ async def test_stale_edit_gets_409_names_who_and_loses_nothing(board):
 async def test_stale_move_gets_409_and_the_card_stays(board):
     client = await client_for("zhangwei")
     card = await card_in(board["columns"]["new"])
-    await client.post(f"/cards/{card['id']}/move", data={"column_id": board["columns"]["pending"], "version": card["version"]})
-    response = await client.post(f"/cards/{card['id']}/move", data={"column_id": board["columns"]["closed"],
-                                                                    "version": card["version"]})
+    await client.post(
+        f"/cards/{card['id']}/move", data={"column_id": board["columns"]["pending"], "version": card["version"]}
+    )
+    response = await client.post(
+        f"/cards/{card['id']}/move", data={"column_id": board["columns"]["closed"], "version": card["version"]}
+    )
     assert response.status_code == 409 and "张伟" in response.text
     assert f'data-column-id="{board["columns"]["pending"]}"' in response.text  # the fresh card, where it really is
-    assert (await Card.select(Card.column).where(Card.id == card["id"]).first())["column"] == board["columns"]["pending"]
+    assert (await Card.select(Card.column).where(Card.id == card["id"]).first())["column"] == board["columns"][
+        "pending"
+    ]
     await client.__aexit__(None, None, None)
 
 
@@ -93,7 +114,9 @@ async def test_move_lands_directly_under_the_chosen_card(board):
     target = board["columns"]["replied"]
     ids = [row["id"] for row in await Card.select(Card.id).where(Card.column == target).order_by(Card.position)]
     card = await card_in(board["columns"]["new"])
-    await client.post(f"/cards/{card['id']}/move", data={"column_id": target, "after_id": ids[1], "version": card["version"]})
+    await client.post(
+        f"/cards/{card['id']}/move", data={"column_id": target, "after_id": ids[1], "version": card["version"]}
+    )
     after = [row["id"] for row in await Card.select(Card.id).where(Card.column == target).order_by(Card.position)]
     assert after == ids[:2] + [card["id"]] + ids[2:]
     await client.__aexit__(None, None, None)
@@ -102,15 +125,19 @@ async def test_move_lands_directly_under_the_chosen_card(board):
 async def test_bad_card_input_changes_nothing(board):
     client = await client_for("zhangwei")
     card = await card_in(board["columns"]["new"])
-    for data, message in [({"title": "", "version": card["version"]}, "请输入标题"),
-                          ({"title": "x", "link": "javascript:alert(1)", "version": card["version"]}, "http"),
-                          ({"title": "x", "assignee": "999999", "version": card["version"]}, "看板"),
-                          ({"title": "x", "priority": "whenever", "version": card["version"]}, "优先级"),
-                          ({"title": "x"}, "版本")]:
+    for data, message in [
+        ({"title": "", "version": card["version"]}, "请输入标题"),
+        ({"title": "x", "link": "javascript:alert(1)", "version": card["version"]}, "http"),
+        ({"title": "x", "assignee": "999999", "version": card["version"]}, "看板"),
+        ({"title": "x", "priority": "whenever", "version": card["version"]}, "优先级"),
+        ({"title": "x"}, "版本"),
+    ]:
         response = await client.post(f"/cards/{card['id']}", data=data)
         assert response.status_code == 422 and message in response.text, (data, response.text[:300])
     assert await Card.select(Card.title, Card.version).where(Card.id == card["id"]).first() == {
-        "title": card["title"], "version": card["version"]}
+        "title": card["title"],
+        "version": card["version"],
+    }
     await client.__aexit__(None, None, None)
 
 
@@ -139,30 +166,45 @@ async def test_filters_are_kept_in_the_url(board):
     from portal.accounts.tables import User
 
     me = (await User.select(User.id).where(User.username == "zhangwei").first())["id"]
-    expected = {str(r["id"]) for r in await Card.select(Card.id).where((Card.board == board["id"]) & (Card.assignee == me)
-                                                                      & (Card.archived == False))}  # noqa: E712
+    expected = {
+        str(r["id"])
+        for r in await Card.select(Card.id).where(
+            (Card.board == board["id"]) & (Card.assignee == me) & (Card.archived == False)
+        )
+    }  # noqa: E712
     assert mine == expected and mine
     weibo = shown((await client.get(f"/boards/{board['id']}?platform=weibo&priority=high")).text)
-    rows = await Card.select(Card.id).where((Card.board == board["id"]) & (Card.platform == "weibo") & (Card.priority == "high"))
+    rows = await Card.select(Card.id).where(
+        (Card.board == board["id"]) & (Card.platform == "weibo") & (Card.priority == "high")
+    )
     assert weibo == {str(r["id"]) for r in rows}
     text = shown((await client.get(f"/boards/{board['id']}?q=医保")).text)
     rows = await Card.select(Card.title, Card.body, Card.author_handle).where(Card.id.is_in([int(i) for i in text]))
     assert text and all("医保" in f"{r['title']} {r['body']} {r['author_handle']}" for r in rows)
     page = (await client.get(f"/boards/{board['id']}?label=表扬")).text
-    assert 'data-filter-label="表扬"' in page and all("表扬" in tags for tags in re.findall(r'data-labels="([^"]*)"', page))
+    assert 'data-filter-label="表扬"' in page and all(
+        "表扬" in tags for tags in re.findall(r'data-labels="([^"]*)"', page)
+    )
     await client.__aexit__(None, None, None)
 
 
 async def test_manager_edits_columns_and_viewers_are_told_to_refetch(board):
     client = await client_for("chenjing")
-    response = await client.post(f"/boards/{board['id']}/settings/columns/{board['columns']['pending']}",
-                                 data={"name": "处理中", "meaning": "working", "wip_limit": "30"})
+    response = await client.post(
+        f"/boards/{board['id']}/settings/columns/{board['columns']['pending']}",
+        data={"name": "处理中", "meaning": "working", "wip_limit": "30"},
+    )
     assert response.status_code in (200, 303)
-    row = await BoardColumn.select(BoardColumn.name, BoardColumn.wip_limit).where(
-        BoardColumn.id == board["columns"]["pending"]).first()
+    row = (
+        await BoardColumn.select(BoardColumn.name, BoardColumn.wip_limit)
+        .where(BoardColumn.id == board["columns"]["pending"])
+        .first()
+    )
     assert row == {"name": "处理中", "wip_limit": 30}
-    bad = await client.post(f"/boards/{board['id']}/settings/columns/{board['columns']['pending']}",
-                            data={"name": "处理中", "meaning": "working", "wip_limit": "lots"})
+    bad = await client.post(
+        f"/boards/{board['id']}/settings/columns/{board['columns']['pending']}",
+        data={"name": "处理中", "meaning": "working", "wip_limit": "lots"},
+    )
     assert bad.status_code == 422
     full = await client.post(f"/boards/{board['id']}/settings/columns/{board['columns']['new']}/archive")
     assert full.status_code == 422 and "先" in full.text

@@ -44,8 +44,10 @@ class ConcurrentMoves(RuleBasedStateMachine):
                 await table.delete(force=True)
             user_id = await create_user_unchecked("mover", "搬运工", "x" * 12, "admin")
             board = (await Board.insert(Board(name="并发", kind="comments")))[0]["id"]
-            columns = [(await BoardColumn.insert(BoardColumn(board=board, key=f"k{i}", name=f"列{i}", position=i)))[0]["id"]
-                       for i in range(COLUMNS)]
+            columns = [
+                (await BoardColumn.insert(BoardColumn(board=board, key=f"k{i}", name=f"列{i}", position=i)))[0]["id"]
+                for i in range(COLUMNS)
+            ]
             await BoardMember.insert(BoardMember(board=board, user=user_id, role="manager"))
             access = await access_for(await get_active_user(user_id), board)
             ids = []
@@ -65,18 +67,33 @@ class ConcurrentMoves(RuleBasedStateMachine):
         return row["seq"]
 
     async def db_order(self):
-        return await Card.select(Card.id, Card.column, Card.position).where(Card.archived == False).order_by(  # noqa: E712
-            Card.column).order_by(Card.position)
+        return (
+            await Card.select(Card.id, Card.column, Card.position)
+            .where(Card.archived == False)
+            .order_by(  # noqa: E712
+                Card.column
+            )
+            .order_by(Card.position)
+        )
 
-    @rule(moves=st.lists(st.tuples(st.integers(0, CARDS - 1), st.integers(0, COLUMNS - 1), st.integers(-1, CARDS - 1),
-                                   st.booleans()), min_size=1, max_size=6))
+    @rule(
+        moves=st.lists(
+            st.tuples(
+                st.integers(0, CARDS - 1), st.integers(0, COLUMNS - 1), st.integers(-1, CARDS - 1), st.booleans()
+            ),
+            min_size=1,
+            max_size=6,
+        )
+    )
     def concurrent_moves(self, moves):
         async def one(card_index, column_index, after_index, stale):
             card_id = self.card_ids[card_index]
             version = (await Card.select(Card.version).where(Card.id == card_id).first())["version"]
-            form = MoveForm(column_id=self.columns[column_index],
-                            after_id=None if after_index < 0 else self.card_ids[after_index],
-                            version=version - 1 if stale and version > 1 else version)
+            form = MoveForm(
+                column_id=self.columns[column_index],
+                after_id=None if after_index < 0 else self.card_ids[after_index],
+                version=version - 1 if stale and version > 1 else version,
+            )
             try:
                 await cards.move_card(self.access, card_id, form)
             except cards.StaleCard:
@@ -88,9 +105,14 @@ class ConcurrentMoves(RuleBasedStateMachine):
 
         run(batch())
         # Replay the committed moves, in commit order, on the model.
-        events = run(Event.select(Event.seq, Event.object_id, Event.payload).where(
-            (Event.board_id == self.access.board_id) & (Event.seq > self.seen_seq) & (Event.verb == "card.moved")
-        ).order_by(Event.seq).output(load_json=True))
+        events = run(
+            Event.select(Event.seq, Event.object_id, Event.payload)
+            .where(
+                (Event.board_id == self.access.board_id) & (Event.seq > self.seen_seq) & (Event.verb == "card.moved")
+            )
+            .order_by(Event.seq)
+            .output(load_json=True)
+        )
         for event in events:
             card_id, target, after = event["object_id"], event["payload"]["to"], event["payload"]["after"]
             for column in self.model.values():
@@ -127,9 +149,11 @@ async def test_concurrent_moves_keep_every_column_consistent(clean_db):
     await db.close_pool()
     try:
         await asyncio.to_thread(
-            run_state_machine_as_test, ConcurrentMoves,
-            settings=settings(max_examples=15, stateful_step_count=8, deadline=None,
-                              suppress_health_check=[HealthCheck.too_slow]),
+            run_state_machine_as_test,
+            ConcurrentMoves,
+            settings=settings(
+                max_examples=15, stateful_step_count=8, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+            ),
         )
     finally:
         await db.open_pool()

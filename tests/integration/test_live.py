@@ -28,22 +28,32 @@ async def demo(clean_db):
 @pytest.fixture
 def two_webs(tmp_path):
     port_a, port_b = free_port(), free_port()
-    with portal_process("web", "--port", str(port_a), port=port_a, log=tmp_path / "a.log"), \
-            portal_process("web", "--port", str(port_b), port=port_b, log=tmp_path / "b.log"):
+    with (
+        portal_process("web", "--port", str(port_a), port=port_a, log=tmp_path / "a.log"),
+        portal_process("web", "--port", str(port_b), port=port_b, log=tmp_path / "b.log"),
+    ):
         yield f"http://127.0.0.1:{port_a}", f"http://127.0.0.1:{port_b}"
 
 
 async def first_card(board_id: int, column_key: str = "new") -> dict:
-    return await Card.select(Card.id, Card.version, Card.column, Card.title).where(
-        (Card.board == board_id) & (Card.column.key == column_key) & (Card.archived == False)  # noqa: E712
-    ).order_by(Card.position).first()
+    return (
+        await Card.select(Card.id, Card.version, Card.column, Card.title)
+        .where(
+            (Card.board == board_id) & (Card.column.key == column_key) & (Card.archived == False)  # noqa: E712
+        )
+        .order_by(Card.position)
+        .first()
+    )
 
 
 async def column_id(board_id: int, key: str) -> int:
     from portal.boards.tables import BoardColumn
 
-    return (await BoardColumn.select(BoardColumn.id).where(
-        (BoardColumn.board == board_id) & (BoardColumn.key == key)).first())["id"]
+    return (
+        await BoardColumn.select(BoardColumn.id)
+        .where((BoardColumn.board == board_id) & (BoardColumn.key == key))
+        .first()
+    )["id"]
 
 
 async def test_move_on_one_process_reaches_a_viewer_on_another_within_a_second(demo, two_webs):
@@ -58,8 +68,12 @@ async def test_move_on_one_process_reaches_a_viewer_on_another_within_a_second(d
         await asyncio.sleep(0.3)  # let the subscription settle
         token = await csrf(mover)
         started = time.monotonic()
-        response = await htmx_post(mover, f"/cards/{card['id']}/move",
-                                   {"column_id": replied, "after_id": "", "version": card["version"]}, token)
+        response = await htmx_post(
+            mover,
+            f"/cards/{card['id']}/move",
+            {"column_id": replied, "after_id": "", "version": card["version"]},
+            token,
+        )
         assert response.status_code == 200
         message = await receive_until(socket, f'id="card-{card["id"]}"', timeout=2)
         elapsed = time.monotonic() - started
@@ -76,15 +90,21 @@ async def test_move_on_one_process_reaches_a_viewer_on_another_within_a_second(d
 async def test_every_viewer_gets_the_same_bytes(demo, two_webs):
     base_a, base_b = two_webs
     board = demo["comments"]
-    users = [await http_login(base, name) for base, name in [(base_a, "zhangwei"), (base_b, "lina"), (base_b, "chenjing")]]
+    users = [
+        await http_login(base, name) for base, name in [(base_a, "zhangwei"), (base_b, "lina"), (base_b, "chenjing")]
+    ]
     card = await first_card(board)
     sockets = [board_socket(base, board, client) for base, client in zip([base_a, base_b, base_b], users, strict=True)]
     opened = [await s.__aenter__() for s in sockets]
     try:
         await asyncio.sleep(0.3)
         token = await csrf(users[0])
-        await htmx_post(users[0], f"/cards/{card['id']}", {"title": "新标题：医保报销比例", "priority": "high",
-                                                            "version": card["version"]}, token)
+        await htmx_post(
+            users[0],
+            f"/cards/{card['id']}",
+            {"title": "新标题：医保报销比例", "priority": "high", "version": card["version"]},
+            token,
+        )
         received = [await receive_until(s, "新标题：医保报销比例") for s in opened]
     finally:
         for s in sockets:
@@ -142,10 +162,18 @@ async def test_liaison_receives_only_her_departments_cards(demo, two_webs):
     async with board_socket(base_a, board, liaison) as socket:
         await hello(socket, 10**9)
         await asyncio.sleep(0.3)
-        await htmx_post(editor, f"/cards/{theirs['id']}", {"title": "别的部门的工单", "version": theirs["version"],
-                                                              "department": theirs["department"]}, token)
-        await htmx_post(editor, f"/cards/{ours['id']}", {"title": "卫健委的工单", "version": ours["version"],
-                                                            "department": health}, token)
+        await htmx_post(
+            editor,
+            f"/cards/{theirs['id']}",
+            {"title": "别的部门的工单", "version": theirs["version"], "department": theirs["department"]},
+            token,
+        )
+        await htmx_post(
+            editor,
+            f"/cards/{ours['id']}",
+            {"title": "卫健委的工单", "version": ours["version"], "department": health},
+            token,
+        )
         message = await receive_until(socket, f'id="card-{ours["id"]}"')
         assert "卫健委的工单" in message
         # Nothing about the other department's card came before it.

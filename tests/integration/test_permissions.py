@@ -32,7 +32,9 @@ async def world(clean_db):
         "comment": await pick(Card.board == boards["comments"]),
         "inquiry_health": await pick((Card.board == boards["inquiries"]) & (Card.department == health)),
         "inquiry_other": await pick((Card.board == boards["inquiries"]) & (Card.department != health)),
-        "column": (await BoardColumn.select(BoardColumn.id).where(BoardColumn.board == boards["comments"]).first())["id"],
+        "column": (await BoardColumn.select(BoardColumn.id).where(BoardColumn.board == boards["comments"]).first())[
+            "id"
+        ],
     }
 
 
@@ -47,8 +49,9 @@ async def request(client, method: str, url: str, data: dict | None = None) -> in
     if method == "GET":
         return (await client.get(url, follow_redirects=False)).status_code
     token = csrf_from((await client.get("/boards")).text)
-    response = await client.post(url, data=data or {}, headers={"HX-Request": "true", "x-csrftoken": token},
-                                 follow_redirects=False)
+    response = await client.post(
+        url, data=data or {}, headers={"HX-Request": "true", "x-csrftoken": token}, follow_redirects=False
+    )
     return response.status_code
 
 
@@ -56,17 +59,38 @@ async def request(client, method: str, url: str, data: dict | None = None) -> in
 MATRIX = [
     ("view comments board", "GET", "/boards/{comments}", None, [200, 200, 200, 200, 404, 404]),
     ("open a comment card", "GET", "/cards/{comment}", None, [200, 200, 200, 200, 404, 404]),
-    ("quick-add a comment", "POST", "/boards/{comments}/columns/{column}/cards", {"title": "权限测试"},
-     [200, 200, 200, 403, 404, 404]),
-    ("move a comment card", "POST", "/cards/{comment}/move", {"column_id": "{column}", "after_id": "", "version": "{v}"},
-     [200, 200, 200, 403, 404, 404]),
+    (
+        "quick-add a comment",
+        "POST",
+        "/boards/{comments}/columns/{column}/cards",
+        {"title": "权限测试"},
+        [200, 200, 200, 403, 404, 404],
+    ),
+    (
+        "move a comment card",
+        "POST",
+        "/cards/{comment}/move",
+        {"column_id": "{column}", "after_id": "", "version": "{v}"},
+        [200, 200, 200, 403, 404, 404],
+    ),
     ("note on a comment card", "POST", "/cards/{comment}/notes", {"body": "看一下"}, [200, 200, 200, 403, 404, 404]),
     ("board settings", "GET", "/boards/{comments}/settings", None, [200, 200, 403, 403, 404, 404]),
-    ("add a column", "POST", "/boards/{comments}/settings/columns", {"name": "新列{person}"}, [303, 303, 403, 403, 404, 404]),
+    (
+        "add a column",
+        "POST",
+        "/boards/{comments}/settings/columns",
+        {"name": "新列{person}"},
+        [303, 303, 403, 403, 404, 404],
+    ),
     ("open own department's inquiry", "GET", "/cards/{inquiry_health}", None, [200, 200, 200, 200, 200, 404]),
     ("open another department's inquiry", "GET", "/cards/{inquiry_other}", None, [200, 200, 200, 200, 404, 404]),
-    ("archive another department's inquiry", "POST", "/cards/{inquiry_other}/archive", {"version": "{vo}"},
-     [200, 200, 200, 403, 404, 404]),
+    (
+        "archive another department's inquiry",
+        "POST",
+        "/cards/{inquiry_other}/archive",
+        {"version": "{vo}"},
+        [200, 200, 200, 403, 404, 404],
+    ),
     ("guessed card id", "GET", "/cards/987654", None, [404, 404, 404, 404, 404, 404]),
     ("guessed board id", "GET", "/boards/987654", None, [404, 404, 404, 404, 404, 404]),
 ]
@@ -74,13 +98,20 @@ MATRIX = [
 
 @pytest.mark.parametrize(("name", "method", "url", "data", "expected"), MATRIX, ids=[row[0] for row in MATRIX])
 async def test_role_route_matrix(world, name, method, url, data, expected):
-    values = {"comments": world["boards"]["comments"], "column": world["column"], "comment": world["comment"]["id"],
-              "inquiry_health": world["inquiry_health"]["id"], "inquiry_other": world["inquiry_other"]["id"]}
+    values = {
+        "comments": world["boards"]["comments"],
+        "column": world["column"],
+        "comment": world["comment"]["id"],
+        "inquiry_health": world["inquiry_health"]["id"],
+        "inquiry_other": world["inquiry_other"]["id"],
+    }
     # Refusals first: a successful write (an archive, say) must not hide a later refusal.
     for person, status in sorted(zip(PEOPLE, expected, strict=True), key=lambda pair: pair[1] < 400):
         # Versions are read fresh: an earlier person's successful write bumps them.
         values["v"] = (await Card.select(Card.version).where(Card.id == world["comment"]["id"]).first())["version"]
-        values["vo"] = (await Card.select(Card.version).where(Card.id == world["inquiry_other"]["id"]).first())["version"]
+        values["vo"] = (await Card.select(Card.version).where(Card.id == world["inquiry_other"]["id"]).first())[
+            "version"
+        ]
         values["person"] = person
         client = await as_user(person)
         try:
@@ -100,17 +131,24 @@ async def test_liaison_board_shows_only_her_departments_inquiries(world):
     finally:
         await client.__aexit__(None, None, None)
     shown = {int(card_id) for card_id in re.findall(r'<article class="card[^"]*" id="card-(\d+)"', html)}
-    health_cards = {row["id"] for row in await Card.select(Card.id).where(
-        (Card.board == world["boards"]["inquiries"]) & (Card.archived == False))  # noqa: E712
-        if row["id"] in shown}
+    health_cards = {
+        row["id"]
+        for row in await Card.select(Card.id).where(
+            (Card.board == world["boards"]["inquiries"]) & (Card.archived == False)
+        )  # noqa: E712
+        if row["id"] in shown
+    }
     assert shown and shown == health_cards
     assert world["inquiry_other"]["id"] not in shown
-    own = await Card.select(Card.id).where((Card.board == world["boards"]["inquiries"]) & (Card.department == world["health"]))
+    own = await Card.select(Card.id).where(
+        (Card.board == world["boards"]["inquiries"]) & (Card.department == world["health"])
+    )
     assert {row["id"] for row in own} <= shown
 
 
-@pytest.mark.parametrize(("person", "masked"), [("zhangwei", True), ("hejianguo", True), ("chenjing", False),
-                                                 ("wangfang", False)])
+@pytest.mark.parametrize(
+    ("person", "masked"), [("zhangwei", True), ("hejianguo", True), ("chenjing", False), ("wangfang", False)]
+)
 async def test_citizen_phone_is_masked_for_roles_without_the_right(world, person, masked):
     phone = world["inquiry_health"]["citizen_phone"]
     client = await as_user(person)

@@ -1,0 +1,259 @@
+"""Board benchmark: a board of N cards served by a real `portal web` process.
+
+Prints one `name: value` line per figure, each beside the hello-world endpoint
+(/healthz) measured on the same server in the same run:
+
+    python bench/board.py [--cards 1000] [--clients 500] [--rounds 10]
+
+Runs on the embedded default (a fresh SQLite file and an embedded Redis in a temporary
+folder) unless DATABASE_URL / REDIS_URL are set. Not a test: it asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+os.environ.setdefault("PORTAL_VAR_DIR", tempfile.mkdtemp(prefix="portal-bench-"))
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+def line(name: str, value, unit: str = "") -> None:
+    print(f"{name}: {value}{unit}", flush=True)
+
+
+async def seed(cards: int) -> tuple[int, dict[str, int]]:
+    from portal.accounts.services import create_user_unchecked
+    from portal.accounts.tables import User
+    from portal.boards.services import DEFAULT_COLUMNS
+    from portal.boards.tables import Board, BoardColumn, BoardMember
+    from portal.cards.tables import Card
+    from portal.db import write_transaction
+
+    if not await User.exists().where(User.username == "bench"):
+        await create_user_unchecked("bench", "压测员", "bench-password", "admin")
+    async with write_transaction():
+        board = (await Board.insert(Board(name=f"压测看板 {cards}", kind="comments")))[0]["id"]
+        columns = {}
+        for index, (key, name, meaning) in enumerate(DEFAULT_COLUMNS["comments"]):
+            columns[key] = (
+                await BoardColumn.insert(BoardColumn(board=board, key=key, name=name, meaning=meaning, position=index))
+            )[0]["id"]
+        keys = list(columns)
+        rows = [
+            Card(
+                board=board,
+                column=columns[keys[i % len(keys)]],
+                position=float(i * 1024),
+                title=f"网友留言第 {i} 条：关于地铁线路和公交接驳的建议",
+                platform=("wechat", "weibo", "douyin")[i % 3],
+                labels=["交通", "建议"] if i % 2 else ["咨询"],
+                body="市民反映早高峰换乘排队时间过长。",
+            )
+            for i in range(cards)
+        ]
+        for start in range(0, len(rows), 500):
+            await Card.insert(*rows[start : start + 500])
+    user = (await User.select(User.id).where(User.username == "bench").first())["id"]
+    await BoardMember.insert(BoardMember(board=board, user=user, role="manager"))
+    return board, columns
+
+
+async def count_statements(board_id: int) -> tuple[int, int]:
+    """SQL statements for one board page and for one card move, counted at the engine."""
+    from litestar.testing import AsyncTestClient
+
+    from portal.app import create_app
+    from portal.cards.tables import Card
+    from portal.db import engine
+
+    db = engine()
+    counter = {"n": 0}
+    original = type(db).run_querystring
+
+    async def counting(self, querystring, in_pool=True):
+        counter["n"] += 1
+        return await original(self, querystring, in_pool=in_pool)
+
+    type(db).run_querystring = counting
+    try:
+        async with AsyncTestClient(create_app()) as client:
+            page = await client.get("/login")
+            token = re.search(r'name="_csrf_token" value="([^"]+)"', page.text).group(1)
+            await client.post("/login", data={"username": "bench", "password": "bench-password", "_csrf_token": token})
+            await client.get(f"/boards/{board_id}")
+            counter["n"] = 0
+            await client.get(f"/boards/{board_id}")
+            page_statements = counter["n"]
+            card = await Card.select(Card.id, Card.version, Card.column).where(Card.board == board_id).first()
+            token = re.search(r'"x-csrftoken": "([^"]+)"', (await client.get("/boards")).text).group(1)
+            counter["n"] = 0
+            await client.post(
+                f"/cards/{card['id']}/move",
+                data={"column_id": card["column"], "after_id": "", "version": card["version"]},
+                headers={"x-csrftoken": token, "HX-Request": "true"},
+            )
+            move_statements = counter["n"]
+    finally:
+        type(db).run_querystring = original
+    return page_statements, move_statements
+
+
+async def timed_gets(client, url: str, count: int) -> list[float]:
+    times = []
+    for _ in range(count):
+        started = time.perf_counter()
+        response = await client.get(url)
+        response.raise_for_status()
+        times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
+async def measure(base: str, board_id: int, columns: dict[str, int], clients: int, rounds: int) -> None:
+    import httpx
+    import websockets
+
+    from tests.live_helpers import http_login
+
+    client = await http_login(base, "bench", "bench-password")
+    await timed_gets(client, "/healthz", 20)  # warm up
+    hello = await timed_gets(client, "/healthz", 200)
+    hello_p50 = statistics.median(hello)
+    line("hello_world_p50_ms", f"{hello_p50:.2f}")
+    line("hello_world_p95_ms", f"{percentile(hello, 0.95):.2f}")
+
+    await timed_gets(client, f"/boards/{board_id}", 3)
+    pages = await timed_gets(client, f"/boards/{board_id}", 40)
+    html = (await client.get(f"/boards/{board_id}")).text
+    cards_on_page = len(re.findall(r"<article class=\"card", html))
+    line("board_page_p50_ms", f"{statistics.median(pages):.1f}")
+    line("board_page_p95_ms", f"{percentile(pages, 0.95):.1f}")
+    line("board_page_p50_vs_hello_world", f"{statistics.median(pages) / hello_p50:.1f}x")
+    line("board_page_bytes", len(html.encode()))
+    line("board_page_bytes_per_card", f"{len(html.encode()) / max(cards_on_page, 1):.0f}")
+
+    token = re.search(r'"x-csrftoken": "([^"]+)"', html).group(1)
+    headers = {"x-csrftoken": token, "HX-Request": "true"}
+    card_ids = [int(i) for i in re.findall(r'id="card-(\d+)" data-card-id', html)][:50]
+    versions = {int(i): int(v) for i, v in re.findall(r'id="card-(\d+)" data-card-id="\d+" data-version="(\d+)"', html)}
+    targets = list(columns.values())
+    moves = []
+    for index, card_id in enumerate(card_ids):
+        started = time.perf_counter()
+        response = await client.post(
+            f"/cards/{card_id}/move",
+            headers=headers,
+            data={"column_id": targets[index % len(targets)], "after_id": "", "version": versions[card_id]},
+        )
+        moves.append((time.perf_counter() - started) * 1000)
+        response.raise_for_status()
+        versions[card_id] += 1
+    line("card_move_p50_ms", f"{statistics.median(moves):.1f}")
+    line("card_move_p95_ms", f"{percentile(moves, 0.95):.1f}")
+    line("card_move_p50_vs_hello_world", f"{statistics.median(moves) / hello_p50:.1f}x")
+
+    # Fan-out: N websocket viewers, one change, the time until each has it.
+    cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
+    url = base.replace("http", "ws", 1) + f"/boards/{board_id}/ws"
+    sockets = []
+    for _ in range(clients):
+        socket = await websockets.connect(
+            url, additional_headers={"Cookie": cookie}, origin=base, open_timeout=30, max_size=None
+        )
+        await socket.send('{"type": "hello", "seq": 1000000000}')
+        sockets.append(socket)
+    await asyncio.sleep(1.0)
+    latencies: list[float] = []
+    card_id = card_ids[0]
+    for round_index in range(rounds):
+        title = f"压测标题 {round_index}"
+
+        async def wait_for(socket, needle=title):
+            while True:
+                message = await socket.recv()
+                if needle in message:
+                    return time.perf_counter()
+
+        waiters = [asyncio.create_task(wait_for(socket)) for socket in sockets]
+        await asyncio.sleep(0.05)
+        started = time.perf_counter()
+        response = await client.post(
+            f"/cards/{card_id}",
+            headers=headers,
+            data={"title": title, "version": versions[card_id], "platform": "weibo"},
+        )
+        response.raise_for_status()
+        versions[card_id] += 1
+        arrived = await asyncio.wait_for(asyncio.gather(*waiters), timeout=60)
+        latencies.extend((moment - started) * 1000 for moment in arrived)
+        await asyncio.sleep(0.2)
+    for socket in sockets:
+        await socket.close()
+    line("fanout_clients", clients)
+    line("fanout_p50_ms", f"{statistics.median(latencies):.1f}")
+    line("fanout_p95_ms", f"{percentile(latencies, 0.95):.1f}")
+    line("fanout_p95_vs_hello_world", f"{percentile(latencies, 0.95) / hello_p50:.1f}x")
+    await client.aclose()
+    del httpx
+
+
+async def prepare(cards: int):
+    from portal import db
+    from portal.migrate import apply_migrations
+
+    await db.open_pool()
+    await apply_migrations()
+    board_id, columns = await seed(cards)
+    small_board, _ = await seed(max(cards // 10, 10))
+    page_statements, move_statements = await count_statements(board_id)
+    small_page_statements, _ = await count_statements(small_board)
+    await db.close_pool()
+    return board_id, columns, page_statements, small_page_statements, move_statements
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cards", type=int, default=1000)
+    parser.add_argument("--clients", type=int, default=500)
+    parser.add_argument("--rounds", type=int, default=10)
+    args = parser.parse_args()
+
+    from portal.core.redis import EmbeddedRedis
+    from portal.settings import get_settings
+
+    settings = get_settings()
+    embedded = None
+    if settings.embedded_redis:
+        embedded = EmbeddedRedis(settings.redis_socket, settings.var_dir).start()
+        os.environ["REDIS_URL"] = embedded.url
+    try:
+        board_id, columns, statements, small_statements, move_statements = asyncio.run(prepare(args.cards))
+        line("cards", args.cards)
+        line("sql_statements_per_board_page", statements)
+        line(f"sql_statements_per_board_page_at_{max(args.cards // 10, 10)}_cards", small_statements)
+        line("sql_statements_per_card_move", move_statements)
+        from tests.processes import free_port, portal_process
+
+        port = free_port()
+        with portal_process("web", "--port", str(port), port=port):
+            asyncio.run(measure(f"http://127.0.0.1:{port}", board_id, columns, args.clients, args.rounds))
+    finally:
+        if embedded:
+            embedded.stop()
+
+
+if __name__ == "__main__":
+    main()
