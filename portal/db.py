@@ -60,8 +60,10 @@ def write_transaction():
 
 
 async def open_pool() -> None:
+    from portal.settings import get_settings
+
     db = engine()
-    if isinstance(db, PostgresEngine):
+    if isinstance(db, PostgresEngine) and get_settings().database_pool:
         await db.start_connection_pool(min_size=1, max_size=20)
 
 

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535, validation_alias="PORTAL_PORT")
     base_url: str = Field(default="", validation_alias="PORTAL_BASE_URL")
     timezone: str = Field(default="Asia/Shanghai", validation_alias="PORTAL_TIMEZONE")
+    # A connection pool per process (PostgreSQL). Tests that drive the app from several
+    # event loops turn it off: without a pool each query opens its own connection.
+    database_pool: bool = Field(default=True, validation_alias="PORTAL_DB_POOL")
     session_hours: int = Field(default=12, ge=1, le=24 * 30, validation_alias="PORTAL_SESSION_HOURS")
     smtp_host: str = Field(default="", validation_alias="SMTP_HOST")
     smtp_port: int = Field(default=25, ge=1, le=65535, validation_alias="SMTP_PORT")

@@ -27,6 +27,8 @@ TEST_DATABASE_URL = os.environ.get("PORTAL_TEST_DATABASE_URL", "")
 TEST_REDIS_URL = os.environ.get("PORTAL_TEST_REDIS_URL", "")
 if TEST_DATABASE_URL:
     os.environ["DATABASE_URL"] = TEST_DATABASE_URL
+    # The app under test runs in the test client's own event loop; a pool is bound to one loop.
+    os.environ["PORTAL_DB_POOL"] = "0"
 
 from portal.core.redis import EmbeddedRedis  # noqa: E402
 

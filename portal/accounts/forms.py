@@ -11,6 +11,12 @@ from portal.core.forms import FormError, optional_int, text
 from portal.i18n import LOCALES
 from portal.i18n import gettext as _
 
+
+def secret(data: Mapping[str, str], name: str) -> str:
+    value = data.get(name, "")
+    return value if isinstance(value, str) else ""
+
+
 USERNAME_PATTERN = re.compile(r"^[a-z][a-z0-9_.-]{1,39}$")
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_LENGTH = 10
@@ -37,7 +43,7 @@ class LoginForm:
         # Only local paths: an attacker's link must not bounce users elsewhere after login.
         if not next_url.startswith("/") or next_url.startswith("//") or "\\" in next_url:
             next_url = "/"
-        form = cls(username=text(data, "username").lower(), password=data.get("password", ""), next_url=next_url)
+        form = cls(username=text(data, "username").lower(), password=secret(data, "password"), next_url=next_url)
         errors = {}
         if not form.username:
             errors["username"] = _("Enter your user name.")
@@ -69,7 +75,7 @@ class UserForm:
             email=text(data, "email"),
             role=text(data, "role"),
             department_id=optional_int(data.get("department_id")),
-            password=data.get("password", "") if creating else "",
+            password=secret(data, "password") if creating else "",
         )
         errors: dict[str, str] = {}
         if creating and not USERNAME_PATTERN.match(form.username):
@@ -87,7 +93,7 @@ class UserForm:
         elif form.role != Role.admin and form.department_id is None:
             errors["department_id"] = _("Everyone but an administrator belongs to a department.")
         if creating:
-            check_new_password(form.password, data.get("password_confirm", ""), errors)
+            check_new_password(form.password, secret(data, "password_confirm"), errors)
         if errors:
             raise FormError(errors)
         return form
@@ -100,8 +106,8 @@ class PasswordResetForm:
     @classmethod
     def parse(cls, data: Mapping[str, str]) -> PasswordResetForm:
         errors: dict[str, str] = {}
-        password = data.get("password", "")
-        check_new_password(password, data.get("password_confirm", ""), errors)
+        password = secret(data, "password")
+        check_new_password(password, secret(data, "password_confirm"), errors)
         if errors:
             raise FormError(errors)
         return cls(password=password)
@@ -115,11 +121,11 @@ class PasswordChangeForm:
     @classmethod
     def parse(cls, data: Mapping[str, str]) -> PasswordChangeForm:
         errors: dict[str, str] = {}
-        current = data.get("current_password", "")
+        current = secret(data, "current_password")
         if not current:
             errors["current_password"] = _("Enter your current password.")
-        new = data.get("password", "")
-        check_new_password(new, data.get("password_confirm", ""), errors)
+        new = secret(data, "password")
+        check_new_password(new, secret(data, "password_confirm"), errors)
         if errors:
             raise FormError(errors)
         return cls(current=current, new=new)

@@ -17,6 +17,7 @@ from typing import Any
 from portal.accounts.services import CurrentUser, NotFound, PermissionDenied
 from portal.accounts.tables import Role
 from portal.boards.tables import Board, BoardMember, BoardRole
+from portal.core.forms import valid_id
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,8 @@ class BoardAccess:
 
 
 async def access_for(user: CurrentUser, board_id: int) -> BoardAccess:
+    if not valid_id(board_id):
+        raise NotFound
     board = await Board.select(Board.id, Board.kind).where((Board.id == board_id) & (Board.archived == False)).first()  # noqa: E712
     if board is None:
         raise NotFound
@@ -74,6 +77,9 @@ async def access_for(user: CurrentUser, board_id: int) -> BoardAccess:
         role = BoardRole.viewer  # leaders and auditors watch; they never write
     department_only = None
     if user.role == Role.liaison:
+        # A liaison without a department has nothing routed to them: they see no cards
+        # and may not write.
         department_only = user.department_id if user.department_id is not None else -1
-        role = BoardRole.member if role != BoardRole.viewer else role
+        role = role if role == BoardRole.viewer or user.department_id is not None else BoardRole.viewer
+        role = BoardRole.member if role == BoardRole.manager else role
     return BoardAccess(user, board_id, board["kind"], role, department_only)

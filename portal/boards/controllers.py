@@ -63,7 +63,7 @@ class BoardController(Controller):
         )
         board = await services.board_view(request.user, board_id, filters)
         board["people"] = await services.board_people(board_id)
-        board["labels"] = await services.board_labels(board_id)
+        board["labels"] = await services.board_labels(board["access"])
         context = {"board": board, "open_card": card}
         if request.htmx and not request.htmx.boosted:
             return Template("partials/boards/_board.html", context=context)

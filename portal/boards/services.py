@@ -209,6 +209,9 @@ async def board_view(user: CurrentUser, board_id: int, filters: BoardFilters | N
     query = _apply_filters(query, access, filters)
     by_column: dict[int, list[dict[str, Any]]] = {column["id"]: [] for column in columns}
     for card in await query.order_by(Card.position).output(load_json=True):
+        # Labels are a JSON list whose text form differs per engine: filter them here.
+        if filters.label and filters.label not in (card["labels"] or []):
+            continue
         if card["column"] in by_column and access.can_see_card(card):
             by_column[card["column"]].append(card)
     for column in columns:
@@ -224,15 +227,12 @@ def _apply_filters(query, access: BoardAccess, filters: BoardFilters):
         query = query.where(Card.assignee == access.user.id)
     elif filters.assignee == "none":
         query = query.where(Card.assignee.is_null())
-    elif filters.assignee.isdigit():
+    elif filters.assignee.isascii() and filters.assignee.isdigit() and len(filters.assignee) < 10:
         query = query.where(Card.assignee == int(filters.assignee))
     if filters.platform:
         query = query.where(Card.platform == filters.platform)
     if filters.priority:
         query = query.where(Card.priority == filters.priority)
-    if filters.label:
-        # Labels are a JSON list; a quoted match on its text form works on both engines.
-        query = query.where(Card.labels.like(f'%"{_like_escape(filters.label)}"%'))
     if filters.q:
         pattern = f"%{_like_escape(filters.q)}%"
         # SQLite's LIKE is already case-insensitive (for ASCII); PostgreSQL needs ILIKE.
@@ -279,6 +279,7 @@ async def board_people(board_id: int) -> list[dict[str, Any]]:
             BoardMember.user.display_name.as_alias("display_name"),
             BoardMember.role,
             BoardMember.user.role.as_alias("user_role"),
+            BoardMember.user.department.as_alias("department"),
         )
         .where((BoardMember.board == board_id) & (BoardMember.user.active == True))
         .order_by(  # noqa: E712
@@ -287,15 +288,16 @@ async def board_people(board_id: int) -> list[dict[str, Any]]:
     )
 
 
-async def board_labels(board_id: int) -> list[str]:
+async def board_labels(access: BoardAccess) -> list[str]:
+    """The labels in use on the cards this viewer can see (for the filter menu)."""
     rows = (
-        await Card.select(Card.labels)
-        .where((Card.board == board_id) & (Card.archived == False))
-        .output(  # noqa: E712
-            load_json=True
+        await Card.select(Card.labels, Card.department, Card.assisting_departments)
+        .where(
+            (Card.board == access.board_id) & (Card.archived == False)  # noqa: E712
         )
+        .output(load_json=True)
     )
-    return sorted({label for row in rows for label in (row["labels"] or [])})
+    return sorted({label for row in rows if access.can_see_card(row) for label in (row["labels"] or [])})
 
 
 async def my_cards(user: CurrentUser) -> list[dict[str, Any]]:
@@ -313,8 +315,14 @@ async def my_cards(user: CurrentUser) -> list[dict[str, Any]]:
         Card.board.kind.as_alias("kind"),
         Card.column.name.as_alias("column_name"),
         Card.column.meaning.as_alias("meaning"),
+        Card.department,
+        Card.assisting_departments,
     ).where(
-        (Card.assignee == user.id) & (Card.archived == False) & (Card.column.meaning != ColumnMeaning.done)  # noqa: E712
+        (Card.assignee == user.id)
+        & (Card.archived == False)
+        & (Card.column.meaning != ColumnMeaning.done)  # noqa: E712
+        & (Card.board.archived == False)
+        & (Card.column.archived == False)  # noqa: E712
     )
     ids = await visible_board_ids(user)
     if ids is not None:
@@ -322,7 +330,11 @@ async def my_cards(user: CurrentUser) -> list[dict[str, Any]]:
             return []
         query = query.where(Card.board.is_in(ids))
     rank = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
-    return sorted(await query.output(load_json=True), key=lambda card: (rank.get(card["priority"], 9), card["id"]))
+    cards = await query.output(load_json=True)
+    if user.role == Role.liaison:
+        # Routed elsewhere since it was assigned: no longer the liaison's to see.
+        cards = [c for c in cards if user.department_id in [c["department"], *(c["assisting_departments"] or [])]]
+    return sorted(cards, key=lambda card: (rank.get(card["priority"], 9), card["id"]))
 
 
 # Creating boards ----------------------------------------------------------------------
@@ -370,6 +382,7 @@ async def _column(access: BoardAccess, column_id: int) -> dict[str, Any]:
 async def add_column(access: BoardAccess, form: ColumnForm) -> BoardChange:
     access.require_manage()
     async with write_transaction():
+        seq = await next_seq(access.board_id)  # lock the board before checking anything
         columns = await list_columns(access.board_id)
         if any(column["name"] == form.name for column in columns):
             raise FormError({"name": _("A column with this name exists.")})
@@ -384,8 +397,8 @@ async def add_column(access: BoardAccess, form: ColumnForm) -> BoardChange:
                 wip_limit=form.wip_limit,
             )
         )
-        seq = await record_board_event(
-            access.board_id, access.user.id, "column.added", "column", rows[0]["id"], {"name": form.name}
+        await record_board_event(
+            access.board_id, access.user.id, "column.added", "column", rows[0]["id"], {"name": form.name}, seq=seq
         )
     return BoardChange(access.board_id, seq, "column.added", refresh=True)
 
@@ -393,6 +406,7 @@ async def add_column(access: BoardAccess, form: ColumnForm) -> BoardChange:
 async def update_column(access: BoardAccess, column_id: int, form: ColumnForm) -> BoardChange:
     access.require_manage()
     async with write_transaction():
+        seq = await next_seq(access.board_id)  # lock the board before checking anything
         before = await _column(access, column_id)
         if form.name != before["name"] and await BoardColumn.exists().where(
             (BoardColumn.board == access.board_id) & (BoardColumn.name == form.name) & (BoardColumn.archived == False)  # noqa: E712
@@ -401,13 +415,14 @@ async def update_column(access: BoardAccess, column_id: int, form: ColumnForm) -
         await BoardColumn.update(
             {BoardColumn.name: form.name, BoardColumn.meaning: form.meaning, BoardColumn.wip_limit: form.wip_limit}
         ).where(BoardColumn.id == column_id)
-        seq = await record_board_event(
+        await record_board_event(
             access.board_id,
             access.user.id,
             "column.updated",
             "column",
             column_id,
             {"name": form.name, "wip_limit": form.wip_limit},
+            seq=seq,
         )
     return BoardChange(access.board_id, seq, "column.updated", refresh=True)
 
@@ -416,6 +431,7 @@ async def move_column(access: BoardAccess, column_id: int, direction: int) -> Bo
     """Swap a column with its left (-1) or right (+1) neighbour."""
     access.require_manage()
     async with write_transaction():
+        seq = await next_seq(access.board_id)  # lock the board before checking anything
         await _column(access, column_id)
         columns = await list_columns(access.board_id)
         index = next(i for i, column in enumerate(columns) if column["id"] == column_id)
@@ -424,8 +440,8 @@ async def move_column(access: BoardAccess, column_id: int, direction: int) -> Bo
             columns[index], columns[other] = columns[other], columns[index]
         for position, column in enumerate(columns):
             await BoardColumn.update({BoardColumn.position: position}).where(BoardColumn.id == column["id"])
-        seq = await record_board_event(
-            access.board_id, access.user.id, "column.moved", "column", column_id, {"direction": direction}
+        await record_board_event(
+            access.board_id, access.user.id, "column.moved", "column", column_id, {"direction": direction}, seq=seq
         )
     return BoardChange(access.board_id, seq, "column.moved", refresh=True)
 
@@ -434,6 +450,7 @@ async def archive_column(access: BoardAccess, column_id: int) -> BoardChange:
     """Archive an empty column; a column that still holds cards must be emptied first."""
     access.require_manage()
     async with write_transaction():
+        seq = await next_seq(access.board_id)  # lock the board before checking anything
         column = await _column(access, column_id)
         if await Card.exists().where((Card.column == column_id) & (Card.archived == False)):  # noqa: E712
             raise FormError({"__all__": _("Move or archive the cards in “%(name)s” first.", name=column["name"])})
@@ -443,8 +460,8 @@ async def archive_column(access: BoardAccess, column_id: int) -> BoardChange:
         ):  # noqa: E712
             raise FormError({"__all__": _("A board keeps at least one column.")})
         await BoardColumn.update({BoardColumn.archived: True}).where(BoardColumn.id == column_id)
-        seq = await record_board_event(
-            access.board_id, access.user.id, "column.archived", "column", column_id, {"name": column["name"]}
+        await record_board_event(
+            access.board_id, access.user.id, "column.archived", "column", column_id, {"name": column["name"]}, seq=seq
         )
     return BoardChange(access.board_id, seq, "column.archived", refresh=True)
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.channels import ChannelsPlugin
+from litestar.datastructures import MultiDict
 from litestar.params import FromPath
 from litestar.response import Template
 
@@ -112,8 +113,11 @@ class CardController(Controller):
                 context=await _drawer(access, card_id, errors=error.errors, values=data),
             )
         except StaleCard as error:
-            # Nothing is lost: the form keeps what the user typed, now on top of the fresh version.
-            context = await _drawer(access, card_id, values=data, flash=stale_message(error), level="error")
+            # Nothing is lost and nothing is overwritten blindly: fields the other person
+            # changed show their new value; everything else keeps what this user typed.
+            changed = await services.fields_changed_since(card_id, form.version)
+            kept = MultiDict([(key, value) for key, value in data.multi_items() if key not in changed])
+            context = await _drawer(access, card_id, values=kept, flash=stale_message(error), level="error")
             context["values_version"] = context["card"]["version"]
             return Template(
                 "partials/cards/_drawer.html",
@@ -130,6 +134,7 @@ class CardController(Controller):
     async def move(self, request: Request, card_id: FromPath[int], channels: ChannelsPlugin) -> Template:
         """Drag and drop answers with the live card; the drawer's "move to…" menu with the drawer."""
         access = await _access_for_card(request, card_id)
+        await services.get_card(access, card_id)  # before anything about the card is shown
         data = await request.form()
         from_drawer = data.get("from_drawer") == "1"
         try:
@@ -161,8 +166,18 @@ class CardController(Controller):
     @post("/cards/{card_id:int}/archive")
     async def archive(self, request: Request, card_id: FromPath[int], channels: ChannelsPlugin) -> Template:
         access = await _access_for_card(request, card_id)
+        await services.get_card(access, card_id)
+        version = optional_int((await request.form()).get("version"))
+        if version is None:
+            return Template(
+                "partials/live/_response.html",
+                status_code=422,
+                context=await _live_card(
+                    card_id, flash=_("The form is missing the card's version. Reload the page."), level="error"
+                ),
+            )
         try:
-            change = await services.archive_card(access, card_id, optional_int((await request.form()).get("version")))
+            change = await services.archive_card(access, card_id, version)
         except StaleCard as error:
             return Template(
                 "partials/live/_response.html",

@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from portal.boards.tables import BoardKind, Priority
-from portal.core.forms import FormError, optional_int, text
+from portal.core.forms import FormError, long_text, optional_int, text
 from portal.i18n import gettext as _
 from portal.settings import get_settings
 
@@ -70,7 +70,7 @@ class CardForm:
         values["title"] = text(data, "title")
         if not values["title"] or len(values["title"]) > 200:
             errors["title"] = _("Enter a title of at most 200 characters.")
-        values["body"] = (data.get("body") or "").strip()
+        values["body"] = long_text(data, "body")
         if len(values["body"]) > 5000:
             errors["body"] = _("Use at most 5000 characters.")
         values["priority"] = text(data, "priority") or Priority.normal
@@ -80,7 +80,7 @@ class CardForm:
         values["assignee"] = optional_int(assignee)
         if assignee and values["assignee"] not in people:
             errors["assignee"] = _("Choose someone who is on this board.")
-        labels = [label.strip() for label in re.split(r"[,，]", data.get("labels", "")) if label.strip()]
+        labels = [label.strip() for label in re.split(r"[,，]", text(data, "labels")) if label.strip()]
         if len(labels) > MAX_LABELS or any(len(label) > 20 for label in labels):
             errors["labels"] = _("Up to 8 labels of at most 20 characters, separated by commas.")
         values["labels"] = list(dict.fromkeys(labels))
@@ -115,9 +115,9 @@ class CardForm:
             if data.get("department") and values["department"] not in departments:
                 errors["department"] = _("Choose a department.")
             assisting = data.getall("assisting_departments", []) if hasattr(data, "getall") else []
-            values["assisting_departments"] = sorted({int(d) for d in assisting if str(d).isdigit()} & departments)
+            values["assisting_departments"] = sorted({optional_int(d) for d in assisting} & departments)
             values["received_at"] = _datetime(text(data, "received_at"), "received_at", errors)
-            values["answer"] = (data.get("answer") or "").strip()[:5000]
+            values["answer"] = long_text(data, "answer")[:5000]
         elif kind == BoardKind.campaigns:
             platforms = data.getall("platforms", []) if hasattr(data, "getall") else []
             values["platforms"] = [p for p in PLATFORMS if p in platforms]
@@ -128,8 +128,8 @@ class CardForm:
             values["ends_at"] = _datetime(text(data, "ends_at"), "ends_at", errors)
             if values["starts_at"] and values["ends_at"] and values["ends_at"] < values["starts_at"]:
                 errors["ends_at"] = _("The end is before the start.")
-            values["goals"] = (data.get("goals") or "").strip()[:2000]
-            values["reward_rules"] = (data.get("reward_rules") or "").strip()[:2000]
+            values["goals"] = long_text(data, "goals")[:2000]
+            values["reward_rules"] = long_text(data, "reward_rules")[:2000]
         version = None
         if not creating:
             try:
@@ -166,7 +166,7 @@ class NoteForm:
 
     @classmethod
     def parse(cls, data: Mapping[str, str]) -> NoteForm:
-        body = (data.get("body") or "").strip()
+        body = long_text(data, "body")
         if not body:
             raise FormError({"body": _("Write something first.")})
         if len(body) > 5000:

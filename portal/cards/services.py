@@ -23,7 +23,7 @@ from portal.boards.access import BoardAccess
 from portal.boards.tables import BoardColumn
 from portal.cards.forms import CardForm, MoveForm, NoteForm
 from portal.cards.tables import Card, Note
-from portal.core.forms import FormError
+from portal.core.forms import FormError, valid_id
 from portal.db import write_transaction
 from portal.events.tables import Event
 from portal.i18n import gettext as _
@@ -57,6 +57,13 @@ class CardChange:
     mentioned: list[int] = field(default_factory=list)
 
 
+def _same(stored: Any, submitted: Any) -> bool:
+    """Forms carry times to the minute; a stored time with seconds is not a change."""
+    if isinstance(stored, datetime) and isinstance(submitted, datetime):
+        return stored.replace(second=0, microsecond=0) == submitted.replace(second=0, microsecond=0)
+    return stored == submitted
+
+
 def _departments(card: dict[str, Any]) -> list[int]:
     return [d for d in [card.get("department"), *(card.get("assisting_departments") or [])] if d is not None]
 
@@ -70,6 +77,8 @@ async def get_card(access: BoardAccess, card_id: int) -> dict[str, Any]:
 
 
 async def find_board_of(card_id: int) -> int:
+    if not valid_id(card_id):
+        raise NotFound
     row = await Card.select(Card.board).where((Card.id == card_id) & (Card.archived == False)).first()  # noqa: E712
     if row is None:
         raise NotFound
@@ -165,9 +174,11 @@ async def update_card(access: BoardAccess, card_id: int, form: CardForm) -> Card
         seq = await boards.next_seq(access.board_id)
         card = access.require_card(await _load(card_id))
         await _check_version(card, form.version)
-        changes = {name: value for name, value in form.fields.items() if card.get(name) != value}
+        changes = {name: value for name, value in form.fields.items() if not _same(card.get(name), value)}
         if access.department_only is not None:
-            changes.pop("department", None)  # a liaison cannot hand a card to another department
+            # A liaison works the card but cannot re-route it to other departments.
+            changes.pop("department", None)
+            changes.pop("assisting_departments", None)
         if not changes:
             raise FormError({"__all__": _("Nothing was changed.")})
         updates = {getattr(Card, name): value for name, value in changes.items()}
@@ -263,10 +274,13 @@ async def add_note(access: BoardAccess, card_id: int, form: NoteForm) -> CardCha
     """An internal note; everyone it @mentions (by user name or name) is notified once."""
     access.require_edit()
     people = await boards.board_people(access.board_id)
-    mentioned = _mentions(form.body, people, exclude=access.user.id)
     async with write_transaction():
         seq = await boards.next_seq(access.board_id)
         card = access.require_card(await _load(card_id))
+        # Only people who may see the card can be told about it.
+        departments = _departments(card)
+        allowed = [p for p in people if p["user_role"] != "liaison" or p["department"] in departments]
+        mentioned = _mentions(form.body, allowed, exclude=access.user.id)
         rows = await Note.insert(Note(card=card_id, author=access.user.id, body=form.body))
         note_id = rows[0]["id"]
         await boards.record_board_event(
@@ -288,7 +302,6 @@ async def add_note(access: BoardAccess, card_id: int, form: NoteForm) -> CardCha
             link=f"/boards/{access.board_id}?card={card_id}",
             card_id=card_id,
         )
-    departments = _departments(card)
     return CardChange(access.board_id, seq, card_id, "card.noted", departments, departments, mentioned=mentioned)
 
 
@@ -304,6 +317,34 @@ def _mentions(body: str, people: list[dict[str, Any]], exclude: int) -> list[int
         ):
             found.append(person["id"])
     return found
+
+
+VERSION_BUMPING_VERBS = {"card.created", "card.updated", "card.assigned", "card.moved", "card.archived"}
+
+
+async def fields_changed_since(card_id: int, version: int) -> set[str]:
+    """Which fields others changed after the user loaded ``version`` of the card.
+
+    Walks the card's events backwards from its current version: each version-bumping
+    event made one version (cards imported without a "created" event are fine)."""
+    current = await Card.select(Card.version).where(Card.id == card_id).first()
+    events = (
+        await Event.select(Event.verb, Event.payload)
+        .where(
+            (Event.object_type == "card") & (Event.object_id == card_id) & Event.verb.is_in(list(VERSION_BUMPING_VERBS))
+        )
+        .order_by(Event.id, ascending=False)
+        .output(load_json=True)
+    )
+    reached, changed = (current or {}).get("version", 0), set()
+    for event in events:
+        if reached <= version:
+            break
+        changed |= set(event["payload"].get("fields") or [])
+        if event["verb"] == "card.moved":
+            changed.add("column")
+        reached -= 1
+    return changed
 
 
 # Reads for the drawer -----------------------------------------------------------------

@@ -19,13 +19,13 @@ from litestar.channels import ChannelsPlugin
 from litestar.exceptions import WebSocketDisconnect
 from litestar.params import FromPath
 
-from portal.accounts.services import NotFound
+from portal.accounts.services import NotFound, get_active_user
 from portal.boards import services as boards
 from portal.boards.access import BoardAccess, access_for
 from portal.cards import services as cards
 from portal.i18n import current_locale
 from portal.live import fragments, presence
-from portal.live.channels import Envelope, board_channel
+from portal.live.channels import Envelope, board_channel, user_channel
 
 MAX_REPLAY_EVENTS = 200
 HELLO_TIMEOUT_SECONDS = 10
@@ -65,7 +65,8 @@ async def board_socket(socket: WebSocket, board_id: FromPath[int], channels: Cha
     locale = current_locale()
     redis = socket.app.state.redis
     connection_id = secrets.token_hex(8)
-    async with channels.start_subscription([board_channel(board_id)]) as subscriber:
+    # The board's changes, and this user's own (the notification bell).
+    async with channels.start_subscription([board_channel(board_id), user_channel(user.id)]) as subscriber:
         await presence.join(redis, board_id, connection_id, user.id, user.display_name)
         await publish_presence(channels, redis, board_id)
         state: dict[str, int | None] = {"editing": None}
@@ -115,6 +116,11 @@ async def converse(
         try:
             raw = await asyncio.wait_for(socket.receive_text(), timeout=PRESENCE_REFRESH_SECONDS)
         except TimeoutError:
+            # Access is re-checked regularly: a logout, a disabled account or a removal
+            # from the board ends the live feed within half a minute.
+            if not await still_allowed(socket, access):
+                await socket.close(code=CLOSE_NO_ACCESS)
+                return
             await presence.touch(redis, access.board_id, connection_id, user.id, user.display_name)
             continue
         except WebSocketDisconnect:
@@ -131,16 +137,32 @@ async def converse(
         elif message.get("type") == "editing":
             card = message.get("card")
             card_id = card if isinstance(card, int) else None
+            departments = None
             if card_id is not None:
                 try:
-                    await cards.get_card(access, card_id)
+                    card = await cards.get_card(access, card_id)
                 except NotFound:
                     continue
+                departments = [d for d in [card["department"], *(card["assisting_departments"] or [])] if d]
             if state["editing"] is not None and state["editing"] != card_id:
                 await publish_editing(channels, access.board_id, state["editing"], None)
             state["editing"] = card_id
             if card_id is not None:
-                await publish_editing(channels, access.board_id, card_id, user.display_name)
+                await publish_editing(channels, access.board_id, card_id, user.display_name, departments)
+
+
+async def still_allowed(socket: WebSocket, access: BoardAccess) -> bool:
+    session = socket.scope.get("auth")
+    if session is None or await socket.app.state.sessions.get(session.token) is None:
+        return False
+    user = await get_active_user(access.user.id)
+    if user is None:
+        return False
+    try:
+        current = await access_for(user, access.board_id)
+    except NotFound:
+        return False
+    return current.department_only == access.department_only
 
 
 async def catch_up(socket: WebSocket, access: BoardAccess, locale: str, seq: int) -> None:
@@ -168,9 +190,12 @@ async def publish_presence(channels: ChannelsPlugin, redis, board_id: int) -> No
     await channels.wait_published(Envelope(seq=None, html=html).encode(), [board_channel(board_id)])
 
 
-async def publish_editing(channels: ChannelsPlugin, board_id: int, card_id: int | None, name: str | None) -> None:
+async def publish_editing(
+    channels: ChannelsPlugin, board_id: int, card_id: int | None, name: str | None, departments: list[int] | None = None
+) -> None:
     """Show (or, with no name, clear) "张三 正在编辑" on a card for everyone on the board."""
     if card_id is None:
         return
     html = fragments.render("partials/live/_editing.html", card_id=card_id, name=name)
-    await channels.wait_published(Envelope(seq=None, html=html).encode(), [board_channel(board_id)])
+    envelope = Envelope(seq=None, html=html, before=departments, after=departments)
+    await channels.wait_published(envelope.encode(), [board_channel(board_id)])

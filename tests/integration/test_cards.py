@@ -209,3 +209,53 @@ async def test_manager_edits_columns_and_viewers_are_told_to_refetch(board):
     full = await client.post(f"/boards/{board['id']}/settings/columns/{board['columns']['new']}/archive")
     assert full.status_code == 422 and "先" in full.text
     await client.__aexit__(None, None, None)
+
+
+async def test_resaving_after_a_conflict_keeps_the_other_persons_change(board):
+    from portal.accounts.tables import User
+
+    chen, zhang = await client_for("chenjing"), await client_for("zhangwei")
+    card = await card_in(board["columns"]["pending"])
+    lina = (await User.select(User.id).where(User.username == "lina").first())["id"]
+    # 陈静 reassigns the card to 李娜 …
+    await chen.post(
+        f"/cards/{card['id']}",
+        data={"title": card["title"], "priority": card["priority"], "assignee": lina, "version": card["version"]},
+    )
+    # … while 张伟 changes the title on the version he loaded (with the old assignee).
+    conflict = await zhang.post(
+        f"/cards/{card['id']}",
+        data={
+            "title": "张伟改的标题",
+            "priority": card["priority"],
+            "assignee": card["assignee"] or "",
+            "version": card["version"],
+        },
+    )
+    assert conflict.status_code == 409
+    assert 'value="张伟改的标题"' in conflict.text  # his own change is kept in the form …
+    assert re.search(rf'<option value="{lina}" selected>', conflict.text)  # … hers shows her value
+    version = re.search(r'name="version" value="(\d+)"', conflict.text).group(1)
+    form = dict(re.findall(r'name="(title|priority)" value="([^"]*)"', conflict.text))
+    await zhang.post(
+        f"/cards/{card['id']}", data={**form, "title": "张伟改的标题", "assignee": lina, "version": version}
+    )
+    row = await Card.select(Card.title, Card.assignee).where(Card.id == card["id"]).first()
+    assert row == {"title": "张伟改的标题", "assignee": lina}
+    for client in (chen, zhang):
+        await client.__aexit__(None, None, None)
+
+
+async def test_mentioning_someone_who_cannot_see_the_card_tells_them_nothing(board):
+    from portal.accounts.tables import User
+    from portal.boards.tables import BoardMember
+
+    wang = (await User.select(User.id).where(User.username == "wangfang").first())["id"]
+    await BoardMember.insert(
+        BoardMember(board=board["id"], user=wang, role="member")
+    )  # a liaison on the comments board
+    client = await client_for("zhangwei")
+    card = await card_in(board["columns"]["new"])
+    await client.post(f"/cards/{card['id']}/notes", data={"body": "@wangfang 这条请看下"})
+    assert not await Notification.exists().where(Notification.user == wang)
+    await client.__aexit__(None, None, None)

@@ -159,3 +159,73 @@ async def test_citizen_phone_is_masked_for_roles_without_the_right(world, person
     assert (phone not in html) is masked
     if masked:
         assert f"{phone[:3]}****{phone[-4:]}" in html
+
+
+async def test_liaison_probing_another_departments_card_learns_nothing(world):
+    client = await as_user("wangfang")
+    try:
+        token = csrf_from((await client.get("/boards")).text)
+        response = await client.post(
+            f"/cards/{world['inquiry_other']['id']}/move", data={}, headers={"HX-Request": "true", "x-csrftoken": token}
+        )
+    finally:
+        await client.__aexit__(None, None, None)
+    assert response.status_code == 404
+    title = (await Card.select(Card.title).where(Card.id == world["inquiry_other"]["id"]).first())["title"]
+    assert title not in response.text
+
+
+async def test_liaison_saving_a_card_cannot_reroute_it(world):
+    card_id = world["inquiry_health"]["id"]
+    await Card.update({Card.assisting_departments: [world["health"], 99]}).where(Card.id == card_id)
+    before = (
+        await Card.select(Card.department, Card.assisting_departments, Card.version)
+        .where(Card.id == card_id)
+        .output(load_json=True)
+        .first()
+    )
+    client = await as_user("wangfang")
+    try:
+        token = csrf_from((await client.get("/boards")).text)
+        response = await client.post(
+            f"/cards/{card_id}",
+            headers={"HX-Request": "true", "x-csrftoken": token},
+            data={
+                "title": "卫健委已受理",
+                "version": before["version"],
+                "department": "1",
+                "assisting_departments": "2",
+            },
+        )
+    finally:
+        await client.__aexit__(None, None, None)
+    assert response.status_code == 200
+    after = (
+        await Card.select(Card.title, Card.department, Card.assisting_departments)
+        .where(Card.id == card_id)
+        .output(load_json=True)
+        .first()
+    )
+    assert after == {
+        "title": "卫健委已受理",
+        "department": before["department"],
+        "assisting_departments": before["assisting_departments"],
+    }
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/cards/99999999999999999999",
+        "/boards/99999999999999999999",
+        "/boards/{comments}?assignee=²",
+        "/boards/{comments}?assignee=99999999999999999999",
+    ],
+)
+async def test_odd_ids_are_not_found_not_errors(world, url):
+    client = await as_user("zhangwei")
+    try:
+        status = (await client.get(url.format(comments=world["boards"]["comments"]))).status_code
+    finally:
+        await client.__aexit__(None, None, None)
+    assert status in (200, 404)
