@@ -27,6 +27,7 @@ from portal.live.controllers import board_socket
 from portal.live.publisher import backend_for
 from portal.notifications.controllers import NotificationController
 from portal.settings import Settings, get_settings
+from portal.sla.controllers import CalendarController, preview_api
 
 
 @get("/healthz", opt={"public": True}, sync_to_thread=False)
@@ -68,6 +69,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             BoardSettingsController,
             CardController,
             board_socket,
+            CalendarController,
+            preview_api,
             NotificationController,
             create_static_files_router(
                 path="/static", directories=[STATIC_DIR], opt={"public": True}, send_as_attachment=False

@@ -8,11 +8,24 @@ from portal.boards.tables import Board, BoardColumn, BoardMember
 from portal.cards.tables import Card, Note
 from portal.events.tables import Event
 from portal.notifications.tables import Notification
+from portal.sla.tables import CalendarDay, CalendarYear
 
 APP_CONFIG = AppConfig(
     app_name="portal",
     migrations_folder_path=MIGRATIONS_DIR,
-    table_classes=[Department, User, Board, BoardMember, BoardColumn, Card, Note, Event, Notification],
+    table_classes=[
+        Department,
+        User,
+        Board,
+        BoardMember,
+        BoardColumn,
+        Card,
+        Note,
+        Event,
+        Notification,
+        CalendarDay,
+        CalendarYear,
+    ],
     migration_dependencies=[],
     commands=[],
 )

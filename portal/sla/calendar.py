@@ -114,6 +114,8 @@ class BusinessCalendar:
     def add_working_minutes(self, start: datetime, minutes: int) -> datetime:
         """The first instant at which ``minutes`` of working time have passed since ``start``."""
         current = self.local(start)
+        if minutes == 0:
+            return current
         remaining = timedelta(minutes=minutes)
         day = current.date()
         for _ in range(MAX_SPAN_DAYS):

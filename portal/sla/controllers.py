@@ -1,0 +1,89 @@
+"""The calendar page (view a year, change a day, import a year) and the deadline preview."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from litestar import Controller, Request, Response, get, post
+from litestar.response import Redirect, Template
+
+from portal.core.forms import FormError, optional_int
+from portal.core.web import admin_only
+from portal.settings import get_settings
+from portal.sla import services
+from portal.sla.forms import DayForm, PreviewForm
+
+
+def _year(value: str | None) -> int:
+    year = optional_int(value)
+    return year if year and 2000 <= year <= 2100 else datetime.now(get_settings().tz).year
+
+
+class CalendarController(Controller):
+    path = "/calendar"
+
+    @get("/")
+    async def calendar_page(self, request: Request, year: str = "", saved: str = "") -> Template:
+        return Template(
+            "pages/sla/calendar.html",
+            context={
+                **await services.year_view(_year(year)),
+                "errors": {},
+                "values": {},
+                "saved": saved,
+                "preview": None,
+            },
+        )
+
+    @get("/preview")
+    async def preview_fragment(self, request: Request) -> Template:
+        """The preview form's answer (a fragment); start times without offset are local."""
+        try:
+            form = PreviewForm.parse(request.query_params, require_offset=False, default_tz=get_settings().tz)
+            result = await services.preview(form.start, form.duration, form.mode)
+            errors = {}
+        except FormError as error:
+            result, errors = None, error.errors
+        return Template(
+            "partials/sla/_preview.html",
+            context={"preview": result, "errors": errors},
+            status_code=200 if result else 422,
+        )
+
+    @post("/days", guards=[admin_only])
+    async def set_day(self, request: Request) -> Response:
+        form = DayForm.parse(await request.form())
+        await services.set_day(request.user, form.day, form.kind)
+        return Redirect(f"/calendar?year={form.day.year}&saved=day#d-{form.day.isoformat()}", status_code=303)
+
+    @post("/import", guards=[admin_only])
+    async def import_year(self, request: Request) -> Response:
+        data = await request.form()
+        year = _year(data.get("year"))
+        try:
+            await services.import_year(
+                request.user, year, data.get("days") if isinstance(data.get("days"), str) else ""
+            )
+        except FormError as error:
+            return Template(
+                "pages/sla/calendar.html",
+                status_code=422,
+                context={
+                    **await services.year_view(year),
+                    "errors": error.errors,
+                    "values": dict(data),
+                    "saved": "",
+                    "preview": None,
+                },
+            )
+        return Redirect(f"/calendar?year={year}&saved=import", status_code=303)
+
+
+@get("/api/sla/preview")
+async def preview_api(request: Request) -> Response:
+    """When would this be due? ?start=<ISO 8601 with offset>&duration=<int>&mode=<mode>"""
+    try:
+        form = PreviewForm.parse(request.query_params, require_offset=True)
+    except FormError as error:
+        return Response({"error": " ".join(error.errors.values()), "fields": error.errors}, status_code=400)
+    return Response(await services.preview(form.start, form.duration, form.mode))

@@ -1,0 +1,178 @@
+"""The calendar as stored: seeded from the chinese-calendar package, changed by admins,
+imported a year at a time (next year's schedule is published each November)."""
+
+from __future__ import annotations
+
+import calendar as month_calendar
+import re
+import time as clock
+from datetime import date, datetime
+from typing import Any
+
+from portal.accounts.services import CurrentUser, require_admin
+from portal.core.forms import FormError
+from portal.db import write_transaction
+from portal.events import services as events
+from portal.i18n import gettext as _
+from portal.settings import get_settings
+from portal.sla.calendar import BusinessCalendar, calendar_from_days, chinese_calendar_data
+from portal.sla.tables import CalendarDay, CalendarYear
+
+CACHE_SECONDS = 60  # other processes see an admin's change within a minute
+_cache: dict[str, Any] = {"calendar": None, "loaded": 0.0}
+
+HOLIDAY_WORDS = {"holiday", "休", "假", "off"}
+WORKDAY_WORDS = {"workday", "班", "上班", "work"}
+
+
+async def seed_from_package() -> int:
+    """Add every year the package knows that the database does not have yet."""
+    known = {int(row["year"]) for row in await CalendarYear.select(CalendarYear.year)}
+    holidays, workdays, years = chinese_calendar_data()
+    new_years = sorted(years - known)
+    if not new_years:
+        return 0
+    async with write_transaction():
+        rows = [CalendarDay(day=d, kind="holiday") for d in holidays if d.year in new_years]
+        rows += [CalendarDay(day=d, kind="workday") for d in workdays if d.year in new_years]
+        for start in range(0, len(rows), 500):
+            await CalendarDay.insert(*rows[start : start + 500])
+        await CalendarYear.insert(*[CalendarYear(year=str(year), source="package") for year in new_years])
+    invalidate()
+    return len(new_years)
+
+
+def invalidate() -> None:
+    _cache["calendar"] = None
+
+
+async def get_calendar() -> BusinessCalendar:
+    if _cache["calendar"] is not None and clock.monotonic() - _cache["loaded"] < CACHE_SECONDS:
+        return _cache["calendar"]
+    if not await CalendarYear.exists():
+        await seed_from_package()
+    days = await CalendarDay.select(CalendarDay.day, CalendarDay.kind)
+    years = [int(row["year"]) for row in await CalendarYear.select(CalendarYear.year)]
+    built = calendar_from_days(
+        get_settings().timezone,
+        holidays=[row["day"] for row in days if row["kind"] == "holiday"],
+        workdays=[row["day"] for row in days if row["kind"] == "workday"],
+        years=years,
+    )
+    _cache.update(calendar=built, loaded=clock.monotonic())
+    return built
+
+
+async def year_view(year: int) -> dict[str, Any]:
+    """A year as months of weeks, each day with its kind (for the calendar page)."""
+    calendar = await get_calendar()
+    source = (
+        await CalendarYear.select(CalendarYear.source, CalendarYear.updated_at)
+        .where(CalendarYear.year == str(year))
+        .first()
+    )
+    months = []
+    for month in range(1, 13):
+        weeks = []
+        for week in month_calendar.Calendar(firstweekday=0).monthdatescalendar(year, month):
+            weeks.append([{"date": d, "in_month": d.month == month, "kind": calendar.day_kind(d)} for d in week])
+        months.append({"month": month, "weeks": weeks})
+    return {
+        "year": year,
+        "months": months,
+        "has_data": calendar.has_data_for(year),
+        "source": source,
+        "known_years": sorted(calendar.known_years),
+    }
+
+
+def _kind(word: str) -> str | None:
+    word = word.strip().lower()
+    if word in HOLIDAY_WORDS:
+        return "holiday"
+    if word in WORKDAY_WORDS:
+        return "workday"
+    return None
+
+
+async def set_day(actor: CurrentUser, day: date, kind: str) -> None:
+    """Make one day a holiday, a make-up workday, or (kind "default") follow the weekday rule."""
+    require_admin(actor)
+    if kind not in ("holiday", "workday", "default"):
+        raise FormError({"kind": _("Choose holiday, workday or default.")})
+    async with write_transaction():
+        await CalendarDay.delete().where(CalendarDay.day == day)
+        if kind != "default":
+            await CalendarDay.insert(CalendarDay(day=day, kind=kind, source="admin"))
+        if not await CalendarYear.exists().where(CalendarYear.year == str(day.year)):
+            await CalendarYear.insert(CalendarYear(year=str(day.year), source="admin"))
+        await events.record(
+            "calendar.day", actor_id=actor.id, object_type="calendar", payload={"day": day.isoformat(), "kind": kind}
+        )
+    invalidate()
+
+
+def parse_import(year: int, text: str) -> list[tuple[date, str, str]]:
+    """Lines like ``2027-02-11,holiday,春节`` or ``2027-02-07 班``; every error is reported at
+    once with its line number, and nothing is imported unless every line is right."""
+    rows, errors = [], []
+    seen: set[date] = set()
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip().lstrip("\ufeff")
+        if not line or line.startswith("#"):
+            continue
+        parts = [part.strip() for part in re.split(r"[,，\t ]+", line, maxsplit=2)]
+        try:
+            day = date.fromisoformat(parts[0].replace("/", "-"))
+        except ValueError:
+            errors.append(_("line %(n)s: “%(text)s” is not a date like 2027-02-11", n=number, text=parts[0][:20]))
+            continue
+        kind = _kind(parts[1]) if len(parts) > 1 else None
+        if kind is None:
+            errors.append(_("line %(n)s: say holiday (休) or workday (班)", n=number))
+        elif day.year != year:
+            errors.append(_("line %(n)s: %(day)s is not in %(year)s", n=number, day=day.isoformat(), year=year))
+        elif day in seen:
+            errors.append(_("line %(n)s: %(day)s appears twice", n=number, day=day.isoformat()))
+        else:
+            seen.add(day)
+            rows.append((day, kind, parts[2][:60] if len(parts) > 2 else ""))
+    if errors:
+        raise FormError({"import": "; ".join(errors[:10])})
+    if not rows:
+        raise FormError({"import": _("The list is empty.")})
+    return rows
+
+
+async def import_year(actor: CurrentUser, year: int, text: str) -> int:
+    require_admin(actor)
+    if not 2000 <= year <= 2100:
+        raise FormError({"year": _("Choose a year between 2000 and 2100.")})
+    rows = parse_import(year, text)
+    async with write_transaction():
+        await CalendarDay.delete().where(
+            (CalendarDay.day >= date(year, 1, 1)) & (CalendarDay.day <= date(year, 12, 31))
+        )
+        await CalendarDay.insert(
+            *[CalendarDay(day=day, kind=kind, note=note, source="import") for day, kind, note in rows]
+        )
+        await CalendarYear.delete().where(CalendarYear.year == str(year))
+        await CalendarYear.insert(CalendarYear(year=str(year), source="import"))
+        await events.record(
+            "calendar.import", actor_id=actor.id, object_type="calendar", payload={"year": year, "days": len(rows)}
+        )
+    invalidate()
+    return len(rows)
+
+
+async def preview(start: datetime, duration: int, mode: str) -> dict[str, Any]:
+    calendar = await get_calendar()
+    due = calendar.due(start, duration, mode)
+    return {
+        "start": calendar.local(start).isoformat(),
+        "duration": duration,
+        "mode": mode,
+        "due_at": due.isoformat(),
+        "timezone": str(calendar.timezone),
+        "missing_years": calendar.missing_years(start, due),
+    }

@@ -1,0 +1,23 @@
+"""Calendar data: which days are statutory holidays or 调休 make-up workdays, per year."""
+
+from piccolo.columns import Date, Timestamptz, Varchar
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+
+class CalendarDay(Table, tablename="calendar_day"):
+    """An exception to "Monday to Friday": a holiday on a weekday or a workday at a weekend.
+    Days not listed follow the weekday rule."""
+
+    day = Date(unique=True, index=True)
+    kind = Varchar(length=16)  # holiday | workday
+    note = Varchar(length=60, default="")
+    source = Varchar(length=16, default="package")  # package | admin | import
+
+
+class CalendarYear(Table, tablename="calendar_year"):
+    """Years whose holiday schedule is known; deadlines in other years carry a warning."""
+
+    year = Varchar(length=4, unique=True)
+    source = Varchar(length=16, default="package")
+    updated_at = Timestamptz(default=TimestamptzNow())

@@ -1,0 +1,122 @@
+"""The calendar page, admin changes and imports, and the deadline preview (page and JSON)."""
+
+from __future__ import annotations
+
+import pytest
+
+from portal.sla import services
+from portal.sla.tables import CalendarDay, CalendarYear
+from tests.conftest import login, post_form
+
+
+@pytest.fixture(autouse=True)
+def fresh_calendar_cache():
+    services.invalidate()
+    yield
+    services.invalidate()
+
+
+async def test_calendar_is_seeded_from_the_package_and_shows_national_day(client, users):
+    await login(client, "member")
+    html = (await client.get("/calendar?year=2026")).text
+    assert 'id="d-2026-10-01" class="day holiday"' in html
+    assert 'id="d-2026-10-10" class="day makeup_workday"' in html
+    assert 'id="no-data"' not in html
+    assert await CalendarYear.exists().where(CalendarYear.year == "2026")
+
+
+async def test_a_year_without_data_says_so(client, users):
+    await login(client, "member")
+    html = (await client.get("/calendar?year=2031")).text
+    assert 'id="no-data"' in html and "2031" in html
+
+
+@pytest.mark.parametrize(
+    ("query", "due"),
+    [
+        ("start=2026-11-27T17:00:00%2B08:00&duration=1&mode=working_hours", "2026-11-30T09:30:00+08:00"),
+        ("start=2026-09-30T10:00:00%2B08:00&duration=3&mode=working_days", "2026-10-10T17:30:00+08:00"),
+        ("start=2026-09-30T20:00:00%2B08:00&duration=24&mode=natural_hours", "2026-10-01T20:00:00+08:00"),
+        ("start=2026-11-27T09:00:00Z&duration=1&mode=working_hours", "2026-11-30T09:30:00+08:00"),  # 17:00 in Shanghai
+    ],
+)
+async def test_preview_api(client, users, query, due):
+    await login(client, "viewer")
+    response = await client.get(f"/api/sla/preview?{query}")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["due_at"] == due and body["missing_years"] == []
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("start=2026-11-27T17:00:00&duration=1&mode=working_hours", "offset"),
+        ("start=yesterday&duration=1&mode=working_hours", "ISO 8601"),
+        ("start=2026-11-27T17:00:00%2B08:00&duration=-3&mode=working_hours", "duration"),
+        ("start=2026-11-27T17:00:00%2B08:00&duration=1&mode=fortnights", "mode"),
+        ("start=2026-11-27T17:00:00%2B08:00&duration=99999999&mode=working_days", "duration"),
+    ],
+)
+async def test_preview_api_bad_input_is_400_with_a_message(client, users, query, field):
+    await login(client, "member")
+    response = await client.get(f"/api/sla/preview?{query}")
+    assert response.status_code == 400
+    assert field in response.json()["error"]
+
+
+async def test_preview_api_needs_login(client, users):
+    response = await client.get("/api/sla/preview?start=2026-11-27T17:00:00%2B08:00&duration=1&mode=working_hours")
+    assert response.status_code == 401
+
+
+async def test_preview_warns_about_years_without_data(client, users):
+    await login(client, "member")
+    body = (await client.get("/api/sla/preview?start=2031-12-30T10:00:00%2B08:00&duration=3&mode=working_days")).json()
+    assert body["missing_years"] == [2031, 2032]  # the deadline runs into January
+
+
+async def test_admin_changes_a_day_and_deadlines_follow(client, users):
+    await login(client, "admin")
+    response = await post_form(client, "/calendar/days", {"day": "2026-12-01", "kind": "holiday"}, page_url="/calendar")
+    assert response.status_code == 200
+    assert (await CalendarDay.select(CalendarDay.kind).where(CalendarDay.day == "2026-12-01").first())[
+        "kind"
+    ] == "holiday"
+    body = (await client.get("/api/sla/preview?start=2026-11-30T10:00:00%2B08:00&duration=1&mode=working_days")).json()
+    assert body["due_at"] == "2026-12-02T17:30:00+08:00"
+
+
+async def test_non_admin_cannot_change_the_calendar(client, users):
+    await login(client, "manager")
+    response = await post_form(client, "/calendar/days", {"day": "2026-12-01", "kind": "holiday"}, page_url="/calendar")
+    assert response.status_code == 403
+    assert not await CalendarDay.exists().where(CalendarDay.day == "2026-12-01")
+
+
+async def test_import_next_year(client, users):
+    await login(client, "admin")
+    days = "2027-01-01,休,元旦\n2027-02-06 班\n# a comment\n2027-02-11，holiday，春节\n"
+    response = await post_form(client, "/calendar/import", {"year": "2027", "days": days}, page_url="/calendar")
+    assert response.status_code == 200
+    html = (await client.get("/calendar?year=2027")).text
+    assert 'id="no-data"' not in html and 'id="d-2027-02-06" class="day makeup_workday"' in html
+    body = (await client.get("/api/sla/preview?start=2027-02-05T10:00:00%2B08:00&duration=1&mode=working_days")).json()
+    assert body["due_at"] == "2027-02-06T17:30:00+08:00" and body["missing_years"] == []
+
+
+async def test_a_bad_import_says_which_lines_and_changes_nothing(client, users):
+    await login(client, "admin")
+    await services.get_calendar()  # seeded from the package
+    before = await CalendarDay.count()
+    response = await post_form(
+        client,
+        "/calendar/import",
+        {"year": "2027", "days": "2027-01-01,休\n2027-13-01,休\n2026-05-01,休\n2027-02-06,maybe"},
+        page_url="/calendar",
+    )
+    assert response.status_code == 422
+    for fragment in ("2027-13-01", "2026-05-01", "第 4 行"):
+        assert fragment in response.text
+    assert await CalendarDay.count() == before
+    assert not await CalendarYear.exists().where(CalendarYear.year == "2027")
