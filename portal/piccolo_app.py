@@ -8,7 +8,7 @@ from portal.boards.tables import Board, BoardColumn, BoardMember
 from portal.cards.tables import Card, Note
 from portal.events.tables import Event
 from portal.notifications.tables import Notification
-from portal.sla.tables import CalendarDay, CalendarYear
+from portal.sla.tables import CalendarDay, CalendarYear, SlaPolicy
 
 APP_CONFIG = AppConfig(
     app_name="portal",
@@ -25,6 +25,7 @@ APP_CONFIG = AppConfig(
         Notification,
         CalendarDay,
         CalendarYear,
+        SlaPolicy,
     ],
     migration_dependencies=[],
     commands=[],

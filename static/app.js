@@ -212,3 +212,34 @@
     if (toggle) { toggle.checked = false; }
   });
 })();
+
+// Deadline badges: on time / due soon / overdue, with the time left, kept current every
+// half minute from the badge's own datetime (the broadcast HTML is the same for everyone).
+(function () {
+  "use strict";
+  var english = document.documentElement.lang === "en";
+  function left(ms) {
+    var minutes = Math.round(Math.abs(ms) / 60000);
+    var text = minutes < 60 ? minutes + (english ? " min" : " 分钟")
+      : minutes < 1440 ? Math.floor(minutes / 60) + (english ? " h " : " 小时") + (minutes % 60 ? (minutes % 60) + (english ? " min" : " 分") : "")
+      : Math.floor(minutes / 1440) + (english ? " d " : " 天") + (Math.floor((minutes % 1440) / 60) ? Math.floor((minutes % 1440) / 60) + (english ? " h" : " 小时") : "");
+    if (ms < 0) { return english ? "overdue " + text : "已超时 " + text; }
+    return english ? text + " left" : "剩余 " + text;
+  }
+  function refresh() {
+    var now = Date.now();
+    document.querySelectorAll("time.due[datetime]").forEach(function (badge) {
+      var due = Date.parse(badge.getAttribute("datetime"));
+      if (isNaN(due)) { return; }
+      var ms = due - now;
+      badge.classList.toggle("overdue", ms < 0);
+      badge.classList.toggle("due-soon", ms >= 0 && ms < 4 * 3600000);
+      badge.classList.toggle("on-time", ms >= 4 * 3600000);
+      badge.textContent = left(ms);
+    });
+  }
+  document.addEventListener("DOMContentLoaded", refresh);
+  document.addEventListener("htmx:afterSettle", refresh);
+  document.addEventListener("htmx:wsAfterMessage", refresh);
+  window.setInterval(refresh, 30000);
+})();

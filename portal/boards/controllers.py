@@ -56,10 +56,16 @@ class BoardController(Controller):
         platform: str = "",
         priority: str = "",
         q: str = "",
-        card: int | None = None,
+        due: str = "",
+        card: str = "",
     ) -> Template:
         filters = BoardFilters(
-            assignee=assignee[:20], label=label[:20], platform=platform[:20], priority=priority[:20], q=q[:100]
+            assignee=assignee[:20],
+            label=label[:20],
+            platform=platform[:20],
+            priority=priority[:20],
+            q=q[:100],
+            due=due if due in ("overdue", "today") else "",
         )
         board = await services.board_view(request.user, board_id, filters)
         board["people"] = await services.board_people(board_id)

@@ -8,6 +8,7 @@ board's sequence number and records the event (see ``record_board_event``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from piccolo.query.functions.aggregate import Count
@@ -22,6 +23,7 @@ from portal.core.forms import FormError
 from portal.db import is_sqlite, write_transaction
 from portal.events.tables import Event
 from portal.i18n import gettext as _
+from portal.settings import get_settings
 
 # Default columns per board kind: (key, name, meaning).
 DEFAULT_COLUMNS: dict[str, list[tuple[str, str, ColumnMeaning]]] = {
@@ -65,6 +67,8 @@ CARD_TILE_FIELDS = (
     Card.department,
     Card.assisting_departments,
     Card.body,
+    Card.due_at,
+    Card.due_stage,
     Card.assignee.id.as_alias("assignee_id"),
     Card.assignee.display_name.as_alias("assignee_name"),
 )
@@ -79,10 +83,11 @@ class BoardFilters:
     platform: str = ""
     priority: str = ""
     q: str = ""
+    due: str = ""  # "overdue" or "today"
 
     @property
     def active(self) -> bool:
-        return any([self.assignee, self.label, self.platform, self.priority, self.q])
+        return any([self.assignee, self.label, self.platform, self.priority, self.q, self.due])
 
     def as_query(self) -> dict[str, str]:
         return {k: v for k, v in self.__dict__.items() if v}
@@ -233,6 +238,14 @@ def _apply_filters(query, access: BoardAccess, filters: BoardFilters):
         query = query.where(Card.platform == filters.platform)
     if filters.priority:
         query = query.where(Card.priority == filters.priority)
+    if filters.due in ("overdue", "today"):
+        now = datetime.now(UTC)
+        if filters.due == "overdue":
+            query = query.where(Card.due_at < now)
+        else:
+            local = now.astimezone(get_settings().tz)
+            start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+            query = query.where((Card.due_at >= start) & (Card.due_at < start + timedelta(days=1)))
     if filters.q:
         pattern = f"%{_like_escape(filters.q)}%"
         # SQLite's LIKE is already case-insensitive (for ASCII); PostgreSQL needs ILIKE.

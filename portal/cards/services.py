@@ -28,6 +28,7 @@ from portal.db import write_transaction
 from portal.events.tables import Event
 from portal.i18n import gettext as _
 from portal.notifications import services as notifications
+from portal.sla import services as sla
 
 POSITION_STEP = 1024.0
 MENTION = re.compile(r"@([\w.\-]+)")
@@ -96,7 +97,7 @@ async def tiles(card_ids: list[int]) -> list[dict[str, Any]]:
 
 async def _column(access: BoardAccess, column_id: int) -> dict[str, Any]:
     column = (
-        await BoardColumn.select(BoardColumn.id, BoardColumn.name)
+        await BoardColumn.select(BoardColumn.id, BoardColumn.name, BoardColumn.key, BoardColumn.meaning)
         .where(
             (BoardColumn.id == column_id) & (BoardColumn.board == access.board_id) & (BoardColumn.archived == False)  # noqa: E712
         )
@@ -105,6 +106,24 @@ async def _column(access: BoardAccess, column_id: int) -> dict[str, Any]:
     if column is None:
         raise FormError({"column_id": _("This column no longer exists. Reload the board.")})
     return column
+
+
+async def _deadline_fields(
+    access: BoardAccess, column: dict[str, Any], card: dict[str, Any], started_at: datetime
+) -> dict[Any, Any]:
+    """The due time a card gets on entering a column's stage (kept when the stage is the same)."""
+    deadline = await sla.deadline_for_card(
+        access.board_kind,
+        column["key"],
+        column["meaning"],
+        card.get("priority") or "normal",
+        card.get("category"),
+        started_at,
+        campaign_end=card.get("ends_at"),
+    )
+    if deadline.stage is not None and deadline.stage == card.get("due_stage") and access.board_kind != "campaigns":
+        return {}
+    return {Card.due_stage: deadline.stage, Card.stage_started_at: deadline.started_at, Card.due_at: deadline.due_at}
 
 
 async def _check_version(card: dict[str, Any], version: int | None) -> None:
@@ -137,7 +156,7 @@ async def create_card(access: BoardAccess, column_id: int, fields: dict[str, Any
         fields = {**fields, "department": access.department_only}
     async with write_transaction():
         seq = await boards.next_seq(access.board_id)
-        await _column(access, column_id)
+        column = await _column(access, column_id)
         first = (
             await Card.select(Card.position)
             .where((Card.column == column_id) & (Card.archived == False))
@@ -156,6 +175,10 @@ async def create_card(access: BoardAccess, column_id: int, fields: dict[str, Any
         )
         rows = await Card.insert(card)
         card_id = rows[0]["id"]
+        # The first clock starts when the message was received, not when it was entered.
+        due = await _deadline_fields(access, column, {**fields, "due_stage": None}, card.received_at or now)
+        if due:
+            await Card.update(due).where(Card.id == card_id)
         await boards.record_board_event(
             access.board_id,
             access.user.id,
@@ -207,12 +230,15 @@ async def move_card(access: BoardAccess, card_id: int, form: MoveForm) -> CardCh
         await _check_version(card, form.version)
         target = await _column(access, form.column_id)
         position = await _position_after(form.column_id, card_id, form.after_id)
+        now = datetime.now(UTC)
+        due = await _deadline_fields(access, target, card, now) if target["id"] != card["column"] else {}
         await Card.update(
             {
+                **due,
                 Card.column: form.column_id,
                 Card.position: position,
                 Card.version: Card.version + 1,
-                Card.updated_at: datetime.now(UTC),
+                Card.updated_at: now,
             }
         ).where(Card.id == card_id)
         await boards.record_board_event(

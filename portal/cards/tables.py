@@ -39,6 +39,10 @@ class Card(Table, tablename="card"):
     ends_at = Timestamptz(null=True, default=None)
     goals = Text(default="")
     reward_rules = Text(default="")
+    # deadlines (SLA): the clock of the stage the card is in
+    due_stage = Varchar(length=20, null=True, default=None)
+    stage_started_at = Timestamptz(null=True, default=None)
+    due_at = Timestamptz(null=True, default=None, index=True)
     # optimistic concurrency: every write states the version it saw
     version = Integer(default=1)
     archived = Boolean(default=False)

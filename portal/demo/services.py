@@ -16,6 +16,7 @@ from portal.boards.tables import Board, BoardColumn, BoardKind, BoardMember
 from portal.cards.tables import Card, Note
 from portal.db import write_transaction
 from portal.demo import content
+from portal.sla import services as sla
 
 DEMO_PASSWORD = "portal-demo"  # noqa: S105  (the documented demo password, listed in the README)
 
@@ -182,6 +183,25 @@ async def _cards(board_id: int, kind: str, users: dict[str, dict[str, Any]], dep
             card.goals = spec["goals"]
             card.reward_rules = spec.get("reward_rules", "")
         cards.append(card)
+    # Deadlines as the portal would have set them when each message arrived.
+    meta = {
+        row["id"]: row
+        for row in await BoardColumn.select(BoardColumn.id, BoardColumn.key, BoardColumn.meaning).where(
+            BoardColumn.board == board_id
+        )
+    }
+    for card in cards:
+        column = meta[card.column]
+        deadline = await sla.deadline_for_card(
+            kind,
+            column["key"],
+            column["meaning"],
+            card.priority,
+            card.category,
+            card.received_at or now,
+            campaign_end=card.ends_at,
+        )
+        card.due_stage, card.stage_started_at, card.due_at = deadline.stage, deadline.started_at, deadline.due_at
     async with write_transaction():
         rows = await Card.insert(*cards)
         card_ids = [row["id"] for row in rows]

@@ -15,8 +15,9 @@ from portal.db import write_transaction
 from portal.events import services as events
 from portal.i18n import gettext as _
 from portal.settings import get_settings
+from portal.sla import policies
 from portal.sla.calendar import BusinessCalendar, calendar_from_days, chinese_calendar_data
-from portal.sla.tables import CalendarDay, CalendarYear
+from portal.sla.tables import CalendarDay, CalendarYear, SlaPolicy
 
 CACHE_SECONDS = 60  # other processes see an admin's change within a minute
 _cache: dict[str, Any] = {"calendar": None, "loaded": 0.0}
@@ -176,3 +177,37 @@ async def preview(start: datetime, duration: int, mode: str) -> dict[str, Any]:
         "timezone": str(calendar.timezone),
         "missing_years": calendar.missing_years(start, due),
     }
+
+
+# Policies -----------------------------------------------------------------------------
+
+
+async def list_policies() -> list[dict[str, Any]]:
+    """Every policy row, with the defaults written on first use."""
+    rows = await SlaPolicy.select().order_by(SlaPolicy.id)
+    if rows:
+        return rows
+    await SlaPolicy.insert(*[SlaPolicy(**{**default, "mode": str(default["mode"])}) for default in policies.DEFAULTS])
+    return await SlaPolicy.select().order_by(SlaPolicy.id)
+
+
+async def deadline_for_card(
+    board_kind: str,
+    column_key: str,
+    column_meaning: str,
+    priority: str,
+    category: str | None,
+    started_at: datetime,
+    campaign_end: datetime | None = None,
+) -> policies.Deadline:
+    stage = policies.stage_for(board_kind, column_key, column_meaning)
+    return policies.deadline_for(
+        await get_calendar(),
+        await list_policies(),
+        board_kind=board_kind,
+        stage=stage,
+        priority=priority,
+        category=category,
+        started_at=started_at,
+        campaign_end=campaign_end,
+    )

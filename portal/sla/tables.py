@@ -1,6 +1,6 @@
 """Calendar data: which days are statutory holidays or 调休 make-up workdays, per year."""
 
-from piccolo.columns import Date, Timestamptz, Varchar
+from piccolo.columns import Date, Integer, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -21,3 +21,15 @@ class CalendarYear(Table, tablename="calendar_year"):
     year = Varchar(length=4, unique=True)
     source = Varchar(length=16, default="package")
     updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class SlaPolicy(Table, tablename="sla_policy"):
+    """One stage's clock for a board kind, optionally narrowed to a priority and (for
+    inquiries) a category; the most specific matching row wins."""
+
+    board_kind = Varchar(length=16)
+    stage = Varchar(length=20)  # first_response, accept, answer, follow_up
+    priority = Varchar(length=8, default="")  # "" = any
+    category = Varchar(length=16, default="")  # "" = any
+    amount = Integer(default=24)
+    mode = Varchar(length=16, default="natural_hours")

@@ -88,8 +88,9 @@ async def test_move_edit_and_new_card_appear_for_the_other_user(demo, live_serve
     await page.fill(f"#column-{demo['columns']['new']} .quick-add input", "实时新增：暴雨积水求助")
     await page.press(f"#column-{demo['columns']['new']} .quick-add input", "Enter")
     await other.wait_for_selector(f"#column-{demo['columns']['new']} >> text=实时新增：暴雨积水求助", timeout=3000)
-    # The other user's drawer-less view shows "editing" presence for the opened card.
+    # The other user sees who is looking at the board, and who has this card open.
     assert await other.locator(".presence .avatar").count() >= 2
+    await other.wait_for_selector(f"#editing-{card_id} >> text=张伟 正在编辑", timeout=3000)
     await other.context.close()
 
 

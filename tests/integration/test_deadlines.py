@@ -1,0 +1,112 @@
+"""Cards get their due time when they enter a stage, from the policies and the calendar."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from portal.accounts.services import get_active_user
+from portal.accounts.tables import User
+from portal.boards.access import access_for
+from portal.boards.tables import Board, BoardColumn
+from portal.cards import services as cards
+from portal.cards.forms import MoveForm
+from portal.cards.tables import Card
+from portal.demo.services import seed_demo
+from portal.sla import services as sla
+from portal.sla.calendar import calendar_from_days, chinese_calendar_data
+
+
+@pytest.fixture
+async def world(clean_db):
+    sla.invalidate()
+    await seed_demo()
+    boards = {row["kind"]: row["id"] for row in await Board.select(Board.kind, Board.id)}
+    columns = {
+        (row["board"], row["key"]): row["id"]
+        for row in await BoardColumn.select(BoardColumn.board, BoardColumn.key, BoardColumn.id)
+    }
+    admin_id = (await User.select(User.id).where(User.username == "admin").first())["id"]
+    admin = await get_active_user(admin_id)
+    return {"boards": boards, "columns": columns, "admin": admin}
+
+
+async def test_a_new_comment_is_due_24_natural_hours_after_it_arrived(world):
+    access = await access_for(world["admin"], world["boards"]["comments"])
+    received = datetime(2026, 11, 27, 16, 0, tzinfo=UTC)
+    change = await cards.create_card(
+        access,
+        world["columns"][(world["boards"]["comments"], "new")],
+        {"title": "地铁站扶梯停运", "received_at": received},
+    )
+    card = await Card.select(Card.due_at, Card.due_stage).where(Card.id == change.card_id).first()
+    assert card == {"due_at": received + timedelta(hours=24), "due_stage": "first_response"}
+
+
+async def test_replying_stops_the_clock(world):
+    access = await access_for(world["admin"], world["boards"]["comments"])
+    card = (
+        await Card.select(Card.id, Card.version)
+        .where(Card.column == world["columns"][(world["boards"]["comments"], "new")])
+        .first()
+    )
+    await cards.move_card(
+        access,
+        card["id"],
+        MoveForm(
+            column_id=world["columns"][(world["boards"]["comments"], "closed")], after_id=None, version=card["version"]
+        ),
+    )
+    row = await Card.select(Card.due_at, Card.due_stage).where(Card.id == card["id"]).first()
+    assert row == {"due_at": None, "due_stage": None}
+
+
+async def test_dispatching_an_inquiry_starts_the_three_working_day_clock(world):
+    board = world["boards"]["inquiries"]
+    access = await access_for(world["admin"], board)
+    card = (
+        await Card.select(Card.id, Card.version, Card.category)
+        .where((Card.column == world["columns"][(board, "pending_accept")]) & (Card.category != "complex"))
+        .first()
+    )
+    before = datetime.now(UTC)
+    await cards.move_card(
+        access,
+        card["id"],
+        MoveForm(column_id=world["columns"][(board, "dispatched")], after_id=None, version=card["version"]),
+    )
+    row = await Card.select(Card.due_at, Card.due_stage, Card.stage_started_at).where(Card.id == card["id"]).first()
+    holidays, workdays, years = chinese_calendar_data()
+    calendar = calendar_from_days("Asia/Shanghai", holidays, workdays, years)
+    assert row["due_stage"] == "answer" and row["stage_started_at"] >= before
+    assert row["due_at"] == calendar.add_working_days(row["stage_started_at"], 3)
+    # Moving within the same stage keeps the clock.
+    version = (await Card.select(Card.version).where(Card.id == card["id"]).first())["version"]
+    await cards.move_card(
+        access, card["id"], MoveForm(column_id=world["columns"][(board, "handling")], after_id=None, version=version)
+    )
+    assert (await Card.select(Card.due_at).where(Card.id == card["id"]).first())["due_at"] == row["due_at"]
+
+
+async def test_complex_inquiries_get_ten_working_days(world):
+    policies = await sla.list_policies()
+    from portal.sla.policies import pick_policy
+
+    assert pick_policy(policies, "inquiries", "answer", "normal", "complex")["amount"] == 10
+    assert pick_policy(policies, "inquiries", "answer", "normal", "help")["amount"] == 3
+
+
+async def test_overdue_and_due_today_filters(world, client):
+    from tests.conftest import login
+
+    board = world["boards"]["comments"]
+    column = world["columns"][(board, "new")]
+    ids = [row["id"] for row in await Card.select(Card.id).where(Card.column == column).limit(2)]
+    now = datetime.now(UTC)
+    await Card.update({Card.due_at: now - timedelta(hours=1)}).where(Card.id == ids[0])
+    await Card.update({Card.due_at: now + timedelta(days=30)}).where(Card.id == ids[1])
+    await login(client, "admin", "portal-demo")
+    overdue = (await client.get(f"/boards/{board}?due=overdue")).text
+    assert f'id="card-{ids[0]}"' in overdue and f'id="card-{ids[1]}"' not in overdue
+    assert 'class="due"' in overdue
