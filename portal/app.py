@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from contextlib import asynccontextmanager
 
+from arq import create_pool
+from arq.connections import RedisSettings
 from litestar import Litestar, get
 from litestar.channels import ChannelsPlugin
 from litestar.config.csrf import CSRFConfig
@@ -45,9 +47,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.redis = portal_redis.async_client(settings)
         app.state.sessions = SessionStore(app.state.redis, settings.session_hours * 3600)
         app.state.login_limiter = LoginRateLimiter(app.state.redis)
+        # The job queue, for scheduling reminders when a card's deadline changes.
+        app.state.arq = await create_pool(RedisSettings.from_dsn(settings.effective_redis_url))
         try:
             yield
         finally:
+            await app.state.arq.aclose()
             await app.state.redis.aclose()
             await db.close_pool()
 

@@ -13,6 +13,8 @@ from arq import cron
 from arq.connections import RedisSettings
 
 from portal import db
+from portal.live import publisher
+from portal.reminders import services as reminders
 from portal.settings import get_settings
 
 HEARTBEAT_KEY = "portal:worker-heartbeat:{name}"
@@ -38,13 +40,34 @@ async def heartbeat(ctx: dict) -> None:
     await ctx["redis"].set(HEARTBEAT_KEY.format(name=worker_name()), str(time.time()), ex=HEARTBEAT_TTL_SECONDS)
 
 
+async def send_reminder(ctx: dict, card_id: int, stage: str, kind: str, round_number: int, due_iso: str) -> int:
+    """One 催办 / due notice / 督办; a no-op when it no longer applies or was already sent."""
+    sent = await reminders.send(card_id, stage, kind, round_number, due_iso)
+    if sent:
+        recipients = await reminders.recipients_of(card_id, kind)
+        await publisher.notify_users(publisher.backend_for(ctx["redis"]).publish, recipients)
+        if kind == "escalation":
+            # While it stays overdue, the next working day's 督办 is queued.
+            await reminders.schedule_card(ctx["redis"], card_id)
+    return sent
+
+
+async def sweep_reminders(ctx: dict) -> int:
+    """Re-arm from the database whatever Redis lost (a FLUSHALL, a restore, a new worker)."""
+    return await reminders.sweep(ctx["redis"])
+
+
 class WorkerSettings:
     redis_settings = RedisSettings.from_dsn(get_settings().effective_redis_url)
-    functions: list = []
-    cron_jobs = [cron(heartbeat, second={0, 30}, run_at_startup=False, unique=False)]
+    functions = [send_reminder]
+    cron_jobs = [
+        cron(heartbeat, second={0, 30}, run_at_startup=False, unique=False),
+        cron(sweep_reminders, second={15}, run_at_startup=True, unique=True),
+    ]
     on_startup = startup
     on_shutdown = shutdown
     # Reminders must fire close to their due time: poll often.
     poll_delay = 0.2
-    max_jobs = 50
+    max_jobs = 100
+    keep_result = 7 * 24 * 3600  # a finished job's id blocks a duplicate for a week
     handle_signals = True

@@ -22,6 +22,7 @@ from portal.core.forms import FormError, optional_int
 from portal.i18n import gettext as _
 from portal.i18n import lazy_gettext as _l
 from portal.live import publisher
+from portal.reminders import services as reminders
 
 STALE_MESSAGES = {
     "card.moved": _l("%(name)s moved this card a moment ago."),
@@ -41,8 +42,11 @@ def stale_message(error: StaleCard) -> str:
     )
 
 
-async def _publish(channels: ChannelsPlugin, change: CardChange) -> None:
+async def _publish(channels: ChannelsPlugin, change: CardChange, request: Request | None = None) -> None:
+    """After commit: show the change to every viewer, and (re)plan the card's reminders."""
     await publisher.publish_card_change(channels.wait_published, change)
+    if request is not None and not change.archived:
+        await reminders.schedule_card(request.app.state.arq, change.card_id)
 
 
 async def _live_card(card_id: int, *, flash: str = "", level: str = "ok") -> dict[str, Any]:
@@ -82,7 +86,7 @@ class CardController(Controller):
                 context={"cards": [], "seq": None, "level": "error", "flash": " ".join(error.errors.values())},
                 status_code=422,
             )
-        await _publish(channels, change)
+        await _publish(channels, change, request)
         return Template("partials/live/_response.html", context=await _live_card(change.card_id))
 
     @get("/cards/{card_id:int}")
@@ -124,7 +128,7 @@ class CardController(Controller):
                 context={**context, **await _live_card(card_id), "flash": context["flash"], "level": "error"},
                 status_code=409,
             )
-        await _publish(channels, change)
+        await _publish(channels, change, request)
         context = await _drawer(access, card_id, flash=_("Saved."))
         return Template(
             "partials/cards/_drawer.html", context={**context, "live_cards": await services.tiles([card_id])}
@@ -155,7 +159,7 @@ class CardController(Controller):
                 status_code=status,
                 context=await _live_card(card_id, flash=message, level="error"),
             )
-        await _publish(channels, change)
+        await _publish(channels, change, request)
         if from_drawer:
             context = await _drawer(access, card_id, flash=_("Moved."))
             return Template(
@@ -184,7 +188,7 @@ class CardController(Controller):
                 status_code=409,
                 context=await _live_card(card_id, flash=stale_message(error), level="error"),
             )
-        await _publish(channels, change)
+        await _publish(channels, change, request)
         return Template(
             "partials/live/_response.html",
             context={**await _live_card(card_id, flash=_("The card was archived.")), "close_drawer": True},
@@ -202,7 +206,7 @@ class CardController(Controller):
                 status_code=422,
                 context=await _drawer(access, card_id, errors={"note": " ".join(error.errors.values())}),
             )
-        await _publish(channels, change)
+        await _publish(channels, change, request)
         await publisher.notify_users(channels.wait_published, change.mentioned)
         return Template("partials/cards/_drawer.html", context=await _drawer(access, card_id))
 
@@ -234,7 +238,7 @@ class CardController(Controller):
                 status_code=422,
                 context={**await _new_context(access, column_id), "errors": error.errors, "values": data},
             )
-        await _publish(channels, change)
+        await _publish(channels, change, request)
         context = await _drawer(access, change.card_id, flash=_("The card was created."))
         return Template(
             "partials/cards/_drawer.html", context={**context, "live_cards": await services.tiles([change.card_id])}

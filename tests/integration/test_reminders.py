@@ -1,0 +1,170 @@
+"""Reminders through a real arq worker on a real Redis: each notification exactly once,
+nothing lost when Redis forgets, nothing sent when it no longer applies."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from arq import create_pool, cron
+from arq.connections import RedisSettings
+from arq.worker import Worker
+
+from portal.accounts.tables import User
+from portal.boards.tables import Board
+from portal.cards.tables import Card
+from portal.demo.services import seed_demo
+from portal.notifications.tables import Notification
+from portal.reminders import services as reminders
+from portal.settings import get_settings
+from workers.settings import send_reminder, sweep_reminders
+
+
+@pytest.fixture
+async def arq_pool(redis_client):
+    pool = await create_pool(RedisSettings.from_dsn(get_settings().effective_redis_url))
+    yield pool
+    await pool.aclose()
+
+
+@pytest.fixture
+async def card(clean_db, monkeypatch):
+    """A comment assigned to 张伟 on a board managed by 陈静, due in two seconds."""
+    monkeypatch.setattr(reminders, "ESCALATION_DELAY", timedelta(seconds=1))
+    await seed_demo()
+    board = (await Board.select(Board.id).where(Board.kind == "comments").first())["id"]
+    zhang = (await User.select(User.id).where(User.username == "zhangwei").first())["id"]
+    row = await Card.select(Card.id).where((Card.board == board) & (Card.column.key == "new")).first()
+    now = datetime.now(UTC)
+    await Card.update(
+        {
+            Card.assignee: zhang,
+            Card.due_stage: "first_response",
+            Card.stage_started_at: now - timedelta(seconds=40),
+            Card.due_at: now + timedelta(seconds=2),
+        }
+    ).where(Card.id == row["id"])
+    CARD["id"] = row["id"]
+    return {"id": row["id"], "board": board, "assignee": zhang}
+
+
+async def run_worker_until(pool, condition, timeout: float = 20, with_sweep: bool = False) -> None:
+    worker = Worker(
+        functions=[send_reminder],
+        redis_pool=pool,
+        poll_delay=0.1,
+        handle_signals=False,
+        cron_jobs=[cron(sweep_reminders, second=set(range(60)), run_at_startup=True)] if with_sweep else None,
+        keep_result=3600,
+    )
+    task = asyncio.create_task(worker.main())
+    try:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not await condition():
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError("the reminders did not arrive in time")
+            await asyncio.sleep(0.2)
+        await asyncio.sleep(0.5)  # give a duplicate the chance to show itself
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await worker.close()
+
+
+CARD: dict[str, int] = {}
+
+
+async def kinds(user_id: int | None = None) -> list[str]:
+    """The reminders sent about the test's card (the demo's other cards have their own)."""
+    query = Notification.select(Notification.kind).where(Notification.card_id == CARD["id"])
+    rows = await (query.where(Notification.user == user_id) if user_id else query)
+    return sorted(row["kind"] for row in rows)
+
+
+async def test_nudge_due_and_escalation_each_arrive_once(card, arq_pool):
+    queued = await reminders.schedule_card(arq_pool, card["id"])
+    assert queued >= 3
+    assert await reminders.schedule_card(arq_pool, card["id"]) == 0  # same job ids: nothing queued twice
+
+    async def all_three():
+        return {"nudge", "due", "escalation"} <= set(await kinds())
+
+    await run_worker_until(arq_pool, all_three)
+    assert await kinds(card["assignee"]) == ["due", "nudge"]
+    chen = (await User.select(User.id).where(User.username == "chenjing").first())["id"]
+    assert await kinds(chen) == ["escalation"]
+    assert await Notification.count().where(
+        (Notification.kind == "escalation") & (Notification.card_id == card["id"])
+    ) == len(await reminders.board_managers(card["board"]))
+
+
+async def test_a_job_run_twice_notifies_once(card, arq_pool):
+    due_iso = (
+        (await Card.select(Card.due_at).where(Card.id == card["id"]).first())["due_at"].astimezone(UTC).isoformat()
+    )
+    for job_id in ("first-run", "second-run"):  # as if arq ran the same reminder again after a crash
+        await arq_pool.enqueue_job("send_reminder", card["id"], "first_response", "nudge", 0, due_iso, _job_id=job_id)
+
+    async def nudged():
+        return "nudge" in await kinds(card["assignee"])
+
+    await run_worker_until(arq_pool, nudged)
+    assert await kinds(card["assignee"]) == ["nudge"]
+
+
+async def test_after_redis_forgets_everything_the_sweep_rearms(card, arq_pool, redis_client):
+    await reminders.schedule_card(arq_pool, card["id"])
+    await redis_client.flushdb()
+    assert await arq_pool.zcard("arq:queue") == 0
+
+    async def arrived():
+        return {"nudge", "due"} <= set(await kinds(card["assignee"]))
+
+    await run_worker_until(arq_pool, arrived, with_sweep=True)
+    assert await kinds(card["assignee"]) == ["due", "nudge"]
+
+
+async def test_a_reminder_that_no_longer_applies_sends_nothing(card, arq_pool):
+    await reminders.schedule_card(arq_pool, card["id"])
+    # The card is answered (moved to a done column) before its deadline.
+    from portal.boards.tables import BoardColumn
+
+    closed = (
+        await BoardColumn.select(BoardColumn.id)
+        .where((BoardColumn.board == card["board"]) & (BoardColumn.key == "closed"))
+        .first()
+    )["id"]
+    await Card.update({Card.column: closed, Card.due_at: None, Card.due_stage: None}).where(Card.id == card["id"])
+    worker = Worker(
+        functions=[send_reminder],
+        redis_pool=arq_pool,
+        poll_delay=0.1,
+        handle_signals=False,
+        burst=True,
+        max_burst_jobs=3,
+    )
+    await asyncio.sleep(3.5)
+    await worker.main()
+    await worker.close()
+    assert await kinds() == []
+
+
+async def test_moving_the_deadline_replaces_the_reminders(card, arq_pool):
+    await reminders.schedule_card(arq_pool, card["id"])
+    # An extension: the deadline moves a day later; the old reminders must not fire.
+    later = datetime.now(UTC) + timedelta(days=1)
+    await Card.update({Card.due_at: later}).where(Card.id == card["id"])
+    worker = Worker(
+        functions=[send_reminder],
+        redis_pool=arq_pool,
+        poll_delay=0.1,
+        handle_signals=False,
+        burst=True,
+        max_burst_jobs=3,
+    )
+    await asyncio.sleep(3.5)
+    await worker.main()
+    await worker.close()
+    assert await kinds() == []
+    assert await reminders.schedule_card(arq_pool, card["id"]) >= 3  # the new deadline's reminders
