@@ -10,7 +10,7 @@ re-schedules from the database whatever Redis lost.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from portal.accounts.tables import User
@@ -69,10 +69,9 @@ def escalation_time(calendar, due: datetime, round_number: int) -> datetime:
     if round_number == 0:
         return due + ESCALATION_DELAY
     day = calendar.local(due).date()
-    for _ in range(round_number):
+    for _day in range(round_number):
         day = calendar.next_working_day(day)
-    first_period = calendar.periods[0][0]
-    return datetime.combine(day, first_period if isinstance(first_period, time) else time(9), tzinfo=calendar.timezone)
+    return datetime.combine(day, calendar.periods[0][0], tzinfo=calendar.timezone)
 
 
 async def _card(card_id: int) -> dict[str, Any] | None:
