@@ -18,7 +18,7 @@ from portal.boards.access import BoardAccess, access_for
 from portal.cards import services
 from portal.cards.forms import CardForm, MoveForm, NoteForm, QuickAddForm
 from portal.cards.services import CardChange, StaleCard
-from portal.core.forms import FormError, optional_int
+from portal.core.forms import FormError, optional_int, text
 from portal.i18n import gettext as _
 from portal.i18n import lazy_gettext as _l
 from portal.live import publisher
@@ -210,6 +210,48 @@ class CardController(Controller):
         await publisher.notify_users(channels.wait_published, change.mentioned)
         return Template("partials/cards/_drawer.html", context=await _drawer(access, card_id))
 
+    @post("/cards/{card_id:int}/deadline")
+    async def deadline(self, request: Request, card_id: FromPath[int], channels: ChannelsPlugin) -> Template:
+        """挂起 / 恢复 / 申请延期 / 批准或驳回延期, from the drawer's deadline section."""
+        access = await _access_for_card(request, card_id)
+        await services.get_card(access, card_id)
+        data = await request.form()
+        action, version = text(data, "action"), optional_int(data.get("version"))
+        try:
+            if version is None:
+                raise FormError({"__all__": _("The form is missing the card's version. Reload the page.")})
+            if action == "pause":
+                change = await services.pause_card(access, card_id, version, text(data, "pause_reason"))
+            elif action == "resume":
+                change = await services.resume_card(access, card_id, version)
+            elif action == "request_extension":
+                until = _local_datetime(text(data, "extension_until"))
+                change = await services.request_extension(
+                    access, card_id, version, until, text(data, "extension_reason")
+                )
+            elif action in ("approve_extension", "reject_extension"):
+                change = await services.decide_extension(access, card_id, version, action == "approve_extension")
+            else:
+                raise FormError({"__all__": _("Choose what to do with the deadline.")})
+        except FormError as error:
+            return Template(
+                "partials/cards/_drawer.html",
+                status_code=422,
+                context=await _drawer(access, card_id, errors=error.errors),
+            )
+        except StaleCard as error:
+            context = await _drawer(access, card_id, flash=stale_message(error), level="error")
+            return Template(
+                "partials/cards/_drawer.html",
+                status_code=409,
+                context={**context, "live_cards": await services.tiles([card_id])},
+            )
+        await _publish(channels, change, request)
+        context = await _drawer(access, card_id, flash=_("Saved."))
+        return Template(
+            "partials/cards/_drawer.html", context={**context, "live_cards": await services.tiles([card_id])}
+        )
+
     @get("/boards/{board_id:int}/cards/new")
     async def new_card_form(self, request: Request, board_id: FromPath[int], column: int | None = None) -> Template:
         access = await access_for(request.user, board_id)
@@ -243,6 +285,18 @@ class CardController(Controller):
         return Template(
             "partials/cards/_drawer.html", context={**context, "live_cards": await services.tiles([change.card_id])}
         )
+
+
+def _local_datetime(value: str):
+    from datetime import datetime
+
+    from portal.settings import get_settings
+
+    try:
+        parsed = datetime.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=get_settings().tz) if parsed and parsed.tzinfo is None else parsed
 
 
 async def _new_context(access: BoardAccess, column_id: int | None) -> dict[str, Any]:

@@ -123,7 +123,17 @@ async def _deadline_fields(
     )
     if deadline.stage is not None and deadline.stage == card.get("due_stage") and access.board_kind != "campaigns":
         return {}
-    return {Card.due_stage: deadline.stage, Card.stage_started_at: deadline.started_at, Card.due_at: deadline.due_at}
+    return {
+        Card.due_stage: deadline.stage,
+        Card.stage_started_at: deadline.started_at,
+        Card.due_at: deadline.due_at,
+        Card.due_mode: deadline.mode,
+        Card.paused_at: None,
+        Card.pause_reason: "",
+        Card.extension_until: None,
+        Card.extension_reason: "",
+        Card.extension_requested_by: None,
+    }
 
 
 async def _check_version(card: dict[str, Any], version: int | None) -> None:
@@ -413,3 +423,145 @@ def can_see_phone(access: BoardAccess, card: dict[str, Any]) -> bool:
     return access.can_manage or (
         access.department_only is not None and card.get("department") == access.department_only
     )
+
+
+# Pausing (挂起) and extensions (延期) ------------------------------------------------------
+
+
+async def _deadline_write(
+    access: BoardAccess, card_id: int, version: int, verb: str, payload: dict[str, Any], build
+) -> CardChange:
+    """Shared shape of the deadline writes: lock, re-read, check version, update, record."""
+    async with write_transaction():
+        seq = await boards.next_seq(access.board_id)
+        card = access.require_card(await _load(card_id))
+        await _check_version(card, version)
+        updates = await build(card)
+        await Card.update({**updates, Card.version: Card.version + 1, Card.updated_at: datetime.now(UTC)}).where(
+            Card.id == card_id
+        )
+        await boards.record_board_event(access.board_id, access.user.id, verb, "card", card_id, payload, seq=seq)
+    departments = _departments(card)
+    return CardChange(access.board_id, seq, card_id, verb, departments, departments)
+
+
+async def pause_card(access: BoardAccess, card_id: int, version: int, reason: str) -> CardChange:
+    """挂起: the clock stops (e.g. waiting for the citizen to send documents); a reason is required."""
+    access.require_edit()
+    if not reason.strip():
+        raise FormError({"pause_reason": _("Say why the clock stops.")})
+
+    async def build(card):
+        if card["due_at"] is None:
+            raise FormError({"pause_reason": _("This card has no deadline to pause.")})
+        if card["paused_at"] is not None:
+            raise FormError({"pause_reason": _("The clock is already paused.")})
+        return {Card.paused_at: datetime.now(UTC), Card.pause_reason: reason.strip()[:200]}
+
+    return await _deadline_write(access, card_id, version, "card.paused", {"reason": reason.strip()[:200]}, build)
+
+
+async def resume_card(access: BoardAccess, card_id: int, version: int, now: datetime | None = None) -> CardChange:
+    """The clock runs again: the deadline moves by the time it stood still, counted the way
+    the stage's clock counts (working time stays working time)."""
+    access.require_edit()
+    now = now or datetime.now(UTC)
+
+    async def build(card):
+        if card["paused_at"] is None:
+            raise FormError({"pause_reason": _("The clock is not paused.")})
+        calendar = await sla.get_calendar()
+        if card["due_mode"] in ("working_hours", "working_days"):
+            remaining = calendar.working_minutes_between(card["paused_at"], card["due_at"])
+            due = calendar.add_working_minutes(now, remaining)
+        else:
+            due = card["due_at"] + (now - card["paused_at"])
+        return {Card.paused_at: None, Card.pause_reason: "", Card.due_at: due}
+
+    return await _deadline_write(access, card_id, version, "card.resumed", {}, build)
+
+
+async def request_extension(
+    access: BoardAccess, card_id: int, version: int, until: datetime | None, reason: str
+) -> CardChange:
+    """延期: ask for a later deadline; a board manager approves or rejects it."""
+    access.require_edit()
+    errors = {}
+    if until is None:
+        errors["extension_until"] = _("Choose the new deadline.")
+    if not reason.strip():
+        errors["extension_reason"] = _("Say why more time is needed.")
+    if errors:
+        raise FormError(errors)
+
+    async def build(card):
+        if card["due_at"] is None or until <= card["due_at"]:
+            raise FormError({"extension_until": _("The new deadline must be later than the current one.")})
+        return {
+            Card.extension_until: until,
+            Card.extension_reason: reason.strip()[:200],
+            Card.extension_requested_by: access.user.id,
+        }
+
+    change = await _deadline_write(
+        access,
+        card_id,
+        version,
+        "card.extension_requested",
+        {"until": until.isoformat() if until else None, "reason": reason.strip()[:200]},
+        build,
+    )
+    card = await _load(card_id)
+    for manager in await _managers(access.board_id):
+        await notifications.notify(
+            manager,
+            "extension",
+            _("%(name)s asks for more time on “%(title)s”", name=access.user.display_name, title=card["title"]),
+            dedupe_key=f"extension:{card_id}:{change.seq}:{manager}",
+            body=reason.strip()[:300],
+            link=f"/boards/{access.board_id}?card={card_id}",
+            card_id=card_id,
+        )
+    return change
+
+
+async def decide_extension(access: BoardAccess, card_id: int, version: int, approve: bool) -> CardChange:
+    access.require_manage()
+    decided: dict[str, Any] = {}
+
+    async def build(card):
+        if card["extension_until"] is None:
+            raise FormError({"__all__": _("There is no extension request on this card.")})
+        decided.update(requester=card["extension_requested_by"], title=card["title"])
+        updates = {Card.extension_until: None, Card.extension_reason: "", Card.extension_requested_by: None}
+        if approve:
+            updates[Card.due_at] = card["extension_until"]
+        return updates
+
+    change = await _deadline_write(
+        access, card_id, version, "card.extension_approved" if approve else "card.extension_rejected", {}, build
+    )
+    if decided.get("requester"):
+        title = (
+            _("More time on “%(title)s” was approved", title=decided["title"])
+            if approve
+            else _("More time on “%(title)s” was refused", title=decided["title"])
+        )
+        await notifications.notify(
+            decided["requester"],
+            "extension",
+            title,
+            dedupe_key=f"extension-decided:{card_id}:{change.seq}",
+            link=f"/boards/{access.board_id}?card={card_id}",
+            card_id=card_id,
+        )
+    return change
+
+
+async def _managers(board_id: int) -> list[int]:
+    from portal.boards.tables import BoardMember, BoardRole
+
+    rows = await BoardMember.select(BoardMember.user).where(
+        (BoardMember.board == board_id) & (BoardMember.role == BoardRole.manager)
+    )
+    return [row["user"] for row in rows]

@@ -43,6 +43,12 @@ class Card(Table, tablename="card"):
     due_stage = Varchar(length=20, null=True, default=None)
     stage_started_at = Timestamptz(null=True, default=None)
     due_at = Timestamptz(null=True, default=None, index=True)
+    due_mode = Varchar(length=16, null=True, default=None)  # how the clock counts (for pausing)
+    paused_at = Timestamptz(null=True, default=None)  # 挂起: the clock stands still
+    pause_reason = Varchar(length=200, default="")
+    extension_until = Timestamptz(null=True, default=None)  # 延期 requested, awaiting a manager
+    extension_reason = Varchar(length=200, default="")
+    extension_requested_by = Integer(null=True, default=None)
     # optimistic concurrency: every write states the version it saw
     version = Integer(default=1)
     archived = Boolean(default=False)

@@ -85,6 +85,7 @@ async def _card(card_id: int) -> dict[str, Any] | None:
             Card.stage_started_at,
             Card.archived,
             Card.assignee,
+            Card.paused_at,
             Card.column.meaning.as_alias("meaning"),
         )
         .where(Card.id == card_id)
@@ -138,7 +139,12 @@ async def sweep(arq, now: datetime | None = None) -> int:
         Card.archived,
         Card.assignee,
         Card.column.meaning.as_alias("meaning"),
-    ).where((Card.archived == False) & Card.due_at.is_not_null() & (Card.due_at < now + SWEEP_HORIZON))  # noqa: E712
+    ).where(
+        (Card.archived == False)
+        & Card.due_at.is_not_null()
+        & Card.paused_at.is_null()  # noqa: E712
+        & (Card.due_at < now + SWEEP_HORIZON)
+    )
     queued = 0
     for card in cards:
         queued += await _enqueue(arq, card, now)
@@ -150,6 +156,8 @@ async def send(card_id: int, stage: str, kind: str, round_number: int, due_iso: 
     card = await _card(card_id)
     if card is None or card["archived"] or card["meaning"] == "done" or card["due_stage"] != stage:
         return 0
+    if card["paused_at"] is not None:
+        return 0  # 挂起: the clock stands still; resuming plans new reminders
     if card["due_at"] is None or card["due_at"].astimezone(UTC).isoformat() != due_iso:
         return 0  # the deadline moved (extension, new stage): a new reminder was planned for it
     reminder = Reminder(card_id, stage, kind, round_number, card["due_at"], card["due_at"])

@@ -114,6 +114,7 @@ class Deadline:
     stage: str | None
     started_at: datetime | None
     due_at: datetime | None
+    mode: str | None = None
 
 
 def deadline_for(
@@ -128,10 +129,10 @@ def deadline_for(
     campaign_end: datetime | None = None,
 ) -> Deadline:
     if board_kind == "campaigns":
-        return Deadline("campaign", started_at, campaign_end)
+        return Deadline("campaign", started_at, campaign_end, DurationMode.natural_hours.value)
     if stage is None:
         return Deadline(None, None, None)
     policy = pick_policy(policies, board_kind, stage, priority, category)
     if policy is None:
         return Deadline(stage, started_at, None)
-    return Deadline(stage, started_at, calendar.due(started_at, policy["amount"], policy["mode"]))
+    return Deadline(stage, started_at, calendar.due(started_at, policy["amount"], policy["mode"]), policy["mode"])

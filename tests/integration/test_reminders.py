@@ -168,3 +168,68 @@ async def test_moving_the_deadline_replaces_the_reminders(card, arq_pool):
     await worker.close()
     assert await kinds() == []
     assert await reminders.schedule_card(arq_pool, card["id"]) >= 3  # the new deadline's reminders
+
+
+async def manager_access(card):
+    from portal.accounts.services import get_active_user
+    from portal.boards.access import access_for
+
+    chen = (await User.select(User.id).where(User.username == "chenjing").first())["id"]
+    return await access_for(await get_active_user(chen), card["board"])
+
+
+async def test_pausing_cancels_the_pending_nudge_and_resuming_moves_the_deadline(card, arq_pool):
+    from portal.cards import services as cards
+
+    access = await manager_access(card)
+    before = await Card.select(Card.version, Card.due_at).where(Card.id == card["id"]).first()
+    await reminders.schedule_card(arq_pool, card["id"])
+    await cards.pause_card(access, card["id"], before["version"], "等待群众补充材料")
+    worker = Worker(
+        functions=[send_reminder],
+        redis_pool=arq_pool,
+        poll_delay=0.1,
+        handle_signals=False,
+        burst=True,
+        max_burst_jobs=3,
+    )
+    await asyncio.sleep(3.5)
+    await worker.main()
+    await worker.close()
+    assert await kinds() == []  # the nudge and the due notice did not fire while paused
+    paused = await Card.select(Card.version, Card.paused_at).where(Card.id == card["id"]).first()
+    await cards.resume_card(access, card["id"], paused["version"], now=paused["paused_at"] + timedelta(hours=5))
+    after = await Card.select(Card.due_at, Card.paused_at).where(Card.id == card["id"]).first()
+    assert after["paused_at"] is None
+    assert after["due_at"] - before["due_at"] == timedelta(hours=5)  # comments run on natural hours
+
+
+async def test_an_approved_extension_moves_the_deadline_and_its_reminders(card, arq_pool):
+    from portal.accounts.services import get_active_user
+    from portal.boards.access import access_for
+    from portal.cards import services as cards
+    from portal.core.forms import FormError
+
+    member = await access_for(await get_active_user(card["assignee"]), card["board"])
+    row = await Card.select(Card.version, Card.due_at).where(Card.id == card["id"]).first()
+    with pytest.raises(FormError):  # earlier than the current deadline
+        await cards.request_extension(member, card["id"], row["version"], row["due_at"] - timedelta(hours=1), "x")
+    later = row["due_at"] + timedelta(days=2)
+    await cards.request_extension(member, card["id"], row["version"], later, "需要协调住建局现场核查")
+    chen = (await User.select(User.id).where(User.username == "chenjing").first())["id"]
+    assert await Notification.exists().where((Notification.user == chen) & (Notification.kind == "extension"))
+    from portal.accounts.services import PermissionDenied
+
+    version = (await Card.select(Card.version).where(Card.id == card["id"]).first())["version"]
+    with pytest.raises(PermissionDenied):  # members cannot approve their own request
+        await cards.decide_extension(member, card["id"], version, approve=True)
+    await cards.decide_extension(await manager_access(card), card["id"], version, approve=True)
+    assert (await Card.select(Card.due_at).where(Card.id == card["id"]).first())["due_at"] == later
+    assert await Notification.exists().where(
+        (Notification.user == card["assignee"]) & (Notification.kind == "extension")
+    )
+    # The old deadline's reminders are void; the new one's are planned.
+    await asyncio.sleep(3)
+    due_iso_old = row["due_at"].astimezone(UTC).isoformat()
+    assert await reminders.send(card["id"], "first_response", "due", 0, due_iso_old) == 0
+    assert await reminders.schedule_card(arq_pool, card["id"]) >= 2
