@@ -29,7 +29,7 @@ from portal.live.controllers import board_socket
 from portal.live.publisher import backend_for
 from portal.notifications.controllers import NotificationController
 from portal.settings import Settings, get_settings
-from portal.sla.controllers import CalendarController, preview_api
+from portal.sla.controllers import CalendarController, PolicyController, preview_api
 
 
 @get("/healthz", opt={"public": True}, sync_to_thread=False)
@@ -75,6 +75,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             CardController,
             board_socket,
             CalendarController,
+            PolicyController,
             preview_api,
             NotificationController,
             create_static_files_router(

@@ -7,11 +7,12 @@ from datetime import datetime
 from litestar import Controller, Request, Response, get, post
 from litestar.response import Redirect, Template
 
-from portal.core.forms import FormError, optional_int
+from portal.core.forms import FormError, optional_int, text
 from portal.core.web import admin_only
 from portal.settings import get_settings
 from portal.sla import services
 from portal.sla.forms import DayForm, PreviewForm
+from portal.sla.policies import STAGES
 
 
 def _year(value: str | None) -> int:
@@ -87,3 +88,42 @@ async def preview_api(request: Request) -> Response:
     except FormError as error:
         return Response({"error": " ".join(error.errors.values()), "fields": error.errors}, status_code=400)
     return Response(await services.preview(form.start, form.duration, form.mode))
+
+
+class PolicyController(Controller):
+    path = "/sla/policies"
+
+    @get("/")
+    async def policies_page(self, request: Request, saved: str = "") -> Template:
+        services.require_policy_editor(request.user)
+        return Template(
+            "pages/sla/policies.html",
+            context={"policies": await services.list_policies(), "errors": {}, "saved": saved, "stages": STAGES},
+        )
+
+    @post("/")
+    async def save_policy(self, request: Request) -> Response:
+        data = await request.form()
+        try:
+            await services.save_policy(
+                request.user,
+                optional_int(data.get("policy_id")),
+                text(data, "board_kind"),
+                text(data, "stage"),
+                text(data, "priority"),
+                text(data, "category"),
+                optional_int(data.get("amount")),
+                text(data, "mode"),
+            )
+        except FormError as error:
+            return Template(
+                "pages/sla/policies.html",
+                status_code=422,
+                context={
+                    "policies": await services.list_policies(),
+                    "errors": error.errors,
+                    "saved": "",
+                    "stages": STAGES,
+                },
+            )
+        return Redirect("/sla/policies?saved=1", status_code=303)

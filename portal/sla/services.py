@@ -211,3 +211,83 @@ async def deadline_for_card(
         started_at=started_at,
         campaign_end=campaign_end,
     )
+
+
+def require_policy_editor(actor: CurrentUser) -> None:
+    from portal.accounts.services import PermissionDenied
+
+    if actor.role not in ("admin", "manager"):
+        raise PermissionDenied
+
+
+def _check_policy(
+    board_kind: str, stage: str, priority: str, category: str, amount: int | None, mode: str
+) -> dict[str, str]:
+    errors = {}
+    if board_kind not in policies.STAGES or stage not in policies.STAGES[board_kind]:
+        errors["stage"] = _("Choose a stage of this kind of board.")
+    if priority not in ("", "low", "normal", "high", "urgent"):
+        errors["priority"] = _("Choose a priority.")
+    if category not in ("", "policy", "complaint", "suggestion", "help", "complex") or (
+        category and board_kind != "inquiries"
+    ):
+        errors["category"] = _("Categories apply to inquiries only.")
+    if mode not in ("natural_hours", "working_hours", "working_days"):
+        errors["mode"] = _("Choose how the clock counts.")
+    if amount is None or not 1 <= amount <= 999:
+        errors["amount"] = _("Enter a whole number from 1 to 999.")
+    return errors
+
+
+async def save_policy(
+    actor: CurrentUser,
+    policy_id: int | None,
+    board_kind: str,
+    stage: str,
+    priority: str,
+    category: str,
+    amount: int | None,
+    mode: str,
+) -> None:
+    """Add or change one clock; cards use it from the next time they enter that stage."""
+    require_policy_editor(actor)
+    errors = _check_policy(board_kind, stage, priority, category, amount, mode)
+    if errors:
+        raise FormError(errors)
+    await list_policies()
+    async with write_transaction():
+        same = (
+            await SlaPolicy.select(SlaPolicy.id)
+            .where(
+                (SlaPolicy.board_kind == board_kind)
+                & (SlaPolicy.stage == stage)
+                & (SlaPolicy.priority == priority)
+                & (SlaPolicy.category == category)
+            )
+            .first()
+        )
+        target = policy_id or (same["id"] if same else None)
+        if same and policy_id and same["id"] != policy_id:
+            raise FormError({"stage": _("A clock for this stage, priority and category exists already.")})
+        if target:
+            await SlaPolicy.update({SlaPolicy.amount: amount, SlaPolicy.mode: mode}).where(SlaPolicy.id == target)
+        else:
+            await SlaPolicy.insert(
+                SlaPolicy(
+                    board_kind=board_kind, stage=stage, priority=priority, category=category, amount=amount, mode=mode
+                )
+            )
+        await events.record(
+            "sla.policy",
+            actor_id=actor.id,
+            object_type="policy",
+            object_id=target,
+            payload={
+                "board_kind": board_kind,
+                "stage": stage,
+                "priority": priority,
+                "category": category,
+                "amount": amount,
+                "mode": mode,
+            },
+        )

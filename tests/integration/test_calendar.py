@@ -120,3 +120,62 @@ async def test_a_bad_import_says_which_lines_and_changes_nothing(client, users):
         assert fragment in response.text
     assert await CalendarDay.count() == before
     assert not await CalendarYear.exists().where(CalendarYear.year == "2027")
+
+
+async def test_manager_sets_the_comments_clock_and_new_comments_follow_it(client, users):
+    from datetime import UTC, datetime, timedelta
+
+    from portal.accounts.services import get_active_user
+    from portal.boards.access import access_for
+    from portal.boards.forms import BoardForm
+    from portal.boards.services import create_board
+    from portal.boards.tables import BoardColumn
+    from portal.cards import services as cards
+    from portal.cards.tables import Card
+    from portal.sla.tables import SlaPolicy
+
+    await login(client, "manager")
+    page = await client.get("/sla/policies")
+    assert page.status_code == 200 and "first_response" in page.text
+    policy = await SlaPolicy.select().where((SlaPolicy.board_kind == "comments") & (SlaPolicy.priority == "")).first()
+    response = await post_form(
+        client,
+        "/sla/policies",
+        {
+            "policy_id": policy["id"],
+            "board_kind": "comments",
+            "stage": "first_response",
+            "priority": "",
+            "category": "",
+            "amount": "12",
+            "mode": "natural_hours",
+        },
+        page_url="/sla/policies",
+    )
+    assert response.status_code == 200
+    bad = await post_form(
+        client,
+        "/sla/policies",
+        {"board_kind": "comments", "stage": "accept", "amount": "0", "mode": "fortnights"},
+        page_url="/sla/policies",
+    )
+    assert bad.status_code == 422 and await SlaPolicy.count() == 5
+    manager = await get_active_user(users["manager"])
+    board = await create_board(manager, BoardForm(name="测试", kind="comments", description=""))
+    column = (
+        await BoardColumn.select(BoardColumn.id)
+        .where((BoardColumn.board == board) & (BoardColumn.key == "new"))
+        .first()
+    )["id"]
+    received = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
+    change = await cards.create_card(
+        await access_for(manager, board), column, {"title": "新留言", "received_at": received}
+    )
+    assert (await Card.select(Card.due_at).where(Card.id == change.card_id).first())["due_at"] == received + timedelta(
+        hours=12
+    )
+
+
+async def test_members_cannot_change_policies(client, users):
+    await login(client, "member")
+    assert (await client.get("/sla/policies")).status_code == 403
