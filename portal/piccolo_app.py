@@ -7,7 +7,7 @@ from portal.accounts.tables import Department, User
 from portal.boards.tables import Board, BoardColumn, BoardMember
 from portal.cards.tables import Card, Note
 from portal.events.tables import Event
-from portal.notifications.tables import Notification
+from portal.notifications.tables import Notification, WebhookDelivery
 from portal.sla.tables import CalendarDay, CalendarYear, SlaPolicy
 
 APP_CONFIG = AppConfig(
@@ -26,6 +26,7 @@ APP_CONFIG = AppConfig(
         CalendarDay,
         CalendarYear,
         SlaPolicy,
+        WebhookDelivery,
     ],
     migration_dependencies=[],
     commands=[],

@@ -9,11 +9,12 @@ import os
 import socket
 import time
 
-from arq import cron
+from arq import Retry, cron
 from arq.connections import RedisSettings
 
 from portal import db
 from portal.live import publisher
+from portal.notifications.delivery import DeliveryFailed
 from portal.reminders import services as reminders
 from portal.settings import get_settings
 
@@ -42,7 +43,11 @@ async def heartbeat(ctx: dict) -> None:
 
 async def send_reminder(ctx: dict, card_id: int, stage: str, kind: str, round_number: int, due_iso: str) -> int:
     """One 催办 / due notice / 督办; a no-op when it no longer applies or was already sent."""
-    sent = await reminders.send(card_id, stage, kind, round_number, due_iso)
+    try:
+        sent = await reminders.send(card_id, stage, kind, round_number, due_iso)
+    except DeliveryFailed as error:
+        # SMTP or a robot is down: try again later; what was delivered is not repeated.
+        raise Retry(defer=min(60 * ctx.get("job_try", 1), 600)) from error
     if sent:
         recipients = await reminders.recipients_of(card_id, kind)
         await publisher.notify_users(publisher.backend_for(ctx["redis"]).publish, recipients)

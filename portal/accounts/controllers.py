@@ -10,6 +10,7 @@ from litestar.response import Redirect, Template
 
 from portal.accounts import services
 from portal.accounts.forms import (
+    EMAIL_PATTERN,
     DepartmentForm,
     LanguageForm,
     LoginForm,
@@ -19,7 +20,7 @@ from portal.accounts.forms import (
 )
 from portal.accounts.sessions import SESSION_COOKIE
 from portal.accounts.tables import Role
-from portal.core.forms import FormError
+from portal.core.forms import FormError, text
 from portal.core.web import LANGUAGE_COOKIE, admin_only, client_ip
 from portal.i18n import gettext as _
 
@@ -107,7 +108,9 @@ class AccountController(Controller):
 
     @get("/")
     async def account_page(self, request: Request, saved: str = "") -> Template:
-        return Template("pages/accounts/account.html", context={"errors": {}, "saved": saved})
+        return Template(
+            "pages/accounts/account.html", context={**await _account_context(request), "errors": {}, "saved": saved}
+        )
 
     @post("/password")
     async def change_password(self, request: Request) -> Response:
@@ -124,6 +127,24 @@ class AccountController(Controller):
         await sessions.delete_all_for_user(user.id)
         session = await sessions.create(user.id)
         return _session_cookie(request, Redirect("/account?saved=password", status_code=303), session.token)
+
+    @post("/notifications")
+    async def notification_settings(self, request: Request) -> Response:
+        """Which reminders also reach this user by e-mail, and at which address."""
+        data = await request.form()
+        email = text(data, "email")
+        if email and (len(email) > 254 or not EMAIL_PATTERN.match(email)):
+            return Template(
+                "pages/accounts/account.html",
+                status_code=422,
+                context={
+                    **await _account_context(request),
+                    "errors": {"email": _("Enter a valid e-mail address, or leave it empty.")},
+                    "saved": "",
+                },
+            )
+        await services.set_email_preferences(request.user, email, data.getall("email_kinds", []))
+        return Redirect("/account?saved=notifications", status_code=303)
 
 
 class AdminController(Controller):
@@ -250,3 +271,15 @@ async def _departments_page(errors: dict, values: dict, status_code: int = 200) 
         },
         status_code=status_code,
     )
+
+
+async def _account_context(request: Request) -> dict:
+    from portal.notifications.kinds import KINDS
+
+    preferences = await services.email_preferences(request.user)
+    return {
+        "email": preferences["email"],
+        "email_kinds": preferences["email_kinds"],
+        "kinds": KINDS,
+        "smtp_configured": bool(request.app.state.settings.smtp_host),
+    }

@@ -311,3 +311,18 @@ async def department_choices() -> list[dict[str, Any]]:
         )
         .order_by(Department.id)
     )
+
+
+async def email_preferences(actor: CurrentUser) -> dict[str, Any]:
+    row = await User.select(User.email, User.email_kinds).where(User.id == actor.id).output(load_json=True).first()
+    return {"email": row["email"], "email_kinds": row["email_kinds"] or []}
+
+
+async def set_email_preferences(actor: CurrentUser, email: str, kinds: list[str]) -> None:
+    from portal.notifications.kinds import KINDS
+
+    chosen = [kind for kind in KINDS if kind in kinds]
+    await User.update({User.email: email, User.email_kinds: chosen}).where(User.id == actor.id)
+    await events.record(
+        "user.notifications", actor_id=actor.id, object_type="user", object_id=actor.id, payload={"email_kinds": chosen}
+    )

@@ -2,7 +2,7 @@
 
 from enum import StrEnum
 
-from piccolo.columns import Boolean, ForeignKey, Timestamptz, Varchar
+from piccolo.columns import JSONB, Boolean, ForeignKey, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -38,5 +38,7 @@ class User(Table, tablename="portal_user"):
     department = ForeignKey(references=Department, null=True)
     language = Varchar(length=8, choices=Language, default=Language.zh_hans)
     active = Boolean(default=True)
+    # Which notifications also go out by e-mail (in-app always shows everything).
+    email_kinds = JSONB(default=["nudge", "due", "escalation", "extension", "mention"])
     created_at = Timestamptz(default=TimestamptzNow())
     last_login_at = Timestamptz(null=True, default=None)

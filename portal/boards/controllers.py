@@ -13,7 +13,7 @@ from portal.boards import services
 from portal.boards.access import access_for
 from portal.boards.forms import BoardForm, ColumnForm, MemberForm
 from portal.boards.services import BoardChange, BoardFilters
-from portal.core.forms import FormError
+from portal.core.forms import FormError, text
 from portal.live import publisher
 
 
@@ -141,6 +141,26 @@ class BoardSettingsController(Controller):
             )
         return Redirect(f"/boards/{board_id}/settings?saved=members", status_code=303)
 
+    @post("/webhooks")
+    async def add_webhook(self, request: Request, board_id: FromPath[int]) -> Response:
+        access = await access_for(request.user, board_id)
+        data = await request.form()
+        try:
+            await services.add_webhook(access, text(data, "kind"), text(data, "url"))
+        except FormError as error:
+            return Template(
+                "pages/boards/settings.html",
+                status_code=422,
+                context=await _settings_context(access, errors=error.errors),
+            )
+        return Redirect(f"/boards/{board_id}/settings?saved=webhooks", status_code=303)
+
+    @post("/webhooks/{index:int}/remove")
+    async def remove_webhook(self, request: Request, board_id: FromPath[int], index: FromPath[int]) -> Response:
+        access = await access_for(request.user, board_id)
+        await services.remove_webhook(access, index)
+        return Redirect(f"/boards/{board_id}/settings?saved=webhooks", status_code=303)
+
     @post("/members/{user_id:int}/remove")
     async def remove_member(self, request: Request, board_id: FromPath[int], user_id: FromPath[int]) -> Response:
         access = await access_for(request.user, board_id)
@@ -178,6 +198,7 @@ async def _settings_context(
         "columns": await services.list_columns(access.board_id),
         "members": await services.list_members(access),
         "candidates": await services.candidate_members(access),
+        "webhooks": await services.list_webhooks(access),
         "errors": errors or {},
         "values": values or {},
         "saved": saved,

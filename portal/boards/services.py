@@ -539,3 +539,43 @@ async def remove_member(access: BoardAccess, user_id: int) -> None:
     async with write_transaction():
         await BoardMember.delete().where((BoardMember.board == access.board_id) & (BoardMember.user == user_id))
         await record_board_event(access.board_id, access.user.id, "member.removed", "user", user_id)
+
+
+# Group robots ---------------------------------------------------------------------------
+
+
+async def list_webhooks(access: BoardAccess) -> list[dict[str, Any]]:
+    access.require_manage()
+    row = await Board.select(Board.webhooks).where(Board.id == access.board_id).output(load_json=True).first()
+    return row["webhooks"] or []
+
+
+async def add_webhook(access: BoardAccess, kind: str, url: str) -> None:
+    from urllib.parse import urlsplit
+
+    access.require_manage()
+    errors = {}
+    if kind not in ("wecom", "dingtalk"):
+        errors["webhook_kind"] = _("Choose WeCom or DingTalk.")
+    if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname or len(url) > 500:
+        errors["webhook_url"] = _("Paste the robot's web address (https://…).")
+    if errors:
+        raise FormError(errors)
+    async with write_transaction():
+        hooks = await list_webhooks(access)
+        if any(hook["url"] == url for hook in hooks):
+            raise FormError({"webhook_url": _("This robot is already set up.")})
+        await Board.update({Board.webhooks: [*hooks, {"kind": kind, "url": url}]}).where(Board.id == access.board_id)
+        await record_board_event(
+            access.board_id, access.user.id, "webhook.added", "board", access.board_id, {"kind": kind}
+        )
+
+
+async def remove_webhook(access: BoardAccess, index: int) -> None:
+    access.require_manage()
+    async with write_transaction():
+        hooks = await list_webhooks(access)
+        if 0 <= index < len(hooks):
+            del hooks[index]
+            await Board.update({Board.webhooks: hooks}).where(Board.id == access.board_id)
+            await record_board_event(access.board_id, access.user.id, "webhook.removed", "board", access.board_id)

@@ -2,7 +2,7 @@
 
 from enum import StrEnum
 
-from piccolo.columns import Boolean, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import JSONB, Boolean, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -45,6 +45,8 @@ class Board(Table, tablename="board"):
     # Last sequence number handed out to this board's events; bumped in the same
     # transaction as the change, so numbers are gap-free per board.
     seq = Integer(default=0)
+    # Group robots (WeCom / DingTalk) told about this board's reminders: [{"kind", "url"}]
+    webhooks = JSONB(default=[])
     archived = Boolean(default=False)
     created_at = Timestamptz(default=TimestamptzNow())
 

@@ -19,3 +19,11 @@ class Notification(Table, tablename="notification"):
     dedupe_key = Varchar(length=200, unique=True)
     created_at = Timestamptz(default=TimestamptzNow())
     read_at = Timestamptz(null=True, default=None)
+    emailed_at = Timestamptz(null=True, default=None)  # claimed before sending: one e-mail at most
+
+
+class WebhookDelivery(Table, tablename="webhook_delivery"):
+    """One row per (reminder, board robot): a job that runs twice posts once."""
+
+    key = Varchar(length=250, unique=True)
+    created_at = Timestamptz(default=TimestamptzNow())

@@ -17,7 +17,9 @@ from portal.accounts.tables import User
 from portal.boards.tables import BoardMember, BoardRole
 from portal.cards.tables import Card
 from portal.i18n import gettext as _
+from portal.notifications import delivery
 from portal.notifications import services as notifications
+from portal.notifications.tables import Notification
 from portal.sla import services as sla
 
 NUDGE_FRACTION = 0.75  # 催办 when three quarters of the time is used
@@ -181,6 +183,11 @@ async def send(card_id: int, stage: str, kind: str, round_number: int, due_iso: 
             link=f"/boards/{card['board']}?card={card_id}",
             card_id=card_id,
         )
+    # E-mail and group robots: each claims its own delivery, so a rerun sends nothing twice.
+    rows = await Notification.select(Notification.id).where(Notification.dedupe_key.like(f"reminder:{reminder.key}:%"))
+    for row in rows:
+        await delivery.email_notification(row["id"])
+    await delivery.post_to_robots(card["board"], reminder.key, title)
     return sent
 
 

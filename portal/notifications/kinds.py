@@ -1,0 +1,10 @@
+"""The kinds of notification, in the order the preferences page lists them."""
+
+from portal.i18n import lazy_gettext as _l
+
+KINDS = {
+    "nudge": _l("Reminder before a deadline (催办)"),
+    "due": _l("A deadline is reached"),
+    "escalation": _l("Overdue escalation (督办), for managers"),
+    "extension": _l("Extension requests and decisions"),
+}

@@ -1,0 +1,156 @@
+"""E-mail over a real local SMTP server and group-robot webhooks to a real local HTTP
+server: each at most once, however often the reminder job runs."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from portal.accounts.tables import User
+from portal.boards.tables import Board
+from portal.cards.tables import Card
+from portal.demo.services import seed_demo
+from portal.notifications.delivery import DeliveryFailed
+from portal.notifications.tables import Notification
+from portal.reminders import services as reminders
+from portal.settings import get_settings
+from tests.conftest import login, post_form
+from tests.processes import free_port
+
+
+class Inbox:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
+        self.messages.append((envelope.rcpt_tos, envelope.content.decode("utf-8", "replace")))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp(monkeypatch):
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    monkeypatch.setenv("SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("SMTP_PORT", str(port))
+    get_settings.cache_clear()
+    yield inbox
+    controller.stop()
+    monkeypatch.delenv("SMTP_HOST")
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def robot():
+    posts = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            posts.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b'{"errcode":0}')
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", free_port()), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/cgi-bin/webhook/send?key=test", posts
+    server.shutdown()
+
+
+@pytest.fixture
+async def overdue_card(clean_db):
+    await seed_demo()
+    board = (await Board.select(Board.id).where(Board.kind == "comments").first())["id"]
+    zhang = (await User.select(User.id).where(User.username == "zhangwei").first())["id"]
+    await User.update({User.email: "zhangwei@linjiang.example"}).where(User.id == zhang)
+    card = await Card.select(Card.id).where((Card.board == board) & (Card.column.key == "new")).first()
+    due = datetime.now(UTC) - timedelta(minutes=5)
+    await Card.update(
+        {
+            Card.assignee: zhang,
+            Card.due_stage: "first_response",
+            Card.due_at: due,
+            Card.stage_started_at: due - timedelta(hours=24),
+        }
+    ).where(Card.id == card["id"])
+    return {"id": card["id"], "board": board, "user": zhang, "due_iso": due.astimezone(UTC).isoformat()}
+
+
+async def test_reminder_by_email_and_robot_once_each(overdue_card, smtp, robot):
+    url, posts = robot
+    await Board.update({Board.webhooks: [{"kind": "wecom", "url": url}]}).where(Board.id == overdue_card["board"])
+    for _ in range(2):  # the job runs twice
+        await reminders.send(overdue_card["id"], "first_response", "due", 0, overdue_card["due_iso"])
+    assert len(smtp.messages) == 1
+    recipients, content = smtp.messages[0]
+    assert recipients == ["zhangwei@linjiang.example"] and "Subject:" in content
+    assert len(posts) == 1 and posts[0]["msgtype"] == "text" and "到期" in posts[0]["text"]["content"]
+
+
+async def test_users_choose_what_reaches_them_by_email(overdue_card, smtp, client):
+    await login(client, "zhangwei", "portal-demo")
+    response = await post_form(
+        client,
+        "/account/notifications",
+        {"email": "zw@linjiang.example", "email_kinds": "escalation"},
+        page_url="/account",
+    )
+    assert response.status_code == 200
+    await reminders.send(overdue_card["id"], "first_response", "due", 0, overdue_card["due_iso"])
+    assert smtp.messages == []  # "due" is not among the kinds chosen for e-mail
+    assert await Notification.exists().where(Notification.user == overdue_card["user"])  # but it is in the bell
+    bad = await post_form(client, "/account/notifications", {"email": "not an address"}, page_url="/account")
+    assert bad.status_code == 422
+
+
+async def test_smtp_down_means_retry_later_not_lost(overdue_card, monkeypatch):
+    monkeypatch.setenv("SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("SMTP_PORT", str(free_port()))  # nothing listens there
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(DeliveryFailed):
+            await reminders.send(overdue_card["id"], "first_response", "due", 0, overdue_card["due_iso"])
+        row = (
+            await Notification.select(Notification.emailed_at).where(Notification.user == overdue_card["user"]).first()
+        )
+        assert row["emailed_at"] is None  # released: the retry will send it
+    finally:
+        monkeypatch.delenv("SMTP_HOST")
+        get_settings.cache_clear()
+
+
+async def test_managers_set_up_robots_with_checked_addresses(overdue_card, client):
+    await login(client, "chenjing", "portal-demo")
+    board = overdue_card["board"]
+    bad = await post_form(
+        client,
+        f"/boards/{board}/settings/webhooks",
+        {"kind": "wecom", "url": "ftp://x"},
+        page_url=f"/boards/{board}/settings",
+    )
+    assert bad.status_code == 422
+    good = await post_form(
+        client,
+        f"/boards/{board}/settings/webhooks",
+        {"kind": "dingtalk", "url": "https://oapi.dingtalk.example/robot/send?access_token=x"},
+        page_url=f"/boards/{board}/settings",
+    )
+    assert good.status_code == 200
+    hooks = (await Board.select(Board.webhooks).where(Board.id == board).output(load_json=True).first())["webhooks"]
+    assert hooks == [{"kind": "dingtalk", "url": "https://oapi.dingtalk.example/robot/send?access_token=x"}]
+    await login(client, "zhangwei", "portal-demo")
+    member = await post_form(
+        client, f"/boards/{board}/settings/webhooks", {"kind": "wecom", "url": "https://x.example"}
+    )
+    assert member.status_code == 403
