@@ -25,7 +25,7 @@ from portal.cards.controllers import CardController
 from portal.core import redis as portal_redis
 from portal.core.templating import environment
 from portal.core.web import EXCEPTION_HANDLERS, SessionMiddleware, add_security_headers, login_required
-from portal.live.controllers import board_socket
+from portal.live.controllers import board_socket, my_socket
 from portal.live.publisher import backend_for
 from portal.notifications.controllers import NotificationController
 from portal.settings import Settings, get_settings
@@ -74,6 +74,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             BoardSettingsController,
             CardController,
             board_socket,
+            my_socket,
             CalendarController,
             PolicyController,
             preview_api,

@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     # A connection pool per process (PostgreSQL). Tests that drive the app from several
     # event loops turn it off: without a pool each query opens its own connection.
     database_pool: bool = Field(default=True, validation_alias="PORTAL_DB_POOL")
+    # 催办: remind the assignee when this share of a stage's time is used up.
+    nudge_at: float = Field(default=0.75, gt=0, lt=1, validation_alias="PORTAL_NUDGE_AT")
     session_hours: int = Field(default=12, ge=1, le=24 * 30, validation_alias="PORTAL_SESSION_HOURS")
     smtp_host: str = Field(default="", validation_alias="SMTP_HOST")
     smtp_port: int = Field(default=25, ge=1, le=65535, validation_alias="SMTP_PORT")

@@ -215,6 +215,8 @@ async def update_card(access: BoardAccess, card_id: int, form: CardForm) -> Card
         if not changes:
             raise FormError({"__all__": _("Nothing was changed.")})
         updates = {getattr(Card, name): value for name, value in changes.items()}
+        if access.board_kind == "campaigns" and "ends_at" in changes:
+            updates[Card.due_at] = changes["ends_at"]  # a campaign is due at its own end
         await Card.update({**updates, Card.version: Card.version + 1, Card.updated_at: datetime.now(UTC)}).where(
             Card.id == card_id
         )
@@ -409,6 +411,8 @@ async def card_detail(access: BoardAccess, card_id: int) -> dict[str, Any]:
         names[card["assignee"]] = row["display_name"] if row else "?"
     card["assignee_name"] = names.get(card["assignee"], "")
     card["phone_visible"] = can_see_phone(access, card)
+    # A deadline in a year without holiday data is only a weekday estimate: say so.
+    card["missing_years"] = (await sla.get_calendar()).missing_years(card["due_at"]) if card["due_at"] else []
     return {
         "card": card,
         "notes": notes,

@@ -80,6 +80,36 @@ async def board_socket(socket: WebSocket, board_id: FromPath[int], channels: Cha
                 await publish_editing(channels, board_id, state["editing"], None)
 
 
+@websocket("/ws/me")
+async def my_socket(socket: WebSocket, channels: ChannelsPlugin) -> None:
+    """The user's own channel on pages without a board: the bell's unread count, live."""
+    user = socket.scope.get("user")
+    if user is None:
+        await socket.close(code=CLOSE_NOT_LOGGED_IN)
+        return
+    if not origin_allowed(socket):
+        await socket.close(code=CLOSE_BAD_ORIGIN)
+        return
+    await socket.accept()
+    locale = current_locale()
+
+    async def send(data: bytes) -> None:
+        await socket.send_text(Envelope.decode(data).html[locale].decode())
+
+    async with channels.start_subscription([user_channel(user.id)]) as subscriber:
+        async with subscriber.run_in_background(send):
+            while True:
+                try:
+                    await asyncio.wait_for(socket.receive_text(), timeout=PRESENCE_REFRESH_SECONDS)
+                except TimeoutError:
+                    session = socket.scope.get("auth")
+                    if session is None or await socket.app.state.sessions.get(session.token) is None:
+                        await socket.close(code=CLOSE_NOT_LOGGED_IN)
+                        return
+                except WebSocketDisconnect:
+                    return
+
+
 async def forward(socket: WebSocket, access: BoardAccess, locale: str, data: bytes) -> None:
     envelope = Envelope.decode(data)
     if access.department_only is not None and envelope.after is not None:

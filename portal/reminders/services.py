@@ -22,7 +22,14 @@ from portal.notifications import services as notifications
 from portal.notifications.tables import Notification
 from portal.sla import services as sla
 
-NUDGE_FRACTION = 0.75  # 催办 when three quarters of the time is used
+
+def nudge_fraction() -> float:
+    """催办 when this share of the time is used (PORTAL_NUDGE_AT, three quarters by default)."""
+    from portal.settings import get_settings
+
+    return get_settings().nudge_at
+
+
 MAX_ESCALATION_ROUNDS = 30  # one a working day for six weeks at most
 SWEEP_HORIZON = timedelta(hours=2)
 ESCALATION_DELAY = timedelta(
@@ -56,7 +63,7 @@ def plan(card: dict[str, Any], calendar, escalation_rounds: int = 1) -> list[Rem
         return []
     reminders = []
     if started and started < due:
-        nudge_at = started + (due - started) * NUDGE_FRACTION
+        nudge_at = started + (due - started) * nudge_fraction()
         reminders.append(Reminder(card["id"], stage, "nudge", 0, due, nudge_at))
     reminders.append(Reminder(card["id"], stage, "due", 0, due, due))
     for round_number in range(escalation_rounds):

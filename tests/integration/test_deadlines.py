@@ -110,3 +110,31 @@ async def test_overdue_and_due_today_filters(world, client):
     overdue = (await client.get(f"/boards/{board}?due=overdue")).text
     assert f'id="card-{ids[0]}"' in overdue and f'id="card-{ids[1]}"' not in overdue
     assert 'class="due"' in overdue
+
+
+async def test_an_inquiry_received_before_national_day_is_due_on_the_right_working_day(world):
+    board = world["boards"]["inquiries"]
+    access = await access_for(world["admin"], board)
+    received = datetime(2026, 9, 30, 16, 0, tzinfo=UTC)  # 2026-10-01 00:00 in Shanghai is a holiday
+    change = await cards.create_card(
+        access,
+        world["columns"][(board, "pending_accept")],
+        {"title": "国庆前来电：社保卡补办进度", "received_at": received},
+    )
+    row = await Card.select(Card.due_at, Card.due_stage).where(Card.id == change.card_id).first()
+    # Accept within 1 working day from the next day: 10-01 … 10-07 are National Day, 10-08 is the first workday.
+    assert row["due_stage"] == "accept"
+    assert row["due_at"] == datetime(2026, 10, 8, 9, 30, tzinfo=UTC)  # 17:30 in Shanghai
+
+
+async def test_a_deadline_in_a_year_without_holiday_data_says_so(world, client):
+    from tests.conftest import login
+
+    board = world["boards"]["comments"]
+    card = await Card.select(Card.id).where(Card.board == board).first()
+    await Card.update({Card.due_at: datetime(2031, 3, 3, 9, 0, tzinfo=UTC), Card.due_stage: "first_response"}).where(
+        Card.id == card["id"]
+    )
+    await login(client, "admin", "portal-demo")
+    html = (await client.get(f"/cards/{card['id']}", headers={"HX-Request": "true"})).text
+    assert "2031" in html and "节假日" in html

@@ -225,3 +225,28 @@ async def test_guessed_board_id_over_websocket_is_refused(demo, two_webs):
     with pytest.raises(InvalidStatus):
         async with board_socket(base, 99999, client):
             pass
+
+
+async def test_the_bell_counts_up_live_when_someone_mentions_me(demo, two_webs):
+    import websockets
+
+    base_a, base_b = two_webs
+    board = demo["comments"]
+    lina = await http_login(base_b, "lina")
+    cookie = "; ".join(f"{k}={v}" for k, v in lina.cookies.items())
+    async with websockets.connect(
+        base_b.replace("http", "ws", 1) + "/ws/me", additional_headers={"Cookie": cookie}, origin=base_b
+    ) as socket:
+        await asyncio.sleep(0.3)
+        zhang = await http_login(base_a, "zhangwei")
+        card = await first_card(board)
+        await htmx_post(zhang, f"/cards/{card['id']}/notes", {"body": "@lina 这条麻烦跟进"}, await csrf(zhang))
+        message = await receive_until(socket, 'id="bell"')
+    assert 'class="badge"' in message and ">1<" in message
+    anonymous_refused = False
+    try:
+        async with websockets.connect(base_b.replace("http", "ws", 1) + "/ws/me", origin=base_b):
+            pass
+    except InvalidStatus:
+        anonymous_refused = True
+    assert anonymous_refused
