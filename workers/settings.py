@@ -28,6 +28,7 @@ def worker_name() -> str:
 
 async def startup(ctx: dict) -> None:
     await db.open_pool()
+    ctx["publish"] = publisher.backend_for(ctx["redis"]).publish
     await heartbeat(ctx)
 
 
@@ -44,17 +45,17 @@ async def heartbeat(ctx: dict) -> None:
 async def send_reminder(ctx: dict, card_id: int, stage: str, kind: str, round_number: int, due_iso: str) -> int:
     """One 催办 / due notice / 督办; a no-op when it no longer applies or was already sent."""
     try:
-        sent = await reminders.send(card_id, stage, kind, round_number, due_iso)
+        notified = await reminders.send(card_id, stage, kind, round_number, due_iso)
     except DeliveryFailed as error:
         # SMTP or a robot is down: try again later; what was delivered is not repeated.
         raise Retry(defer=min(60 * ctx.get("job_try", 1), 600)) from error
-    if sent:
-        recipients = await reminders.recipients_of(card_id, kind)
-        await publisher.notify_users(publisher.backend_for(ctx["redis"]).publish, recipients)
+    if notified:
+        publish = ctx.get("publish") or publisher.backend_for(ctx["redis"]).publish
+        await publisher.notify_users(publish, notified)
         if kind == "escalation":
             # While it stays overdue, the next working day's 督办 is queued.
             await reminders.schedule_card(ctx["redis"], card_id)
-    return sent
+    return len(notified)
 
 
 async def sweep_reminders(ctx: dict) -> int:

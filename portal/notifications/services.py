@@ -45,9 +45,9 @@ async def mark_read(user: CurrentUser, notification_id: int | None = None) -> No
 async def notify(
     user_id: int, kind: str, title: str, dedupe_key: str, *, body: str = "", link: str = "", card_id: int | None = None
 ) -> bool:
-    """Add one notification unless one with the same key exists; True when added."""
-    if await Notification.exists().where(Notification.dedupe_key == dedupe_key):
-        return False
+    """Add one notification unless one with the same key exists; True when added.
+
+    The unique key decides (one statement, race-free): a second insert fails and is ignored."""
     try:
         await Notification.insert(
             Notification(
@@ -55,7 +55,7 @@ async def notify(
             )
         )
     except Exception as error:  # a concurrent writer won the unique key: same outcome
-        if "unique" in str(error).lower():
+        if "unique" in str(error).lower() or "duplicate key" in str(error).lower():
             return False
         raise
     return True

@@ -20,6 +20,7 @@ from portal.i18n import gettext as _
 from portal.notifications import delivery
 from portal.notifications import services as notifications
 from portal.notifications.tables import Notification
+from portal.settings import get_settings
 from portal.sla import services as sla
 
 
@@ -160,15 +161,16 @@ async def sweep(arq, now: datetime | None = None) -> int:
     return queued
 
 
-async def send(card_id: int, stage: str, kind: str, round_number: int, due_iso: str) -> int:
-    """Run one reminder: re-check that it still applies, then notify each recipient once."""
+async def send(card_id: int, stage: str, kind: str, round_number: int, due_iso: str) -> list[int]:
+    """Run one reminder: re-check that it still applies, then notify each recipient once.
+    Returns who was newly notified (empty when it no longer applies or was sent before)."""
     card = await _card(card_id)
     if card is None or card["archived"] or card["meaning"] == "done" or card["due_stage"] != stage:
-        return 0
+        return []
     if card["paused_at"] is not None:
-        return 0  # 挂起: the clock stands still; resuming plans new reminders
+        return []  # 挂起: the clock stands still; resuming plans new reminders
     if card["due_at"] is None or card["due_at"].astimezone(UTC).isoformat() != due_iso:
-        return 0  # the deadline moved (extension, new stage): a new reminder was planned for it
+        return []  # the deadline moved (extension, new stage): a new reminder was planned for it
     reminder = Reminder(card_id, stage, kind, round_number, card["due_at"], card["due_at"])
     if kind == "escalation":
         recipients = await board_managers(card["board"])
@@ -180,9 +182,9 @@ async def send(card_id: int, stage: str, kind: str, round_number: int, due_iso: 
             if kind == "nudge"
             else _("“%(title)s” has reached its deadline", title=card["title"])
         )
-    sent = 0
+    notified = []
     for user_id in recipients:
-        sent += await notifications.notify(
+        added = await notifications.notify(
             user_id,
             kind,
             title,
@@ -190,12 +192,17 @@ async def send(card_id: int, stage: str, kind: str, round_number: int, due_iso: 
             link=f"/boards/{card['board']}?card={card_id}",
             card_id=card_id,
         )
+        if added:
+            notified.append(user_id)
     # E-mail and group robots: each claims its own delivery, so a rerun sends nothing twice.
-    rows = await Notification.select(Notification.id).where(Notification.dedupe_key.like(f"reminder:{reminder.key}:%"))
-    for row in rows:
-        await delivery.email_notification(row["id"])
+    if get_settings().smtp_host:
+        rows = await Notification.select(Notification.id).where(
+            Notification.dedupe_key.like(f"reminder:{reminder.key}:%")
+        )
+        for row in rows:
+            await delivery.email_notification(row["id"])
     await delivery.post_to_robots(card["board"], reminder.key, title)
-    return sent
+    return notified
 
 
 async def board_managers(board_id: int) -> list[int]:
@@ -208,12 +215,3 @@ async def board_managers(board_id: int) -> list[int]:
             row["id"] for row in await User.select(User.id).where((User.role == "admin") & (User.active == True))
         ]  # noqa: E712
     return managers
-
-
-async def recipients_of(card_id: int, kind: str) -> list[int]:
-    card = await _card(card_id)
-    if card is None:
-        return []
-    if kind == "escalation" or not card["assignee"]:
-        return await board_managers(card["board"])
-    return [card["assignee"]]

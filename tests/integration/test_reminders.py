@@ -231,5 +231,5 @@ async def test_an_approved_extension_moves_the_deadline_and_its_reminders(card, 
     # The old deadline's reminders are void; the new one's are planned.
     await asyncio.sleep(3)
     due_iso_old = row["due_at"].astimezone(UTC).isoformat()
-    assert await reminders.send(card["id"], "first_response", "due", 0, due_iso_old) == 0
+    assert await reminders.send(card["id"], "first_response", "due", 0, due_iso_old) == []
     assert await reminders.schedule_card(arq_pool, card["id"]) >= 2
