@@ -120,7 +120,9 @@ class AccountController(Controller):
             await services.change_own_password(user, form.current, form.new, ip=client_ip(request))
         except FormError as error:
             return Template(
-                "pages/accounts/account.html", context={"errors": error.errors, "saved": ""}, status_code=422
+                "pages/accounts/account.html",
+                context={**await _account_context(request), "errors": error.errors, "saved": ""},
+                status_code=422,
             )
         # Other devices' sessions end; this one is rotated so the user stays logged in here.
         sessions = request.app.state.sessions

@@ -47,14 +47,22 @@ def origin_allowed(socket: WebSocket) -> bool:
     return parts.netloc == host or (parts.scheme, parts.netloc) == (public.scheme, public.netloc)
 
 
-@websocket("/boards/{board_id:int}/ws")
-async def board_socket(socket: WebSocket, board_id: FromPath[int], channels: ChannelsPlugin) -> None:
+async def refuse_or_user(socket: WebSocket):
+    """The handshake's checks: a session, and our own page as the Origin. Refused → None."""
     user = socket.scope.get("user")
     if user is None:
         await socket.close(code=CLOSE_NOT_LOGGED_IN)
-        return
-    if not origin_allowed(socket):
+    elif not origin_allowed(socket):
         await socket.close(code=CLOSE_BAD_ORIGIN)
+    else:
+        return user
+    return None
+
+
+@websocket("/boards/{board_id:int}/ws")
+async def board_socket(socket: WebSocket, board_id: FromPath[int], channels: ChannelsPlugin) -> None:
+    user = await refuse_or_user(socket)
+    if user is None:
         return
     try:
         access = await access_for(user, board_id)
@@ -83,12 +91,8 @@ async def board_socket(socket: WebSocket, board_id: FromPath[int], channels: Cha
 @websocket("/ws/me")
 async def my_socket(socket: WebSocket, channels: ChannelsPlugin) -> None:
     """The user's own channel on pages without a board: the bell's unread count, live."""
-    user = socket.scope.get("user")
+    user = await refuse_or_user(socket)
     if user is None:
-        await socket.close(code=CLOSE_NOT_LOGGED_IN)
-        return
-    if not origin_allowed(socket):
-        await socket.close(code=CLOSE_BAD_ORIGIN)
         return
     await socket.accept()
     locale = current_locale()

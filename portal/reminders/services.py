@@ -84,23 +84,23 @@ def escalation_time(calendar, due: datetime, round_number: int) -> datetime:
     return datetime.combine(day, calendar.periods[0][0], tzinfo=calendar.timezone)
 
 
+# What a reminder needs to know about its card.
+REMINDER_FIELDS = (
+    Card.id,
+    Card.board,
+    Card.title,
+    Card.due_at,
+    Card.due_stage,
+    Card.stage_started_at,
+    Card.archived,
+    Card.assignee,
+    Card.paused_at,
+    Card.column.meaning.as_alias("meaning"),
+)
+
+
 async def _card(card_id: int) -> dict[str, Any] | None:
-    return (
-        await Card.select(
-            Card.id,
-            Card.board,
-            Card.title,
-            Card.due_at,
-            Card.due_stage,
-            Card.stage_started_at,
-            Card.archived,
-            Card.assignee,
-            Card.paused_at,
-            Card.column.meaning.as_alias("meaning"),
-        )
-        .where(Card.id == card_id)
-        .first()
-    )
+    return await Card.select(*REMINDER_FIELDS).where(Card.id == card_id).first()
 
 
 async def schedule_card(arq, card_id: int, now: datetime | None = None) -> int:
@@ -139,17 +139,7 @@ async def _enqueue(arq, card: dict[str, Any], now: datetime) -> int:
 async def sweep(arq, now: datetime | None = None) -> int:
     """Re-arm every reminder the database says is coming (or overdue) within the horizon."""
     now = now or datetime.now(UTC)
-    cards = await Card.select(
-        Card.id,
-        Card.board,
-        Card.title,
-        Card.due_at,
-        Card.due_stage,
-        Card.stage_started_at,
-        Card.archived,
-        Card.assignee,
-        Card.column.meaning.as_alias("meaning"),
-    ).where(
+    cards = await Card.select(*REMINDER_FIELDS).where(
         (Card.archived == False)
         & Card.due_at.is_not_null()
         & Card.paused_at.is_null()  # noqa: E712

@@ -233,3 +233,19 @@ async def test_an_approved_extension_moves_the_deadline_and_its_reminders(card, 
     due_iso_old = row["due_at"].astimezone(UTC).isoformat()
     assert await reminders.send(card["id"], "first_response", "due", 0, due_iso_old) == []
     assert await reminders.schedule_card(arq_pool, card["id"]) >= 2
+
+
+async def test_restarting_the_worker_loses_nothing(card, arq_pool):
+    await Card.update({Card.due_at: datetime.now(UTC) + timedelta(seconds=4)}).where(Card.id == card["id"])
+    await reminders.schedule_card(arq_pool, card["id"])
+
+    async def nudged():
+        return "nudge" in await kinds(card["assignee"])
+
+    await run_worker_until(arq_pool, nudged)  # the first worker stops before the deadline …
+
+    async def due_too():
+        return "due" in await kinds(card["assignee"])
+
+    await run_worker_until(arq_pool, due_too)  # … and a new one delivers the rest
+    assert await kinds(card["assignee"]) == ["due", "nudge"]
