@@ -58,9 +58,31 @@
     return true;
   }
 
+  // "张三 正在编辑" arrives as its own fragment; a card re-rendered later (moved, edited)
+  // comes with an empty marker, so the last known state is put back.
+  var editors = {};
+  var EDITING = /id="(editing-\d+)"[^>]*>([^<]*)</g;
+  document.addEventListener("htmx:wsBeforeMessage", function (event) {
+    var message = String(event.detail.message || "");
+    if (message.indexOf("hx-swap-oob") < 0 || message.indexOf('class="editing') < 0) { return; }
+    var match;
+    EDITING.lastIndex = 0;
+    while ((match = EDITING.exec(message)) !== null) {
+      // Card tiles carry an empty marker; only the editing fragment itself states who.
+      if (message.indexOf("<article") < 0) { editors[match[1]] = match[2]; }
+    }
+  });
+
   function reconcile() {
     var root = boardRoot();
     if (!root) { return; }
+    Object.keys(editors).forEach(function (id) {
+      var marker = document.getElementById(id);
+      if (marker && marker.textContent !== editors[id]) {
+        marker.textContent = editors[id];
+        marker.classList.toggle("active", !!editors[id]);
+      }
+    });
     document.querySelectorAll("article.card[data-live]").forEach(function (card) {
       if (!matchesFilters(card)) { card.remove(); return; }
       placeCard(card);
@@ -136,6 +158,7 @@
 
   // ---- the drawer -----------------------------------------------------------------------
   function openCard(cardId) {
+    cardId = parseInt(cardId, 10);
     htmx.ajax("GET", "/cards/" + cardId, { target: "#drawer", swap: "outerHTML" }).then(function () {
       editingCard = cardId;
       send({ type: "editing", card: cardId });

@@ -23,6 +23,7 @@ from portal.accounts.services import NotFound, get_active_user
 from portal.boards import services as boards
 from portal.boards.access import BoardAccess, access_for
 from portal.cards import services as cards
+from portal.core.forms import optional_int
 from portal.i18n import current_locale
 from portal.live import fragments, presence
 from portal.live.channels import Envelope, board_channel, user_channel
@@ -170,7 +171,7 @@ async def converse(
             await catch_up(socket, access, locale, seq if isinstance(seq, int) else 0)
         elif message.get("type") == "editing":
             card = message.get("card")
-            card_id = card if isinstance(card, int) else None
+            card_id = optional_int(card) if isinstance(card, int | str) else None
             departments = None
             if card_id is not None:
                 try:
