@@ -95,7 +95,7 @@ class PolicyController(Controller):
 
     @get("/")
     async def policies_page(self, request: Request, saved: str = "") -> Template:
-        services.require_policy_editor(request.user)
+        await services.require_policy_editor(request.user)
         return Template(
             "pages/sla/policies.html",
             context={"policies": await services.list_policies(), "errors": {}, "saved": saved, "stages": STAGES},

@@ -213,11 +213,18 @@ async def deadline_for_card(
     )
 
 
-def require_policy_editor(actor: CurrentUser) -> None:
+async def require_policy_editor(actor: CurrentUser) -> None:
+    """Administrators, managers, and whoever manages at least one board."""
     from portal.accounts.services import PermissionDenied
+    from portal.boards.tables import BoardMember, BoardRole
 
-    if actor.role not in ("admin", "manager"):
-        raise PermissionDenied
+    if actor.role in ("admin", "manager"):
+        return
+    if actor.role != "viewer" and await BoardMember.exists().where(
+        (BoardMember.user == actor.id) & (BoardMember.role == BoardRole.manager)
+    ):
+        return
+    raise PermissionDenied
 
 
 def _check_policy(
@@ -250,7 +257,7 @@ async def save_policy(
     mode: str,
 ) -> None:
     """Add or change one clock; cards use it from the next time they enter that stage."""
-    require_policy_editor(actor)
+    await require_policy_editor(actor)
     errors = _check_policy(board_kind, stage, priority, category, amount, mode)
     if errors:
         raise FormError(errors)

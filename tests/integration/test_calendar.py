@@ -179,3 +179,12 @@ async def test_manager_sets_the_comments_clock_and_new_comments_follow_it(client
 async def test_members_cannot_change_policies(client, users):
     await login(client, "member")
     assert (await client.get("/sla/policies")).status_code == 403
+
+
+async def test_a_board_manager_may_change_policies_too(client, users):
+    from portal.boards.tables import Board, BoardMember
+
+    board = (await Board.insert(Board(name="值班", kind="comments")))[0]["id"]
+    await BoardMember.insert(BoardMember(board=board, user=users["member"], role="manager"))
+    await login(client, "member")
+    assert (await client.get("/sla/policies")).status_code == 200
