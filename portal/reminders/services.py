@@ -32,10 +32,9 @@ def nudge_fraction() -> float:
 
 
 MAX_ESCALATION_ROUNDS = 30  # one a working day for six weeks at most
-SWEEP_HORIZON = timedelta(hours=2)
-ESCALATION_DELAY = timedelta(
-    minutes=1
-)  # 督办 once the deadline has clearly passed  # the sweep (re)queues what falls due within this window
+SWEEP_HORIZON = timedelta(hours=2)  # the sweep (re)queues what falls due within this window
+STALE_AFTER = timedelta(hours=1)  # a "due now" notice later than this is noise
+ESCALATION_DELAY = timedelta(minutes=1)  # 督办 once the deadline has clearly passed
 JOB_NAME = "send_reminder"
 
 
@@ -117,10 +116,17 @@ async def _enqueue(arq, card: dict[str, Any], now: datetime) -> int:
     if card["due_at"] and card["due_at"] < now:
         overdue_days = max(0, (calendar.local(now).date() - calendar.local(card["due_at"]).date()).days)
     queued = 0
-    for reminder in plan(card, calendar, escalation_rounds=min(overdue_days + 2, MAX_ESCALATION_ROUNDS)):
-        # Past reminders are queued too (they run at once) unless long past: the sweep is
-        # what re-arms a reminder whose job Redis lost.
-        if reminder.at < now - timedelta(days=2):
+    plans = plan(card, calendar, escalation_rounds=min(overdue_days + 2, MAX_ESCALATION_ROUNDS))
+    latest_escalation = max((r.at for r in plans if r.kind == "escalation" and r.at <= now), default=None)
+    for reminder in plans:
+        # Missed reminders still go out (the sweep re-arms what Redis lost), but only while
+        # they make sense: no 催办 after the deadline, no "due now" hours later, and of the
+        # daily 督办 rounds only the latest one.
+        if reminder.kind == "nudge" and now >= reminder.due_at:
+            continue
+        if reminder.kind == "due" and now > reminder.at + STALE_AFTER:
+            continue
+        if reminder.kind == "escalation" and reminder.at <= now and reminder.at != latest_escalation:
             continue
         job = await arq.enqueue_job(
             JOB_NAME,
