@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from portal.sla import services
@@ -80,7 +82,7 @@ async def test_admin_changes_a_day_and_deadlines_follow(client, users):
     await login(client, "admin")
     response = await post_form(client, "/calendar/days", {"day": "2026-12-01", "kind": "holiday"}, page_url="/calendar")
     assert response.status_code == 200
-    assert (await CalendarDay.select(CalendarDay.kind).where(CalendarDay.day == "2026-12-01").first())[
+    assert (await CalendarDay.select(CalendarDay.kind).where(CalendarDay.day == date(2026, 12, 1)).first())[
         "kind"
     ] == "holiday"
     body = (await client.get("/api/sla/preview?start=2026-11-30T10:00:00%2B08:00&duration=1&mode=working_days")).json()
@@ -91,7 +93,7 @@ async def test_non_admin_cannot_change_the_calendar(client, users):
     await login(client, "manager")
     response = await post_form(client, "/calendar/days", {"day": "2026-12-01", "kind": "holiday"}, page_url="/calendar")
     assert response.status_code == 403
-    assert not await CalendarDay.exists().where(CalendarDay.day == "2026-12-01")
+    assert not await CalendarDay.exists().where(CalendarDay.day == date(2026, 12, 1))
 
 
 async def test_import_next_year(client, users):
