@@ -48,12 +48,23 @@ async def seed(count: int, window: float, lead: float) -> tuple[datetime, list[t
     cards = []
     for index in range(count):
         due = start + timedelta(seconds=window * index / count)
-        cards.append(Card(board=board, column=column, position=float(index), title=f"提醒 {index}", assignee=user,
-                          due_stage="first_response", stage_started_at=due, due_at=due, due_mode="natural_hours"))
+        cards.append(
+            Card(
+                board=board,
+                column=column,
+                position=float(index),
+                title=f"提醒 {index}",
+                assignee=user,
+                due_stage="first_response",
+                stage_started_at=due,
+                due_at=due,
+                due_mode="natural_hours",
+            )
+        )
     ids = []
     for offset in range(0, count, 500):
         async with write_transaction():
-            rows = await Card.insert(*cards[offset:offset + 500])
+            rows = await Card.insert(*cards[offset : offset + 500])
         ids += [row["id"] for row in rows]
     return start, [(card_id, card.due_at) for card_id, card in zip(ids, cards, strict=True)]
 
@@ -68,8 +79,16 @@ async def enqueue(due_cards) -> None:
     pool = await create_pool(RedisSettings.from_dsn(get_settings().effective_redis_url))
     for card_id, due in due_cards:
         reminder = Reminder(card_id, "first_response", "due", 0, due, due)
-        await pool.enqueue_job(JOB_NAME, card_id, "first_response", "due", 0, due.astimezone(UTC).isoformat(),
-                               _job_id=reminder.job_id, _defer_until=due)
+        await pool.enqueue_job(
+            JOB_NAME,
+            card_id,
+            "first_response",
+            "due",
+            0,
+            due.astimezone(UTC).isoformat(),
+            _job_id=reminder.job_id,
+            _defer_until=due,
+        )
     await pool.aclose()
 
 
@@ -80,10 +99,14 @@ async def results(due_cards) -> tuple[list[float], int, int]:
 
     due_by_card = dict(due_cards)
     rows = await Notification.select(Notification.card_id, Notification.created_at).where(
-        (Notification.kind == "due") & Notification.card_id.is_in(list(due_by_card)))
+        (Notification.kind == "due") & Notification.card_id.is_in(list(due_by_card))
+    )
     lags = [(row["created_at"] - due_by_card[row["card_id"]]).total_seconds() * 1000 for row in rows]
-    per_card = await Notification.select(Notification.card_id, Count(alias="n")).where(
-        (Notification.kind == "due") & Notification.card_id.is_in(list(due_by_card))).group_by(Notification.card_id)
+    per_card = (
+        await Notification.select(Notification.card_id, Count(alias="n"))
+        .where((Notification.kind == "due") & Notification.card_id.is_in(list(due_by_card)))
+        .group_by(Notification.card_id)
+    )
     duplicates = sum(row["n"] - 1 for row in per_card if row["n"] > 1)
     missed = len(due_by_card) - len(per_card)
     return lags, duplicates, missed

@@ -579,3 +579,18 @@ async def remove_webhook(access: BoardAccess, index: int) -> None:
             del hooks[index]
             await Board.update({Board.webhooks: hooks}).where(Board.id == access.board_id)
             await record_board_event(access.board_id, access.user.id, "webhook.removed", "board", access.board_id)
+
+
+async def board_managers(board_id: int) -> list[int]:
+    """Who is told about escalations and extension requests: the board's active managers,
+    or, when nobody manages the board, the administrators."""
+    rows = await BoardMember.select(BoardMember.user).where(
+        (BoardMember.board == board_id) & (BoardMember.role == BoardRole.manager) & (BoardMember.user.active == True)  # noqa: E712
+    )
+    managers = [row["user"] for row in rows]
+    if not managers:
+        managers = [
+            row["id"]
+            for row in await User.select(User.id).where((User.role == Role.admin) & (User.active == True))  # noqa: E712
+        ]
+    return managers

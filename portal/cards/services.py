@@ -516,7 +516,7 @@ async def request_extension(
         build,
     )
     card = await _load(card_id)
-    for manager in await _managers(access.board_id):
+    for manager in await boards.board_managers(access.board_id):
         await notifications.notify(
             manager,
             "extension",
@@ -560,12 +560,3 @@ async def decide_extension(access: BoardAccess, card_id: int, version: int, appr
             card_id=card_id,
         )
     return change
-
-
-async def _managers(board_id: int) -> list[int]:
-    from portal.boards.tables import BoardMember, BoardRole
-
-    rows = await BoardMember.select(BoardMember.user).where(
-        (BoardMember.board == board_id) & (BoardMember.role == BoardRole.manager)
-    )
-    return [row["user"] for row in rows]

@@ -156,7 +156,7 @@ async def converse(
             if not await still_allowed(socket, access):
                 await socket.close(code=CLOSE_NO_ACCESS)
                 return
-            await presence.touch(redis, access.board_id, connection_id, user.id, user.display_name)
+            await presence.join(redis, access.board_id, connection_id, user.id, user.display_name)
             continue
         except WebSocketDisconnect:
             return

@@ -18,10 +18,6 @@ async def join(redis, board_id: int, connection_id: str, user_id: int, name: str
     await redis.expire(_key(board_id), STALE_AFTER_SECONDS * 4)
 
 
-async def touch(redis, board_id: int, connection_id: str, user_id: int, name: str) -> None:
-    await join(redis, board_id, connection_id, user_id, name)
-
-
 async def leave(redis, board_id: int, connection_id: str) -> None:
     await redis.hdel(_key(board_id), connection_id)
 

@@ -39,13 +39,6 @@ async def publish_refresh(send: Send, board_id: int, seq: int) -> None:
     await send(Envelope(seq=seq, html=fragments.refresh(seq)).encode(), [board_channel(board_id)])
 
 
-async def publish_to_board(
-    send: Send, board_id: int, html: dict[str, bytes], *, seq: int | None = None, departments: list[int] | None = None
-) -> None:
-    envelope = Envelope(seq=seq, html=html, before=departments, after=departments)
-    await send(envelope.encode(), [board_channel(board_id)])
-
-
 async def publish_to_user(send: Send, user_id: int, html: dict[str, bytes]) -> None:
     await send(Envelope(seq=None, html=html).encode(), [user_channel(user_id)])
 

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from portal.accounts.tables import User
-from portal.boards.tables import BoardMember, BoardRole
+from portal.boards import services as boards
 from portal.cards.tables import Card
 from portal.i18n import gettext as _
 from portal.notifications import delivery
@@ -169,10 +168,10 @@ async def send(card_id: int, stage: str, kind: str, round_number: int, due_iso: 
         return []  # the deadline moved (extension, new stage): a new reminder was planned for it
     reminder = Reminder(card_id, stage, kind, round_number, card["due_at"], card["due_at"])
     if kind == "escalation":
-        recipients = await board_managers(card["board"])
+        recipients = await boards.board_managers(card["board"])
         title = _("Escalation: “%(title)s” is overdue", title=card["title"])
     else:
-        recipients = [card["assignee"]] if card["assignee"] else await board_managers(card["board"])
+        recipients = [card["assignee"]] if card["assignee"] else await boards.board_managers(card["board"])
         title = (
             _("Reminder: “%(title)s” is due soon", title=card["title"])
             if kind == "nudge"
@@ -199,15 +198,3 @@ async def send(card_id: int, stage: str, kind: str, round_number: int, due_iso: 
             await delivery.email_notification(row["id"])
     await delivery.post_to_robots(card["board"], reminder.key, title)
     return notified
-
-
-async def board_managers(board_id: int) -> list[int]:
-    rows = await BoardMember.select(BoardMember.user).where(
-        (BoardMember.board == board_id) & (BoardMember.role == BoardRole.manager) & (BoardMember.user.active == True)  # noqa: E712
-    )
-    managers = [row["user"] for row in rows]
-    if not managers:  # nobody manages the board: the administrators are told
-        managers = [
-            row["id"] for row in await User.select(User.id).where((User.role == "admin") & (User.active == True))
-        ]  # noqa: E712
-    return managers

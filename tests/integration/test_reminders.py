@@ -12,6 +12,7 @@ from arq.connections import RedisSettings
 from arq.worker import Worker
 
 from portal.accounts.tables import User
+from portal.boards.services import board_managers
 from portal.boards.tables import Board
 from portal.cards.tables import Card
 from portal.demo.services import seed_demo
@@ -96,7 +97,7 @@ async def test_nudge_due_and_escalation_each_arrive_once(card, arq_pool):
     assert await kinds(chen) == ["escalation"]
     assert await Notification.count().where(
         (Notification.kind == "escalation") & (Notification.card_id == card["id"])
-    ) == len(await reminders.board_managers(card["board"]))
+    ) == len(await board_managers(card["board"]))
 
 
 async def test_a_job_run_twice_notifies_once(card, arq_pool):
