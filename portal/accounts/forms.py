@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 
 from portal.accounts.tables import Role
 from portal.core.forms import FormError, optional_int, text
@@ -22,11 +24,43 @@ EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_LENGTH = 10
 
 
-def check_new_password(password: str, confirm: str, errors: dict[str, str], field: str = "password") -> None:
+COMMON_PASSWORDS_FILE = Path(__file__).with_name("common_passwords.txt")
+# Shorter names ("li", "wu") occur inside too many good passwords to refuse them all.
+MIN_USERNAME_LENGTH_TO_MATCH = 4
+
+
+@cache
+def _common_passwords() -> frozenset[str]:
+    lines = COMMON_PASSWORDS_FILE.read_text(encoding="utf-8").splitlines()
+    return frozenset(line.strip().lower() for line in lines if line.strip() and not line.startswith("#"))
+
+
+def is_common_password(password: str) -> bool:
+    """On the shipped list, as typed or with digits and punctuation taken off both ends."""
+    lowered = password.strip().lower()
+    common = _common_passwords()
+    return lowered in common or lowered.strip("0123456789!@#$%^&*()_+-=.,;:?~ ") in common
+
+
+def password_problem(password: str, username: str = "") -> str | None:
+    """Why this new password is too easy to guess, or None. Length is checked separately."""
+    lowered, name = password.lower(), username.strip().lower()
+    if name and (lowered == name or (len(name) >= MIN_USERNAME_LENGTH_TO_MATCH and name in lowered)):
+        return _("The password must not contain the user name.")
+    if is_common_password(password):
+        return _("This password is too common and easy to guess. Choose another one.")
+    return None
+
+
+def check_new_password(
+    password: str, confirm: str, errors: dict[str, str], field: str = "password", username: str = ""
+) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         errors[field] = _("Use at least %(n)s characters.", n=MIN_PASSWORD_LENGTH)
     elif len(password) > 200:
         errors[field] = _("Use at most 200 characters.")
+    elif problem := password_problem(password, username):
+        errors[field] = problem
     elif password != confirm:
         errors[field + "_confirm"] = _("The two passwords differ.")
 
@@ -93,7 +127,7 @@ class UserForm:
         elif form.role != Role.admin and form.department_id is None:
             errors["department_id"] = _("Everyone but an administrator belongs to a department.")
         if creating:
-            check_new_password(form.password, secret(data, "password_confirm"), errors)
+            check_new_password(form.password, secret(data, "password_confirm"), errors, username=form.username)
         if errors:
             raise FormError(errors)
         return form
@@ -119,13 +153,13 @@ class PasswordChangeForm:
     new: str
 
     @classmethod
-    def parse(cls, data: Mapping[str, str]) -> PasswordChangeForm:
+    def parse(cls, data: Mapping[str, str], username: str = "") -> PasswordChangeForm:
         errors: dict[str, str] = {}
         current = secret(data, "current_password")
         if not current:
             errors["current_password"] = _("Enter your current password.")
         new = secret(data, "password")
-        check_new_password(new, secret(data, "password_confirm"), errors)
+        check_new_password(new, secret(data, "password_confirm"), errors, username=username)
         if errors:
             raise FormError(errors)
         return cls(current=current, new=new)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from portal.accounts.forms import DepartmentForm, UserForm
+from portal.accounts.forms import DepartmentForm, UserForm, password_problem
 from portal.accounts.tables import Department, Language, Role, User
 from portal.core.forms import FormError
 from portal.db import write_transaction
@@ -62,27 +63,46 @@ def _current(row: dict[str, Any]) -> CurrentUser:
     )
 
 
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+# Argon2 takes tens of milliseconds of CPU on purpose. argon2-cffi releases the GIL while it
+# works, so in a worker thread it leaves the event loop free for everyone else's requests.
+async def hash_password(password: str) -> str:
+    return await asyncio.to_thread(_hasher.hash, password)
+
+
+async def _password_matches(password_hash: str, password: str) -> bool:
+    try:
+        return await asyncio.to_thread(_hasher.verify, password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _check_new_password(password: str, username: str) -> None:
+    """The service's own check, whichever form or command the password came through."""
+    if problem := password_problem(password, username):
+        raise FormError({"password": problem})
 
 
 async def authenticate(username: str, password: str, ip: str = "") -> CurrentUser | None:
-    row = (
-        await User.select(*_USER_FIELDS, User.password_hash, User.active)
-        .where(User.username == username.strip().lower())
-        .first()
-    )
-    try:
-        _hasher.verify(row["password_hash"] if row else _DUMMY_HASH, password)
-    except (VerificationError, InvalidHashError):
-        if row:
-            await events.record("login.failed", actor_id=row["id"], object_type="user", object_id=row["id"], ip=ip)
-        return None
-    if not row or not row["active"]:
+    """The user, or None. A wrong name, a wrong password and a disabled account all cost the
+    same work (one hash verification, one audit event), so timing does not reveal which
+    accounts exist."""
+    attempted = username.strip().lower()
+    row = await User.select(*_USER_FIELDS, User.password_hash, User.active).where(User.username == attempted).first()
+    matches = await _password_matches(row["password_hash"] if row else _DUMMY_HASH, password)
+    if not (row and matches and row["active"]):
+        reason = "unknown user" if not row else "wrong password" if not matches else "disabled"
+        await events.record(
+            "login.failed",
+            actor_id=row["id"] if row else None,
+            object_type="user",
+            object_id=row["id"] if row else None,
+            payload={"username": attempted[:100], "reason": reason},
+            ip=ip,
+        )
         return None
     updates: dict[Any, Any] = {User.last_login_at: datetime.now(UTC)}
     if _hasher.check_needs_rehash(row["password_hash"]):
-        updates[User.password_hash] = hash_password(password)
+        updates[User.password_hash] = await hash_password(password)
     await User.update(updates).where(User.id == row["id"])
     await events.record("login", actor_id=row["id"], object_type="user", object_id=row["id"], ip=ip)
     return _current(row)
@@ -147,6 +167,9 @@ async def _check_department(department_id: int | None) -> None:
 async def create_user(actor: CurrentUser, form: UserForm, ip: str = "") -> int:
     require_admin(actor)
     await _check_department(form.department_id)
+    _check_new_password(form.password, form.username)
+    # Hashed before the write transaction begins, so the slow part holds no lock.
+    password_hash = await hash_password(form.password)
     async with write_transaction():
         if await User.exists().where(User.username == form.username):
             raise FormError({"username": _("This user name is taken.")})
@@ -158,7 +181,7 @@ async def create_user(actor: CurrentUser, form: UserForm, ip: str = "") -> int:
                 email=form.email,
                 role=form.role,
                 department=form.department_id,
-                password_hash=hash_password(form.password),
+                password_hash=password_hash,
             )
         )
         user_id = rows[0]["id"]
@@ -184,7 +207,7 @@ async def create_user_unchecked(
             title=title,
             role=role,
             department=department_id,
-            password_hash=hash_password(password),
+            password_hash=await hash_password(password),
         )
     )
     await events.record(
@@ -234,19 +257,20 @@ async def set_user_active(actor: CurrentUser, user_id: int, active: bool, sessio
 
 async def reset_password(actor: CurrentUser, user_id: int, password: str, sessions, ip: str = "") -> None:
     require_admin(actor)
-    await get_user(user_id)
-    await User.update({User.password_hash: hash_password(password)}).where(User.id == user_id)
+    user = await get_user(user_id)
+    _check_new_password(password, user["username"])
+    await User.update({User.password_hash: await hash_password(password)}).where(User.id == user_id)
     await events.record("user.password_reset", actor_id=actor.id, object_type="user", object_id=user_id, ip=ip)
     await sessions.delete_all_for_user(user_id)
 
 
 async def change_own_password(actor: CurrentUser, current: str, new: str, ip: str = "") -> None:
+    """Callers limit how often this is tried (LoginRateLimiter.password_change_attempt)."""
+    _check_new_password(new, actor.username)
     row = await User.select(User.password_hash).where(User.id == actor.id).first()
-    try:
-        _hasher.verify(row["password_hash"], current)
-    except (VerificationError, InvalidHashError):
-        raise FormError({"current_password": _("The current password is wrong.")}) from None
-    await User.update({User.password_hash: hash_password(new)}).where(User.id == actor.id)
+    if not await _password_matches(row["password_hash"], current):
+        raise FormError({"current_password": _("The current password is wrong.")})
+    await User.update({User.password_hash: await hash_password(new)}).where(User.id == actor.id)
     await events.record("user.password_changed", actor_id=actor.id, object_type="user", object_id=actor.id, ip=ip)
 
 

@@ -1,0 +1,1 @@
+"""Each finding of the hardening review, replayed (HTTP, websocket, worker, processes)."""
