@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import traceback
 import warnings
 from collections.abc import Callable
 from functools import wraps
@@ -165,13 +166,40 @@ def web(host: str | None, port: int | None) -> None:
 def worker() -> None:
     """Run one arq worker (reminders and other background jobs)."""
     settings = get_settings()
+    _follow_serve()
     _require_redis(settings)
     _check_database()
     from arq.worker import run_worker
 
     from workers.settings import WorkerSettings
 
-    run_worker(WorkerSettings)
+    try:
+        run_worker(WorkerSettings)
+        code = 0
+    except KeyboardInterrupt:
+        code = 130
+    except BaseException:
+        traceback.print_exc()
+        code = 1
+    # Exit even when the worker could not shut down cleanly (Redis went first, as when
+    # `portal serve` is killed): an open database connection's thread would otherwise keep
+    # the process alive, unsupervised, for ever.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def _follow_serve() -> None:
+    """A worker started by `portal serve` stops when that process dies, however it dies."""
+    from portal.core.redis import set_parent_death_signal
+    from workers.settings import SERVE_PID_VARIABLE
+
+    serve_pid = os.environ.get(SERVE_PID_VARIABLE)
+    if not serve_pid:
+        return
+    set_parent_death_signal(signal.SIGTERM)
+    if os.getppid() != int(serve_pid):
+        sys.exit(0)  # it died before the line above
 
 
 @main.command()
@@ -186,10 +214,15 @@ def serve(host: str | None, port: int | None, no_demo: bool) -> None:
     settings = get_settings()
     host, port = host or settings.host, port or settings.port
     embedded = EmbeddedRedis(settings.redis_socket, settings.var_dir) if settings.embedded_redis else None
-    worker_process: subprocess.Popen | None = None
+    # SIGTERM (systemd, docker stop, kill) stops everything as cleanly as Ctrl-C does.
+    signal.signal(signal.SIGTERM, _interrupt)
+    run_file = _RunFile(settings.var_dir / "serve.pid")
+    run_file.claim(embedded)
+    supervisor: _WorkerSupervisor | None = None
     try:
         if embedded:
             embedded.start()
+            run_file.record(redis=embedded.pid)
             click.echo(f"Redis: embedded server on {embedded.socket_path}")
         else:
             check_reachable(settings.redis_url)
@@ -197,24 +230,169 @@ def serve(host: str | None, port: int | None, no_demo: bool) -> None:
         if not no_demo and not _has_users():
             created = _seed_demo()
             click.echo(f"Demo data seeded: {created['cards']} cards on {created['boards']} boards.")
-        env = {**os.environ, "REDIS_URL": settings.effective_redis_url}
-        worker_process = subprocess.Popen([sys.executable, "-m", "portal.cli", "worker"], env=env)
+        from workers.settings import SERVE_PID_VARIABLE
+
+        env = {**os.environ, "REDIS_URL": settings.effective_redis_url, SERVE_PID_VARIABLE: str(os.getpid())}
+        supervisor = _WorkerSupervisor(env, on_start=lambda pid: run_file.record(worker=pid))
+        supervisor.start()
         click.echo("")
         click.secho(f"Portal is running at http://{host}:{port}/", fg="green", bold=True)
         _print_logins()
         click.echo("Press Ctrl-C to stop the web server, the worker and Redis.\n")
-        _run_web(host, port)
+        _run_web(host, port, on_exit=supervisor.stopping.set)
     finally:
-        if worker_process and worker_process.poll() is None:
-            worker_process.send_signal(signal.SIGINT)
-            try:
-                worker_process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                worker_process.kill()
-                worker_process.wait()
+        if supervisor:
+            supervisor.stop()
         if embedded:
             embedded.stop()
+        run_file.release()
         click.echo("Portal stopped.")
+
+
+def _interrupt(signal_number, frame) -> None:
+    raise KeyboardInterrupt
+
+
+class _RunFile:
+    """var/serve.pid: which `portal serve` runs (it holds a lock on the file while it lives)
+    and the pids of its Redis and worker, so the next one can clear up after a crash."""
+
+    def __init__(self, path) -> None:
+        self.path = path
+        self.file = None
+        self.pids: dict[str, int] = {}
+
+    def claim(self, embedded) -> None:
+        """Refuse when another serve runs; otherwise stop what a killed one left running."""
+        import fcntl
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.file = open(self.path, "a+")  # noqa: SIM115 (held open: the lock lasts as long as the process)
+        self.file.seek(0)
+        try:
+            fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            owner = _read_pids(self.file.read()).get("serve", "?")
+            self.file.close()
+            self.file = None
+            raise SettingsError(f"Another `portal serve` is running (pid {owner}) on {self.path.parent}.") from None
+        self.file.seek(0)
+        stale = _read_pids(self.file.read())
+        # A serve killed outright may have left its worker and Redis behind: stop the worker
+        # first (it may be in the middle of a job), then Redis, which saves its data as it goes.
+        for pid in stale.get("workers", []):
+            _stop_stale(pid, ("portal", "worker"), "worker")
+        if embedded:
+            if embedded.shut_down_stale():
+                click.echo("Stopped the embedded Redis a previous `portal serve` left running (its data is kept).")
+        if stale.get("redis"):
+            _stop_stale(stale["redis"], ("redis-server",), "embedded Redis")
+        self.pids = {"serve": os.getpid()}
+        self._write()
+
+    def record(self, *, redis: int | None = None, worker: int | None = None) -> None:
+        if redis:
+            self.pids["redis"] = redis
+        if worker:
+            self.pids["workers"] = [worker]
+        self._write()
+
+    def _write(self) -> None:
+        import json
+
+        if self.file:
+            self.file.seek(0)
+            self.file.truncate()
+            self.file.write(json.dumps(self.pids))
+            self.file.flush()
+
+    def release(self) -> None:
+        """Nothing left running: empty the file (kept, so a serve starting now locks the same one)."""
+        if self.file:
+            self.pids = {}
+            self._write()
+            self.file.close()
+            self.file = None
+
+
+def _read_pids(text: str) -> dict:
+    import json
+
+    try:
+        pids = json.loads(text)
+    except ValueError:
+        return {}
+    return pids if isinstance(pids, dict) else {}
+
+
+def _stop_stale(pid, command_words: tuple[str, ...], what: str) -> None:
+    """SIGTERM, then SIGKILL, a process a killed serve left — if that pid is still that program."""
+    from portal.core.redis import process_alive, process_command, wait_for_exit
+
+    if not isinstance(pid, int) or pid == os.getpid() or not process_alive(pid):
+        return
+    command = process_command(pid)
+    if command is None or not all(any(word in part for part in command) for word in command_words):
+        return  # the pid now belongs to something else (or cannot be checked): leave it alone
+    try:
+        os.kill(pid, signal.SIGTERM)
+        if not wait_for_exit(pid, 15):
+            os.kill(pid, signal.SIGKILL)
+            wait_for_exit(pid, 5)
+    except ProcessLookupError:
+        pass
+    click.echo(f"Stopped the {what} (pid {pid}) a previous `portal serve` left running.")
+
+
+class _WorkerSupervisor:
+    """Runs the worker as a child process and starts it again if it exits while serve runs."""
+
+    def __init__(self, env: dict[str, str], on_start: Callable[[int], None]) -> None:
+        import threading
+
+        self.env = env
+        self.on_start = on_start
+        self.stopping = threading.Event()
+        self.process: subprocess.Popen | None = None
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, name="worker-supervisor", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        import time
+
+        failures = 0
+        while True:
+            with self._lock:
+                if self.stopping.is_set():
+                    return
+                self.process = subprocess.Popen([sys.executable, "-m", "portal.cli", "worker"], env=self.env)
+                self.on_start(self.process.pid)
+            started = time.monotonic()
+            code = self.process.wait()
+            if self.stopping.is_set():
+                return
+            # Quick successive failures back off up to half a minute.
+            failures = failures + 1 if time.monotonic() - started < 60 else 1
+            delay = min(2 ** (failures - 1), 30)
+            click.secho(f"portal: the worker exited (code {code}); starting it again in {delay} s.", fg="red", err=True)
+            if self.stopping.wait(delay):
+                return
+
+    def stop(self) -> None:
+        self.stopping.set()
+        with self._lock:
+            process = self.process
+        if process and process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self._thread.join(timeout=5)
 
 
 def _require_redis(settings) -> None:
@@ -227,12 +405,13 @@ def _require_redis(settings) -> None:
     check_reachable(settings.effective_redis_url)
 
 
-def _run_web(host: str, port: int) -> None:
+def _run_web(host: str, port: int, on_exit: Callable[[], None] | None = None) -> None:
+    """Run the web server until Ctrl-C / SIGTERM; ``on_exit`` is called as soon as one arrives."""
     import uvicorn
 
     from portal.app import create_app
 
-    uvicorn.run(
+    config = uvicorn.Config(
         create_app(),
         host=host,
         port=port,
@@ -240,7 +419,25 @@ def _run_web(host: str, port: int) -> None:
         proxy_headers=True,
         forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
         ws="websockets",
+        # Ctrl-C must not wait on browsers that stopped reading: open sockets get a few
+        # seconds to close, then their handlers are cancelled.
+        timeout_graceful_shutdown=5,
     )
+    server = uvicorn.Server(config)
+    if on_exit:
+        handle_exit = server.handle_exit
+
+        def exiting(signal_number, frame) -> None:
+            on_exit()
+            handle_exit(signal_number, frame)
+
+        server.handle_exit = exiting
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    if not server.started:
+        sys.exit(3)  # as uvicorn.run: it could not start (the port is taken …); it said why
 
 
 def _print_logins() -> None:
