@@ -7,6 +7,7 @@ socket under ``var/``. Scaled deployments set ``DATABASE_URL`` and ``REDIS_URL``
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -46,6 +47,9 @@ class Settings(BaseSettings):
     smtp_password: str = Field(default="", validation_alias="SMTP_PASSWORD")
     smtp_from: str = Field(default="portal@localhost", validation_alias="SMTP_FROM")
     smtp_starttls: bool = Field(default=False, validation_alias="SMTP_STARTTLS")
+    # Group robots may only post to public https addresses; these hosts (names or IP
+    # addresses as written in the robot's URL, comma-separated) are exempt, http allowed.
+    robot_allowed_hosts: str = Field(default="", validation_alias="PORTAL_ROBOT_ALLOWED_HOSTS")
 
     @field_validator("database_url")
     @classmethod
@@ -105,6 +109,19 @@ class Settings(BaseSettings):
     @property
     def public_url(self) -> str:
         return self.base_url.rstrip("/") or f"http://{self.host}:{self.port}"
+
+    @property
+    def robot_allowed_host_set(self) -> frozenset[str]:
+        hosts = set()
+        for entry in self.robot_allowed_hosts.split(","):
+            host = entry.strip().lower().strip("[]").rstrip(".")
+            try:
+                host = ipaddress.ip_address(host).compressed
+            except ValueError:
+                pass
+            if host:
+                hosts.add(host)
+        return frozenset(hosts)
 
     @property
     def secure_cookies(self) -> bool:

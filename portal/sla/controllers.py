@@ -53,17 +53,34 @@ class CalendarController(Controller):
 
     @post("/days", guards=[admin_only])
     async def set_day(self, request: Request) -> Response:
-        form = DayForm.parse(await request.form())
-        await services.set_day(request.user, form.day, form.kind)
+        data = await request.form()
+        try:
+            form = DayForm.parse(data)
+            await services.set_day(request.user, form.day, form.kind)
+        except FormError as error:
+            return Template(
+                "pages/sla/calendar.html",
+                status_code=422,
+                context={
+                    **await services.year_view(_year(None)),
+                    "errors": error.errors,
+                    "values": {},
+                    "saved": "",
+                    "preview": None,
+                },
+            )
         return Redirect(f"/calendar?year={form.day.year}&saved=day#d-{form.day.isoformat()}", status_code=303)
 
     @post("/import", guards=[admin_only])
     async def import_year(self, request: Request) -> Response:
         data = await request.form()
-        year = _year(data.get("year"))
+        year = _year(data.get("year"))  # the year to show
         try:
+            # The year as typed: one outside 2000–2100 is refused, not replaced by this year.
             await services.import_year(
-                request.user, year, data.get("days") if isinstance(data.get("days"), str) else ""
+                request.user,
+                optional_int(data.get("year")) or 0,
+                data.get("days") if isinstance(data.get("days"), str) else "",
             )
         except FormError as error:
             return Template(

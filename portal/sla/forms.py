@@ -16,6 +16,10 @@ MAX_DURATION = {
     DurationMode.working_days: 366,
 }
 
+# The years the calendar works with: holiday data exists for a few decades at most, and
+# arithmetic near year 1 or 9999 would run off the end of the date range.
+MIN_YEAR, MAX_YEAR = 2000, 2100
+
 
 @dataclass
 class PreviewForm:
@@ -39,6 +43,10 @@ class PreviewForm:
                 errors["start"] = _("The start needs a UTC offset, e.g. +08:00.")
             else:
                 start = start.replace(tzinfo=default_tz)
+        if start is not None and not MIN_YEAR <= start.year <= MAX_YEAR:
+            errors["start"] = _(
+                "The start must lie between the years %(low)s and %(high)s.", low=MIN_YEAR, high=MAX_YEAR
+            )
         mode = text(data, "mode")
         if mode not in {m.value for m in DurationMode}:
             errors["mode"] = _("mode must be natural_hours, working_hours or working_days.")
@@ -63,6 +71,10 @@ class DayForm:
             day = date.fromisoformat(text(data, "day"))
         except ValueError:
             raise FormError({"day": _("Choose a date.")}) from None
+        if not MIN_YEAR <= day.year <= MAX_YEAR:
+            raise FormError(
+                {"day": _("Choose a date between the years %(low)s and %(high)s.", low=MIN_YEAR, high=MAX_YEAR)}
+            )
         kind = text(data, "kind")
         if kind not in ("holiday", "workday", "default"):
             raise FormError({"kind": _("Choose holiday, workday or default.")})
