@@ -58,36 +58,71 @@
     return true;
   }
 
-  // "张三 正在编辑" arrives as its own fragment; a card re-rendered later (moved, edited)
-  // comes with an empty marker, so the last known state is put back.
-  var editors = {};
-  var EDITING = /id="(editing-\d+)"[^>]*>([^<]*)</g;
-  document.addEventListener("htmx:wsBeforeMessage", function (event) {
-    var message = String(event.detail.message || "");
-    if (message.indexOf("hx-swap-oob") < 0 || message.indexOf('class="editing') < 0) { return; }
-    var match;
-    EDITING.lastIndex = 0;
-    while ((match = EDITING.exec(message)) !== null) {
-      // Card tiles carry an empty marker; only the editing fragment itself states who.
-      if (message.indexOf("<article") < 0) { editors[match[1]] = match[2]; }
+  // ---- what the server says about each message ----------------------------------------
+  // Every websocket message is one JSON header line, then the HTML to swap. The
+  // "portal-live" extension (hx-ext="ws,portal-live" on the board root) cuts the header off
+  // before htmx swaps the HTML and announces it as a "portal:live" event; the state below
+  // (who edits which card, the board's sequence number, "re-fetch") comes from headers only.
+  htmx.defineExtension("portal-live", {
+    transformResponse: function (text, xhr, elt) {
+      if (xhr !== null || typeof text !== "string" || text.charAt(0) !== "{") { return text; }
+      var cut = text.indexOf("\n");
+      var header;
+      try { header = JSON.parse(cut < 0 ? text : text.slice(0, cut)); } catch (e) { return text; }
+      htmx.trigger(elt, "portal:live", header);
+      return cut < 0 ? "" : text.slice(cut + 1);
     }
   });
+
+  // "张三 正在编辑": the last known editor of each card (by card id), put back on a card
+  // re-rendered later (moved, edited: it comes with an empty marker), and never shown to
+  // the editor themselves.
+  var editors = {};
+  var refreshWanted = false;
+  document.addEventListener("portal:live", function (event) {
+    var header = event.detail || {};
+    var root = boardRoot();
+    if (header.type === "editing" && header.card) {
+      editors[header.card] = header.name ? { user: String(header.user), name: String(header.name) } : null;
+    }
+    if (root && typeof header.seq === "number" && (header.type === "cards" || header.type === "refresh") &&
+        header.seq > parseInt(root.dataset.seq || "0", 10)) {
+      root.dataset.seq = String(header.seq);
+    }
+    if (header.type === "refresh") { refreshWanted = true; }
+  });
+  document.addEventListener("htmx:wsAfterMessage", function () {
+    if (refreshWanted) { refreshWanted = false; refetchBoard(); }
+  });
+
+  function editingText(name) {
+    var root = boardRoot();
+    var template = (root && root.dataset.editingText) || (document.documentElement.lang === "en" ? "{name} is editing" : "{name} 正在编辑");
+    return template.split("{name}").join(name);
+  }
 
   function reconcile() {
     var root = boardRoot();
     if (!root) { return; }
-    Object.keys(editors).forEach(function (id) {
-      var marker = document.getElementById(id);
-      if (marker && marker.textContent !== editors[id]) {
-        marker.textContent = editors[id];
-        marker.classList.toggle("active", !!editors[id]);
-      }
+    var me = document.body.dataset.userId;
+    Object.keys(editors).forEach(function (cardId) {
+      var marker = document.getElementById("editing-" + cardId);
+      if (!marker) { return; }
+      var editor = editors[cardId];
+      var text = editor && editor.user !== me ? editingText(editor.name) : "";
+      if (marker.textContent !== text) { marker.textContent = text; }
+      marker.classList.toggle("active", !!text);
+      marker.hidden = !!editor && editor.user === me;
+      if (editor) { marker.dataset.userId = editor.user; } else { marker.removeAttribute("data-user-id"); }
+    });
+    // A marker naming the person looking at it (their own drawer) stays hidden.
+    document.querySelectorAll(".editing[data-user-id]").forEach(function (marker) {
+      marker.hidden = !!me && marker.dataset.userId === me;
     });
     document.querySelectorAll("article.card[data-live]").forEach(function (card) {
       if (!matchesFilters(card)) { card.remove(); return; }
       placeCard(card);
     });
-    var me = document.body.dataset.userId;
     document.querySelectorAll("article.card").forEach(function (card) {
       card.classList.toggle("mine", !!me && card.dataset.assigneeId === me);
     });
@@ -100,14 +135,10 @@
         badge.classList.toggle("over-limit", !!limit && count > limit);
       }
     });
+    // The answer to this page's own card writes (plain htmx, no header) carries the sequence.
     var seq = document.getElementById("board-seq");
     if (seq && parseInt(seq.dataset.seq || "0", 10) > parseInt(root.dataset.seq || "0", 10)) {
       root.dataset.seq = seq.dataset.seq;
-    }
-    var refresh = document.getElementById("board-refresh");
-    if (refresh && refresh.dataset.refresh) {
-      refresh.removeAttribute("data-refresh");
-      refetchBoard();
     }
   }
 
@@ -148,12 +179,65 @@
   document.addEventListener("htmx:wsOpen", function (event) {
     socket = event.detail.socketWrapper;
     var root = boardRoot();
-    send({ type: "hello", seq: root ? parseInt(root.dataset.seq || "0", 10) : 0 });
+    if (root) {
+      var hello = { type: "hello", seq: parseInt(root.dataset.seq || "0", 10) };
+      if (root.dataset.scoped === "true") {
+        // A department-scoped viewer says which cards the page shows: only those may be
+        // taken off it when they left the department while the page was away.
+        hello.cards = Array.prototype.map.call(root.querySelectorAll("article.card[data-card-id]"), function (card) {
+          return parseInt(card.dataset.cardId, 10);
+        }).slice(0, 5000);
+      }
+      send(hello);
+    }
     if (editingCard) { send({ type: "editing", card: editingCard }); }
     setStatus("connected", statusText.connected);
   });
-  document.addEventListener("htmx:wsClose", function () { setStatus("connecting", statusText.connecting); });
-  document.addEventListener("htmx:wsError", function () { setStatus("offline", statusText.offline); });
+
+  // The server accepts every handshake and closes a refused one with a code saying why
+  // (4401 logged out, 4403 not allowed, 4404 no access; the reason is the message to show,
+  // in the user's language). The ws extension does not retry these: say so, plainly.
+  var stopText = {
+    4401: document.documentElement.lang === "en" ? "Your session has ended. Please log in again." : "登录已失效，请重新登录",
+    4403: document.documentElement.lang === "en" ? "Live updates stopped: this page may not connect. Reload it." : "实时更新已停止：此页面不允许连接，请刷新页面",
+    4404: document.documentElement.lang === "en" ? "Live updates stopped: this board does not exist or you may not see it." : "实时更新已停止：看板不存在或你无权查看"
+  };
+  function showStopped(code, reason) {
+    var text = reason || stopText[code];
+    setStatus("offline", text);
+    var notice = document.getElementById("live-notice");
+    if (!notice) {
+      notice = document.createElement("div");
+      notice.id = "live-notice";
+      notice.className = "alert alert-error";
+      notice.setAttribute("role", "alert");
+      var main = document.getElementById("main") || document.body;
+      main.insertBefore(notice, main.firstChild);
+    }
+    notice.dataset.code = String(code);
+    notice.textContent = "";
+    if (code === 4401) {
+      var link = document.createElement("a");
+      link.href = "/login?next=" + encodeURIComponent(window.location.pathname + window.location.search);
+      link.textContent = text;
+      notice.appendChild(link);
+    } else {
+      notice.textContent = text;
+    }
+  }
+  document.addEventListener("htmx:wsClose", function (event) {
+    var close = (event.detail && event.detail.event) || {};
+    if (stopText[close.code]) {
+      showStopped(close.code, close.reason);
+      return;
+    }
+    setStatus("connecting", statusText.connecting);
+  });
+  document.addEventListener("htmx:wsError", function () {
+    var badge = document.getElementById("live-status");
+    if (badge && badge.dataset.state === "offline" && document.getElementById("live-notice")) { return; }
+    setStatus("offline", statusText.offline);
+  });
   document.addEventListener("htmx:wsAfterMessage", reconcile);
 
   // ---- the drawer -----------------------------------------------------------------------

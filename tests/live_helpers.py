@@ -28,14 +28,20 @@ async def htmx_post(client: httpx.AsyncClient, url: str, data: dict, token: str)
     return await client.post(url, data=data, headers={"HX-Request": "true", "x-csrftoken": token})
 
 
-def board_socket(base: str, board_id: int, client: httpx.AsyncClient | None, origin: str | None = None):
+def board_socket(base: str, board_id: int, client: httpx.AsyncClient | None, origin: str | None = None, **options):
+    return live_socket(base, f"/boards/{board_id}/ws", client, origin, **options)
+
+
+def live_socket(base: str, path: str, client: httpx.AsyncClient | None, origin: str | None = None, **options):
+    """A websocket like the browser's: its cookies, and our page as the Origin."""
     cookie = "; ".join(f"{name}={value}" for name, value in client.cookies.items()) if client else ""
     headers = {"Cookie": cookie} if cookie else {}
     return websockets.connect(
-        base.replace("http", "ws", 1) + f"/boards/{board_id}/ws",
+        base.replace("http", "ws", 1) + path,
         additional_headers=headers,
         origin=origin if origin is not None else base,
         open_timeout=10,
+        **options,
     )
 
 
@@ -51,6 +57,19 @@ async def receive_until(socket, needle: str, timeout: float = 5.0) -> str:
             message = await socket.recv()
             if needle in message:
                 return message
+
+    return await asyncio.wait_for(wait(), timeout)
+
+
+async def receive_all_until(socket, needle: str, timeout: float = 5.0) -> list[str]:
+    """Every message up to and including the first that contains ``needle``."""
+    received: list[str] = []
+
+    async def wait():
+        while True:
+            received.append(await socket.recv())
+            if needle in received[-1]:
+                return received
 
     return await asyncio.wait_for(wait(), timeout)
 

@@ -13,7 +13,7 @@ from litestar.channels.backends.redis import RedisChannelsPubSubBackend
 from portal.cards import services as cards
 from portal.cards.services import CardChange
 from portal.live import fragments
-from portal.live.channels import Envelope, board_channel, user_channel
+from portal.live.channels import ACCESS, BELL, CARDS, REFRESH, Envelope, board_channel, user_channel
 
 Send = Callable[[bytes, list[str]], Awaitable[None]]
 
@@ -25,7 +25,9 @@ def backend_for(redis) -> RedisChannelsPubSubBackend:
 async def publish_card_change(send: Send, change: CardChange) -> bytes:
     tiles = await cards.tiles([change.card_id])
     envelope = Envelope(
+        type=CARDS,
         seq=change.seq,
+        cards=[change.card_id],
         html=fragments.card_upsert(tiles, change.seq),
         before=change.departments_before,
         after=change.departments_after,
@@ -36,11 +38,18 @@ async def publish_card_change(send: Send, change: CardChange) -> bytes:
 
 
 async def publish_refresh(send: Send, board_id: int, seq: int) -> None:
-    await send(Envelope(seq=seq, html=fragments.refresh(seq)).encode(), [board_channel(board_id)])
+    await send(Envelope(type=REFRESH, seq=seq, html=fragments.refresh(seq)).encode(), [board_channel(board_id)])
 
 
 async def publish_to_user(send: Send, user_id: int, html: dict[str, bytes]) -> None:
-    await send(Envelope(seq=None, html=html).encode(), [user_channel(user_id)])
+    await send(Envelope(type=BELL, seq=None, html=html).encode(), [user_channel(user_id)])
+
+
+async def publish_access_changed(send: Send, user_id: int) -> None:
+    """The user logged out, was disabled, got a new password, or their board memberships
+    changed: every socket they have open re-checks its access now (and closes if it lost it).
+    Call it after the change is saved (sessions deleted, membership written)."""
+    await send(Envelope(type=ACCESS, seq=None, html={}).encode(), [user_channel(user_id)])
 
 
 async def notify_users(send: Send, user_ids: list[int]) -> None:

@@ -91,7 +91,57 @@ async def test_move_edit_and_new_card_appear_for_the_other_user(demo, live_serve
     # The other user sees who is looking at the board, and who has this card open.
     assert await other.locator(".presence .avatar").count() >= 2
     await other.wait_for_selector(f"#editing-{card_id} >> text=张伟 正在编辑", timeout=3000)
+    # … but 张伟 himself is not told that he is editing.
+    assert not await page.locator(f"#editing-{card_id}").is_visible()
+    assert "正在编辑" not in await page.locator(f"#editing-{card_id}").text_content()
     await other.context.close()
+
+
+async def test_editing_names_are_shown_as_written(demo, live_server, page, browser):
+    from portal.accounts.tables import User
+
+    name = "张伟 & <b>小组</b>"
+    await User.update({User.display_name: name}).where(User.username == "zhangwei")
+    other = await second_page(browser)
+    await open_board(page, live_server, demo, "zhangwei")
+    await open_board(other, live_server, demo, "lina")
+    card = page.locator(f"#column-{demo['columns']['new']} article.card").first
+    card_id = await card.get_attribute("data-card-id")
+    await card.locator("a.open-card").click()
+    await page.wait_for_selector(f'#drawer[data-card-id="{card_id}"]')
+    marker = other.locator(f"#editing-{card_id}")
+    await other.wait_for_selector(f"#editing-{card_id}.active", timeout=5000)
+    assert await marker.text_content() == f"{name} 正在编辑"
+    # The card is re-rendered (its title changes): the marker is put back, still as written.
+    await page.fill("#drawer #f-title", "改个标题")
+    await page.click("#drawer .card-form button[type=submit]")
+    await other.wait_for_selector(f"#card-{card_id} >> text=改个标题", timeout=5000)
+    await other.wait_for_selector(f"#editing-{card_id}.active", timeout=5000)
+    assert await marker.text_content() == f"{name} 正在编辑"
+    await other.context.close()
+
+
+async def test_a_lost_session_asks_to_log_in_again(demo, page, tmp_path, redis_client):
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with portal_process("web", "--port", str(port), port=port, log=tmp_path / "first.log"):
+        await open_board(page, base, demo, "lina")
+        # Redis loses every session (FLUSHALL, a restart without persistence) …
+        await redis_client.flushdb()
+    # … and the web process restarts: the page reconnects and is told why it may not.
+    with portal_process("web", "--port", str(port), port=port, log=tmp_path / "second.log"):
+        link = page.locator(f'#live-notice a[href="/login?next=%2Fboards%2F{demo["board"]}"]')
+        await link.wait_for(timeout=60000)
+        assert await link.text_content() == "登录已失效，请重新登录"
+        assert await page.locator("#live-status").get_attribute("data-state") == "offline"
+        assert "正在重新连接" not in await page.locator("#live-status").text_content()
+        # Logging in again leads back to the board, live.
+        await link.click()
+        await page.fill("#f-username", "lina")
+        await page.fill("#f-password", "portal-demo")
+        await page.click("button[type=submit].primary")
+        await page.wait_for_url(f"{base}/boards/{demo['board']}")
+        await page.wait_for_selector('#live-status[data-state="connected"]', timeout=10000)
 
 
 async def test_board_catches_up_after_the_server_restarts(demo, page, tmp_path):
