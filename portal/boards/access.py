@@ -20,6 +20,13 @@ from portal.boards.tables import Board, BoardMember, BoardRole
 from portal.core.forms import valid_id
 
 
+def department_may_see(department: int | None, card: dict[str, Any]) -> bool:
+    """A liaison's rule: the card is routed to her department, as responsible or assisting."""
+    if department is None:
+        return False
+    return card.get("department") == department or department in (card.get("assisting_departments") or [])
+
+
 @dataclass(frozen=True)
 class BoardAccess:
     user: CurrentUser
@@ -47,9 +54,7 @@ class BoardAccess:
     def can_see_card(self, card: dict[str, Any]) -> bool:
         if self.department_only is None:
             return True
-        return card.get("department") == self.department_only or self.department_only in (
-            card.get("assisting_departments") or []
-        )
+        return department_may_see(self.department_only, card)
 
     def require_card(self, card: dict[str, Any] | None) -> dict[str, Any]:
         if card is None or card.get("board") != self.board_id or not self.can_see_card(card):
