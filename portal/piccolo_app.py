@@ -3,12 +3,12 @@
 from piccolo.conf.apps import AppConfig
 
 from portal import MIGRATIONS_DIR
-from portal.accounts.tables import Department, User
+from portal.accounts.tables import Department, PersonalToken, User
 from portal.boards.tables import Board, BoardColumn, BoardMember
-from portal.cards.tables import Card, Note
-from portal.events.tables import Event
+from portal.cards.tables import Card, CardStage, Note
+from portal.events.tables import Event, Outbox
 from portal.notifications.tables import Notification, WebhookDelivery
-from portal.sla.tables import CalendarDay, CalendarYear, SlaPolicy
+from portal.sla.tables import CalendarDay, CalendarYear, CardClock, SlaPolicy
 
 APP_CONFIG = AppConfig(
     app_name="portal",
@@ -27,6 +27,10 @@ APP_CONFIG = AppConfig(
         CalendarYear,
         SlaPolicy,
         WebhookDelivery,
+        PersonalToken,
+        CardStage,
+        CardClock,
+        Outbox,
     ],
     migration_dependencies=[],
     commands=[],

@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import tempfile
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,9 @@ import pytest
 # environment for the whole session is fixed here, before any portal import.
 _VAR_DIR = Path(tempfile.mkdtemp(prefix="portal-tests-"))
 os.environ["PORTAL_VAR_DIR"] = str(_VAR_DIR)
+# Argon2 at its production cost takes most of a second per hash on the test machine; the
+# suite hashes for every user it creates and every login (processes it starts inherit this).
+os.environ["PORTAL_TEST_FAST_HASHING"] = "1"
 os.environ.pop("DATABASE_URL", None)
 os.environ.pop("REDIS_URL", None)
 TEST_DATABASE_URL = os.environ.get("PORTAL_TEST_DATABASE_URL", "")
@@ -93,7 +97,30 @@ async def clean_db(database, redis_client):
     else:
         for table in tables:
             await table.delete(force=True)
-    yield database
+    from portal.sla import services as sla
+
+    sla.invalidate()  # the per-process caches of calendar and policies start afresh too
+    async with effects_configured():
+        yield database
+
+
+@asynccontextmanager
+async def effects_configured():
+    """Writes run their outbox effects (publish, arm reminders, bells) after commit, as in
+    the web app and the worker: with a Redis client and an arq pool of the test Redis."""
+    from arq import create_pool
+    from arq.connections import RedisSettings
+
+    from portal.events import outbox
+
+    pool = await create_pool(RedisSettings.from_dsn(get_settings().effective_redis_url))
+    previous = outbox.context()
+    outbox.configure(outbox.EffectContext(redis=pool, arq=pool))
+    try:
+        yield
+    finally:
+        outbox.configure(previous)
+        await pool.aclose()
 
 
 @pytest.fixture

@@ -1,25 +1,38 @@
 """arq WorkerSettings: the jobs and cron entries every worker process runs.
 
-Jobs take ids, not rows, and call the same services the web uses.
+Jobs take ids, not rows, and call the same services the web uses. Besides the jobs, each
+worker runs the outbox (portal/events/outbox.py): every second it picks up the effects a
+process left behind (it died between commit and running them) and the deliveries due for
+a retry, so those go out within seconds; a daily cron removes done rows older than a week.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import os
+import signal
 import socket
 import time
+from datetime import timedelta
 
-from arq import Retry, cron
+from arq import cron
 from arq.connections import RedisSettings
 
 from portal import db
-from portal.live import publisher
-from portal.notifications.delivery import DeliveryFailed
+from portal.events import outbox
+from portal.events.outbox import EffectContext
 from portal.reminders import services as reminders
 from portal.settings import get_settings
 
 HEARTBEAT_KEY = "portal:worker-heartbeat:{name}"
 HEARTBEAT_TTL_SECONDS = 180
+SERVE_PID_VARIABLE = "PORTAL_SERVE_PID"  # set by `portal serve` for the worker it supervises
+OUTBOX_POLL_SECONDS = 1.0
+OUTBOX_KEEP_DONE_DAYS = 7
+
+log = logging.getLogger("portal.worker")
 
 
 def worker_name() -> str:
@@ -28,39 +41,73 @@ def worker_name() -> str:
 
 async def startup(ctx: dict) -> None:
     await db.open_pool()
-    ctx["publish"] = publisher.backend_for(ctx["redis"]).publish
+    # arq's pool is a Redis client too: it publishes to the live channels and queues jobs.
+    outbox.configure(EffectContext(redis=ctx["redis"], arq=ctx["redis"]))
+    ctx["outbox_task"] = asyncio.create_task(run_outbox(), name="portal-outbox")
+    ctx["full_sweep"] = True  # a new worker re-arms everything once
     await heartbeat(ctx)
 
 
 async def shutdown(ctx: dict) -> None:
+    task = ctx.pop("outbox_task", None)
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    outbox.configure(None)
     await ctx["redis"].delete(HEARTBEAT_KEY.format(name=worker_name()))
     await db.close_pool()
 
 
+async def run_outbox(every: float = OUTBOX_POLL_SECONDS) -> None:
+    """Run what the outbox holds and nobody runs, every second, until cancelled."""
+    while True:
+        try:
+            await outbox.run_pending()
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the database hiccuped: log it and try again in a moment
+            log.exception("outbox: run_pending failed")
+        await asyncio.sleep(every)
+
+
+async def purge_outbox(ctx: dict) -> int:
+    """Done outbox rows are kept a week for inspection, then removed."""
+    return await outbox.purge_done(timedelta(days=OUTBOX_KEEP_DONE_DAYS))
+
+
 async def heartbeat(ctx: dict) -> None:
     """Tell operators (and `portal serve`) that this worker is alive and polling."""
+    if orphaned():
+        # The `portal serve` that started this worker is gone (killed): stop with it rather
+        # than run on unsupervised beside the worker of the next `portal serve`.
+        os.kill(os.getpid(), signal.SIGTERM)
+        return
     await ctx["redis"].set(HEARTBEAT_KEY.format(name=worker_name()), str(time.time()), ex=HEARTBEAT_TTL_SECONDS)
 
 
+def orphaned() -> bool:
+    """Started by `portal serve` (PORTAL_SERVE_PID) and that process is no longer our parent."""
+    parent = os.environ.get(SERVE_PID_VARIABLE)
+    return bool(parent) and os.getppid() != int(parent)
+
+
 async def send_reminder(ctx: dict, card_id: int, stage: str, kind: str, round_number: int, due_iso: str) -> int:
-    """One 催办 / due notice / 督办; a no-op when it no longer applies or was already sent."""
-    try:
-        notified = await reminders.send(card_id, stage, kind, round_number, due_iso)
-    except DeliveryFailed as error:
-        # SMTP or a robot is down: try again later; what was delivered is not repeated.
-        raise Retry(defer=min(60 * ctx.get("job_try", 1), 600)) from error
-    if notified:
-        publish = ctx.get("publish") or publisher.backend_for(ctx["redis"]).publish
-        await publisher.notify_users(publish, notified)
-        if kind == "escalation":
-            # While it stays overdue, the next working day's 督办 is queued.
-            await reminders.schedule_card(ctx["redis"], card_id)
+    """One 催办 / due notice / 督办; returns how many people were newly notified (0 when it
+    no longer applies or was already sent).
+
+    The notifications and their deliveries (bells, e-mail, robots, the next 督办) commit
+    together; the deliveries then run as outbox rows, each retried on its own by the outbox,
+    so a failing delivery never makes arq run the reminder again."""
+    notified = await reminders.send(card_id, stage, kind, round_number, due_iso)
     return len(notified)
 
 
 async def sweep_reminders(ctx: dict) -> int:
-    """Re-arm from the database whatever Redis lost (a FLUSHALL, a restore, a new worker)."""
-    return await reminders.sweep(ctx["redis"])
+    """Re-arm from the database whatever Redis lost (a FLUSHALL, a restore, a new worker):
+    everything at start-up, hourly and when Redis forgot; otherwise what is due soon."""
+    full = True if ctx.pop("full_sweep", False) else None
+    return await reminders.sweep(ctx["redis"], full=full)
 
 
 class WorkerSettings:
@@ -69,6 +116,7 @@ class WorkerSettings:
     cron_jobs = [
         cron(heartbeat, second={0, 30}, run_at_startup=False, unique=False),
         cron(sweep_reminders, second={15}, run_at_startup=True, unique=True),
+        cron(purge_outbox, hour={3}, minute={40}, second={0}, run_at_startup=False, unique=True, keep_result=60),
     ]
     on_startup = startup
     on_shutdown = shutdown

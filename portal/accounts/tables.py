@@ -42,3 +42,17 @@ class User(Table, tablename="portal_user"):
     email_kinds = JSONB(default=["nudge", "due", "escalation", "extension", "mention"])
     created_at = Timestamptz(default=TimestamptzNow())
     last_login_at = Timestamptz(null=True, default=None)
+
+
+class PersonalToken(Table, tablename="personal_token"):
+    """A personal access token for the JSON API (``Authorization: Bearer …``).
+
+    Only a SHA-256 of the token is stored: the token is shown once, when it is made."""
+
+    user = ForeignKey(references=User, index=True)
+    name = Varchar(length=80)
+    token_hash = Varchar(length=64, unique=True)
+    prefix = Varchar(length=12)  # the first characters, to tell tokens apart in lists
+    created_at = Timestamptz(default=TimestamptzNow())
+    last_used_at = Timestamptz(null=True, default=None)
+    revoked_at = Timestamptz(null=True, default=None)

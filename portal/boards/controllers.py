@@ -1,24 +1,21 @@
-"""Board pages: list, board (page or fragment, with filters), settings (columns, members)."""
+"""Board pages: list, board (page or fragment, with filters), settings (columns, members).
+
+What a settings change shows others (viewers re-fetch the board, a member's sockets
+re-check access) is the write's own effect, run after its commit (see boards.services)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.channels import ChannelsPlugin
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from portal.boards import services
 from portal.boards.access import access_for
 from portal.boards.forms import BoardForm, ColumnForm, MemberForm
-from portal.boards.services import BoardChange, BoardFilters
+from portal.boards.services import BoardFilters
 from portal.core.forms import FormError, text
-from portal.live import publisher
-
-
-async def _publish_refresh(channels: ChannelsPlugin, change: BoardChange) -> None:
-    await publisher.publish_refresh(channels.wait_published, change.board_id, change.seq)
 
 
 class BoardController(Controller):
@@ -51,13 +48,13 @@ class BoardController(Controller):
         self,
         request: Request,
         board_id: FromPath[int],
-        assignee: str = "",
-        label: str = "",
-        platform: str = "",
-        priority: str = "",
-        q: str = "",
-        due: str = "",
-        card: str = "",
+        assignee: FromQuery[str] = "",
+        label: FromQuery[str] = "",
+        platform: FromQuery[str] = "",
+        priority: FromQuery[str] = "",
+        q: FromQuery[str] = "",
+        due: FromQuery[str] = "",
+        card: FromQuery[str] = "",
     ) -> Template:
         filters = BoardFilters(
             assignee=assignee[:20],
@@ -84,55 +81,47 @@ class BoardSettingsController(Controller):
     path = "/boards/{board_id:int}/settings"
 
     @get("/")
-    async def settings_page(self, request: Request, board_id: FromPath[int], saved: str = "") -> Template:
+    async def settings_page(self, request: Request, board_id: FromPath[int], saved: FromQuery[str] = "") -> Template:
         access = await access_for(request.user, board_id)
         access.require_manage()
         return Template("pages/boards/settings.html", context=await _settings_context(access, saved=saved))
 
     @post("/columns")
-    async def add_column(self, request: Request, board_id: FromPath[int], channels: ChannelsPlugin) -> Response:
+    async def add_column(self, request: Request, board_id: FromPath[int]) -> Response:
         access = await access_for(request.user, board_id)
-        return await _column_write(request, access, channels, lambda form: services.add_column(access, form))
+        return await _column_write(request, access, lambda form: services.add_column(access, form))
 
     @post("/columns/{column_id:int}")
-    async def update_column(
-        self, request: Request, board_id: FromPath[int], column_id: FromPath[int], channels: ChannelsPlugin
-    ) -> Response:
+    async def update_column(self, request: Request, board_id: FromPath[int], column_id: FromPath[int]) -> Response:
         access = await access_for(request.user, board_id)
-        return await _column_write(
-            request, access, channels, lambda form: services.update_column(access, column_id, form)
-        )
+        return await _column_write(request, access, lambda form: services.update_column(access, column_id, form))
 
     @post("/columns/{column_id:int}/move")
-    async def move_column(
-        self, request: Request, board_id: FromPath[int], column_id: FromPath[int], channels: ChannelsPlugin
-    ) -> Response:
+    async def move_column(self, request: Request, board_id: FromPath[int], column_id: FromPath[int]) -> Response:
         access = await access_for(request.user, board_id)
         direction = -1 if (await request.form()).get("direction") == "left" else 1
-        await _publish_refresh(channels, await services.move_column(access, column_id, direction))
+        await services.move_column(access, column_id, direction)
         return Redirect(f"/boards/{board_id}/settings?saved=columns", status_code=303)
 
     @post("/columns/{column_id:int}/archive")
-    async def archive_column(
-        self, request: Request, board_id: FromPath[int], column_id: FromPath[int], channels: ChannelsPlugin
-    ) -> Response:
+    async def archive_column(self, request: Request, board_id: FromPath[int], column_id: FromPath[int]) -> Response:
         access = await access_for(request.user, board_id)
         try:
-            change = await services.archive_column(access, column_id)
+            await services.archive_column(access, column_id)
         except FormError as error:
             return Template(
                 "pages/boards/settings.html",
                 status_code=422,
                 context=await _settings_context(access, errors=error.errors),
             )
-        await _publish_refresh(channels, change)
         return Redirect(f"/boards/{board_id}/settings?saved=columns", status_code=303)
 
     @post("/members")
     async def set_member(self, request: Request, board_id: FromPath[int]) -> Response:
         access = await access_for(request.user, board_id)
         try:
-            await services.set_member(access, MemberForm.parse(await request.form()))
+            form = MemberForm.parse(await request.form())
+            await services.set_member(access, form)
         except FormError as error:
             return Template(
                 "pages/boards/settings.html",
@@ -175,17 +164,16 @@ class BoardSettingsController(Controller):
         return Redirect(f"/boards/{board_id}/settings?saved=members", status_code=303)
 
 
-async def _column_write(request: Request, access, channels: ChannelsPlugin, write) -> Response:
+async def _column_write(request: Request, access, write) -> Response:
     data = dict(await request.form())
     try:
-        change = await write(ColumnForm.parse(data))
+        await write(ColumnForm.parse(data))
     except FormError as error:
         return Template(
             "pages/boards/settings.html",
             status_code=422,
             context=await _settings_context(access, errors=error.errors, values=data),
         )
-    await _publish_refresh(channels, change)
     return Redirect(f"/boards/{access.board_id}/settings?saved=columns", status_code=303)
 
 

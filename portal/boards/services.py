@@ -1,8 +1,10 @@
 """Boards: listing, the board view with filters, columns and members.
 
 Every function takes the acting user (or their BoardAccess) and checks permission
-itself; controllers never query. Writes happen in one transaction that also bumps the
-board's sequence number and records the event (see ``record_board_event``).
+itself; controllers never query. Writes are units of the write path
+(``portal.events.unit.board_write``): the board's sequence number, the change, its typed
+event and its effects (viewers re-fetch the board, a member's sockets re-check access)
+in one transaction.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from piccolo.columns.combination import WhereRaw
 from piccolo.query.functions.aggregate import Count
 
 from portal.accounts.services import CurrentUser, NotFound
@@ -19,10 +22,14 @@ from portal.boards.access import BoardAccess, access_for
 from portal.boards.forms import BoardForm, ColumnForm, MemberForm
 from portal.boards.tables import Board, BoardColumn, BoardKind, BoardMember, BoardRole, ColumnMeaning
 from portal.cards.tables import Card
+from portal.core.choices import WEBHOOK_KINDS
 from portal.core.forms import FormError
-from portal.db import is_sqlite, write_transaction
+from portal.db import is_sqlite
+from portal.events.kinds import EventKind
 from portal.events.tables import Event
+from portal.events.unit import board_write
 from portal.i18n import gettext as _
+from portal.live import effects as live_effects
 from portal.settings import get_settings
 
 # Default columns per board kind: (key, name, meaning).
@@ -95,50 +102,13 @@ class BoardFilters:
 
 @dataclass
 class BoardChange:
-    """What a board write did: published to viewers after the transaction commits."""
+    """What a board write did (its effects are in the outbox already)."""
 
     board_id: int
     seq: int
     verb: str
     refresh: bool = False  # columns changed: viewers re-fetch the board
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-# Sequence numbers and board events ----------------------------------------------------
-
-
-async def next_seq(board_id: int) -> int:
-    """Claim the board's next sequence number. Call inside the write transaction: on
-    PostgreSQL the UPDATE also locks the board row, so writers to one board queue up."""
-    rows = await Board.update({Board.seq: Board.seq + 1}).where(Board.id == board_id).returning(Board.seq)
-    return rows[0]["seq"]
-
-
-async def record_board_event(
-    board_id: int,
-    actor_id: int | None,
-    verb: str,
-    object_type: str,
-    object_id: int | None,
-    payload: dict[str, Any] | None = None,
-    *,
-    seq: int | None = None,
-) -> int:
-    """Write one board event; ``seq`` is claimed here unless the caller claimed it first
-    (to lock the board before reading what it is about to change)."""
-    seq = seq if seq is not None else await next_seq(board_id)
-    await Event.insert(
-        Event(
-            board_id=board_id,
-            seq=seq,
-            actor=actor_id,
-            verb=verb,
-            object_type=object_type,
-            object_id=object_id,
-            payload=payload or {},
-        )
-    )
-    return seq
 
 
 async def events_since(board_id: int, seq: int, limit: int) -> list[dict[str, Any]]:
@@ -227,6 +197,28 @@ async def board_view(user: CurrentUser, board_id: int, filters: BoardFilters | N
     return board
 
 
+async def list_cards(access: BoardAccess, filters: BoardFilters | None = None) -> list[dict[str, Any]]:
+    """Every open card this viewer may see on the board, whole (for the API), filtered the way
+    the board page filters, in column and position order. Phones are not masked here: the
+    caller masks them per viewer."""
+    filters = filters or BoardFilters()
+    query = Card.select(
+        Card.all_columns(),
+        Card.column.key.as_alias("column_key"),
+        Card.column.name.as_alias("column_name"),
+        Card.column.position.as_alias("column_position"),
+        Card.assignee.display_name.as_alias("assignee_name"),
+    ).where((Card.board == access.board_id) & (Card.archived == False) & (Card.column.archived == False))  # noqa: E712
+    query = _apply_filters(query, access, filters)
+    rows = await query.order_by(Card.position).output(load_json=True)
+    cards = [
+        card
+        for card in rows
+        if access.can_see_card(card) and (not filters.label or filters.label in (card["labels"] or []))
+    ]
+    return sorted(cards, key=lambda card: (card["column_position"], card["position"]))
+
+
 def _apply_filters(query, access: BoardAccess, filters: BoardFilters):
     if filters.assignee == "me":
         query = query.where(Card.assignee == access.user.id)
@@ -247,15 +239,23 @@ def _apply_filters(query, access: BoardAccess, filters: BoardFilters):
             start = local.replace(hour=0, minute=0, second=0, microsecond=0)
             query = query.where((Card.due_at >= start) & (Card.due_at < start + timedelta(days=1)))
     if filters.q:
-        pattern = f"%{_like_escape(filters.q)}%"
-        # SQLite's LIKE is already case-insensitive (for ASCII); PostgreSQL needs ILIKE.
-        match = (lambda column: column.like(pattern)) if is_sqlite() else (lambda column: column.ilike(pattern))
-        query = query.where(match(Card.title) | match(Card.body) | match(Card.author_handle))
+        # Typed text is matched literally: % and _ are escaped, not wildcards (nor dropped).
+        pattern = "%" + _like_escape(filters.q[:100]) + "%"
+        operator = "LIKE" if is_sqlite() else "ILIKE"  # SQLite's LIKE ignores ASCII case already
+        query = query.where(
+            WhereRaw(
+                f"(card.title {operator} {{}} ESCAPE '\\' OR card.body {operator} {{}} ESCAPE '\\' "
+                f"OR card.author_handle {operator} {{}} ESCAPE '\\')",
+                pattern,
+                pattern,
+                pattern,
+            )
+        )
     return query
 
 
 def _like_escape(value: str) -> str:
-    return value.replace("%", "").replace("_", "").replace('"', "")[:100]
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 async def board_header(access: BoardAccess) -> dict[str, Any]:
@@ -359,11 +359,12 @@ async def create_board(user: CurrentUser, form: BoardForm) -> int:
         from portal.accounts.services import PermissionDenied
 
         raise PermissionDenied
-    async with write_transaction():
+    async with board_write(None, user.id) as unit:
         rows = await Board.insert(
             Board(name=form.name, kind=form.kind, description=form.description, department=user.department_id)
         )
         board_id = rows[0]["id"]
+        await unit.claim(board_id)
         await BoardColumn.insert(
             *[
                 BoardColumn(board=board_id, key=key, name=name, meaning=meaning, position=index)
@@ -372,7 +373,7 @@ async def create_board(user: CurrentUser, form: BoardForm) -> int:
         )
         if not user.is_admin:
             await BoardMember.insert(BoardMember(board=board_id, user=user.id, role=BoardRole.manager))
-        await record_board_event(board_id, user.id, "board.created", "board", board_id, {"name": form.name})
+        unit.record(EventKind.board_created, "board", board_id, {"name": form.name})
     return board_id
 
 
@@ -394,8 +395,7 @@ async def _column(access: BoardAccess, column_id: int) -> dict[str, Any]:
 
 async def add_column(access: BoardAccess, form: ColumnForm) -> BoardChange:
     access.require_manage()
-    async with write_transaction():
-        seq = await next_seq(access.board_id)  # lock the board before checking anything
+    async with board_write(access.board_id, access.user.id) as unit:  # the board is locked: now check
         columns = await list_columns(access.board_id)
         if any(column["name"] == form.name for column in columns):
             raise FormError({"name": _("A column with this name exists.")})
@@ -403,23 +403,31 @@ async def add_column(access: BoardAccess, form: ColumnForm) -> BoardChange:
         rows = await BoardColumn.insert(
             BoardColumn(
                 board=access.board_id,
-                key=f"c{len(columns) + 1}-{abs(hash(form.name)) % 10000}",
+                key=await _new_column_key(access.board_id),
                 name=form.name,
                 meaning=form.meaning,
                 position=last + 1,
                 wip_limit=form.wip_limit,
             )
         )
-        await record_board_event(
-            access.board_id, access.user.id, "column.added", "column", rows[0]["id"], {"name": form.name}, seq=seq
-        )
-    return BoardChange(access.board_id, seq, "column.added", refresh=True)
+        unit.record(EventKind.column_added, "column", rows[0]["id"], {"name": form.name})
+        unit.after_commit(live_effects.board_refreshed(access.board_id))
+    return BoardChange(access.board_id, unit.seq, "column.added", refresh=True)
+
+
+async def _new_column_key(board_id: int) -> str:
+    """A key no column of this board has had, archived ones included (keys name stages in the
+    history and the deadline policies, so they are never reused)."""
+    taken = {row["key"] for row in await BoardColumn.select(BoardColumn.key).where(BoardColumn.board == board_id)}
+    number = len(taken) + 1
+    while f"c{number}" in taken:
+        number += 1
+    return f"c{number}"
 
 
 async def update_column(access: BoardAccess, column_id: int, form: ColumnForm) -> BoardChange:
     access.require_manage()
-    async with write_transaction():
-        seq = await next_seq(access.board_id)  # lock the board before checking anything
+    async with board_write(access.board_id, access.user.id) as unit:  # the board is locked: now check
         before = await _column(access, column_id)
         if form.name != before["name"] and await BoardColumn.exists().where(
             (BoardColumn.board == access.board_id) & (BoardColumn.name == form.name) & (BoardColumn.archived == False)  # noqa: E712
@@ -428,23 +436,15 @@ async def update_column(access: BoardAccess, column_id: int, form: ColumnForm) -
         await BoardColumn.update(
             {BoardColumn.name: form.name, BoardColumn.meaning: form.meaning, BoardColumn.wip_limit: form.wip_limit}
         ).where(BoardColumn.id == column_id)
-        await record_board_event(
-            access.board_id,
-            access.user.id,
-            "column.updated",
-            "column",
-            column_id,
-            {"name": form.name, "wip_limit": form.wip_limit},
-            seq=seq,
-        )
-    return BoardChange(access.board_id, seq, "column.updated", refresh=True)
+        unit.record(EventKind.column_updated, "column", column_id, {"name": form.name, "wip_limit": form.wip_limit})
+        unit.after_commit(live_effects.board_refreshed(access.board_id))
+    return BoardChange(access.board_id, unit.seq, "column.updated", refresh=True)
 
 
 async def move_column(access: BoardAccess, column_id: int, direction: int) -> BoardChange:
     """Swap a column with its left (-1) or right (+1) neighbour."""
     access.require_manage()
-    async with write_transaction():
-        seq = await next_seq(access.board_id)  # lock the board before checking anything
+    async with board_write(access.board_id, access.user.id) as unit:  # the board is locked: now check
         await _column(access, column_id)
         columns = await list_columns(access.board_id)
         index = next(i for i, column in enumerate(columns) if column["id"] == column_id)
@@ -453,17 +453,15 @@ async def move_column(access: BoardAccess, column_id: int, direction: int) -> Bo
             columns[index], columns[other] = columns[other], columns[index]
         for position, column in enumerate(columns):
             await BoardColumn.update({BoardColumn.position: position}).where(BoardColumn.id == column["id"])
-        await record_board_event(
-            access.board_id, access.user.id, "column.moved", "column", column_id, {"direction": direction}, seq=seq
-        )
-    return BoardChange(access.board_id, seq, "column.moved", refresh=True)
+        unit.record(EventKind.column_moved, "column", column_id, {"direction": direction})
+        unit.after_commit(live_effects.board_refreshed(access.board_id))
+    return BoardChange(access.board_id, unit.seq, "column.moved", refresh=True)
 
 
 async def archive_column(access: BoardAccess, column_id: int) -> BoardChange:
     """Archive an empty column; a column that still holds cards must be emptied first."""
     access.require_manage()
-    async with write_transaction():
-        seq = await next_seq(access.board_id)  # lock the board before checking anything
+    async with board_write(access.board_id, access.user.id) as unit:  # the board is locked: now check
         column = await _column(access, column_id)
         if await Card.exists().where((Card.column == column_id) & (Card.archived == False)):  # noqa: E712
             raise FormError({"__all__": _("Move or archive the cards in “%(name)s” first.", name=column["name"])})
@@ -473,10 +471,9 @@ async def archive_column(access: BoardAccess, column_id: int) -> BoardChange:
         ):  # noqa: E712
             raise FormError({"__all__": _("A board keeps at least one column.")})
         await BoardColumn.update({BoardColumn.archived: True}).where(BoardColumn.id == column_id)
-        await record_board_event(
-            access.board_id, access.user.id, "column.archived", "column", column_id, {"name": column["name"]}, seq=seq
-        )
-    return BoardChange(access.board_id, seq, "column.archived", refresh=True)
+        unit.record(EventKind.column_archived, "column", column_id, {"name": column["name"]})
+        unit.after_commit(live_effects.board_refreshed(access.board_id))
+    return BoardChange(access.board_id, unit.seq, "column.archived", refresh=True)
 
 
 # Members ------------------------------------------------------------------------------
@@ -512,10 +509,11 @@ async def candidate_members(access: BoardAccess) -> list[dict[str, Any]]:
 
 
 async def set_member(access: BoardAccess, form: MemberForm) -> None:
+    """Add a member or change their role; their open sockets re-check access after commit."""
     access.require_manage()
     if not await User.exists().where((User.id == form.user_id) & (User.active == True)):  # noqa: E712
         raise FormError({"user_id": _("Choose a user.")})
-    async with write_transaction():
+    async with board_write(access.board_id, access.user.id) as unit:
         existing = (
             await BoardMember.select(BoardMember.id)
             .where((BoardMember.board == access.board_id) & (BoardMember.user == form.user_id))
@@ -527,18 +525,19 @@ async def set_member(access: BoardAccess, form: MemberForm) -> None:
             await BoardMember.update({BoardMember.role: form.role}).where(BoardMember.id == existing["id"])
         else:
             await BoardMember.insert(BoardMember(board=access.board_id, user=form.user_id, role=form.role))
-        await record_board_event(
-            access.board_id, access.user.id, "member.set", "user", form.user_id, {"role": form.role}
-        )
+        unit.record(EventKind.member_set, "user", form.user_id, {"role": form.role})
+        unit.after_commit(live_effects.access_changed(form.user_id))
 
 
 async def remove_member(access: BoardAccess, user_id: int) -> None:
+    """Remove a member; their open sockets on the board close after commit."""
     access.require_manage()
     if user_id == access.user.id and not access.user.is_admin:
         raise FormError({"__all__": _("You cannot remove yourself from the board.")})
-    async with write_transaction():
+    async with board_write(access.board_id, access.user.id) as unit:
         await BoardMember.delete().where((BoardMember.board == access.board_id) & (BoardMember.user == user_id))
-        await record_board_event(access.board_id, access.user.id, "member.removed", "user", user_id)
+        unit.record(EventKind.member_removed, "user", user_id)
+        unit.after_commit(live_effects.access_changed(user_id))
 
 
 # Group robots ---------------------------------------------------------------------------
@@ -551,46 +550,105 @@ async def list_webhooks(access: BoardAccess) -> list[dict[str, Any]]:
 
 
 async def add_webhook(access: BoardAccess, kind: str, url: str) -> None:
-    from urllib.parse import urlsplit
+    from portal.notifications.delivery import DeliveryFailed, RobotRefused, check_robot_url
 
     access.require_manage()
     errors = {}
-    if kind not in ("wecom", "dingtalk"):
+    if kind not in WEBHOOK_KINDS:
         errors["webhook_kind"] = _("Choose WeCom or DingTalk.")
-    if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname or len(url) > 500:
-        errors["webhook_url"] = _("Paste the robot's web address (https://…).")
+    try:
+        # Public https addresses only (or hosts an administrator allow-listed): the worker
+        # posts from inside the network. Checked again before every post.
+        await check_robot_url(url)
+    except RobotRefused as error:
+        errors["webhook_url"] = str(error)
+    except DeliveryFailed:
+        errors["webhook_url"] = _("The robot's host name could not be found. Check the address.")
     if errors:
         raise FormError(errors)
-    async with write_transaction():
+    async with board_write(access.board_id, access.user.id) as unit:
         hooks = await list_webhooks(access)
         if any(hook["url"] == url for hook in hooks):
             raise FormError({"webhook_url": _("This robot is already set up.")})
         await Board.update({Board.webhooks: [*hooks, {"kind": kind, "url": url}]}).where(Board.id == access.board_id)
-        await record_board_event(
-            access.board_id, access.user.id, "webhook.added", "board", access.board_id, {"kind": kind}
-        )
+        unit.record(EventKind.webhook_added, "board", access.board_id, {"kind": kind})
 
 
 async def remove_webhook(access: BoardAccess, index: int) -> None:
     access.require_manage()
-    async with write_transaction():
+    async with board_write(access.board_id, access.user.id) as unit:
         hooks = await list_webhooks(access)
         if 0 <= index < len(hooks):
             del hooks[index]
             await Board.update({Board.webhooks: hooks}).where(Board.id == access.board_id)
-            await record_board_event(access.board_id, access.user.id, "webhook.removed", "board", access.board_id)
+            unit.record(EventKind.webhook_removed, "board", access.board_id)
 
 
 async def board_managers(board_id: int) -> list[int]:
     """Who is told about escalations and extension requests: the board's active managers,
-    or, when nobody manages the board, the administrators."""
+    or, when nobody manages the board, the administrators.
+
+    A liaison or a viewer given manager membership does not manage (``access_for`` makes
+    her a member or a viewer), so she is not one of them."""
     rows = await BoardMember.select(BoardMember.user).where(
-        (BoardMember.board == board_id) & (BoardMember.role == BoardRole.manager) & (BoardMember.user.active == True)  # noqa: E712
+        (BoardMember.board == board_id)
+        & (BoardMember.role == BoardRole.manager)
+        & (BoardMember.user.active == True)  # noqa: E712
+        & BoardMember.user.role.not_in([Role.liaison, Role.viewer])
     )
     managers = [row["user"] for row in rows]
-    if not managers:
-        managers = [
-            row["id"]
-            for row in await User.select(User.id).where((User.role == Role.admin) & (User.active == True))  # noqa: E712
-        ]
-    return managers
+    return managers or await _active_admins()
+
+
+async def _active_admins() -> list[int]:
+    return [
+        row["id"]
+        for row in await User.select(User.id).where((User.role == Role.admin) & (User.active == True))  # noqa: E712
+    ]
+
+
+async def who_may_see_card(card_id: int, user_ids: list[int | None]) -> list[int]:
+    """Of these people, those who may see the card (in the given order, each once): active
+    administrators, and the board's active members — liaisons only when the card is routed
+    to their department. Whoever is told about a card (its title, a link) must pass this."""
+    from portal.boards.access import department_may_see
+
+    ids = list(dict.fromkeys(user_id for user_id in user_ids if user_id is not None))
+    card = (
+        await Card.select(Card.board, Card.department, Card.assisting_departments)
+        .where(Card.id == card_id)
+        .output(load_json=True)
+        .first()
+    )
+    if not ids or card is None:
+        return []
+    users = {
+        row["id"]: row
+        for row in await User.select(User.id, User.role, User.department).where(
+            User.id.is_in(ids) & (User.active == True)  # noqa: E712
+        )
+    }
+    members = {
+        row["user"]
+        for row in await BoardMember.select(BoardMember.user).where(
+            (BoardMember.board == card["board"]) & BoardMember.user.is_in(ids)
+        )
+    }
+
+    def may_see(user: dict[str, Any]) -> bool:
+        if user["role"] == Role.admin:
+            return True
+        if user["id"] not in members:
+            return False
+        return user["role"] != Role.liaison or department_may_see(user["department"], card)
+
+    return [user_id for user_id in ids if user_id in users and may_see(users[user_id])]
+
+
+async def card_managers(card_id: int) -> list[int]:
+    """The managers to tell about one card (extension requests, escalations, reminders
+    nobody else may receive): the board's managers who may see it, else the administrators."""
+    card = await Card.select(Card.board).where(Card.id == card_id).first()
+    if card is None:
+        return []
+    return await who_may_see_card(card_id, await board_managers(card["board"])) or await _active_admins()

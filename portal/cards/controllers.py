@@ -1,7 +1,9 @@
-"""Card endpoints: thin — parse the form, call one service, render the partial, publish.
+"""Card endpoints: thin — parse the form, call one service, render the partial.
 
 Every write answers with the card's live fragment (so the actor sees the result even
-without a websocket) and publishes the same fragment to the board's channel.
+without a websocket). Publishing the same fragment to the board's channel, arming
+reminders and delivering notifications are the write's own effects (its outbox rows),
+run after the commit: nothing here can turn a saved change into an error page.
 """
 
 from __future__ import annotations
@@ -9,20 +11,17 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.channels import ChannelsPlugin
 from litestar.datastructures import MultiDict
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
 from portal.boards.access import BoardAccess, access_for
 from portal.cards import services
-from portal.cards.forms import CardForm, MoveForm, NoteForm, QuickAddForm
-from portal.cards.services import CardChange, StaleCard
+from portal.cards.forms import CardForm, MoveForm, NoteForm, QuickAddForm, parse_datetime
+from portal.cards.services import StaleCard
 from portal.core.forms import FormError, optional_int, text
 from portal.i18n import gettext as _
 from portal.i18n import lazy_gettext as _l
-from portal.live import publisher
-from portal.reminders import services as reminders
 
 STALE_MESSAGES = {
     "card.moved": _l("%(name)s moved this card a moment ago."),
@@ -40,13 +39,6 @@ def stale_message(error: StaleCard) -> str:
         + " "
         + _("Your changes were not saved; the card now shows the latest version.")
     )
-
-
-async def _publish(channels: ChannelsPlugin, change: CardChange, request: Request | None = None) -> None:
-    """After commit: show the change to every viewer, and (re)plan the card's reminders."""
-    await publisher.publish_card_change(channels.wait_published, change)
-    if request is not None and not change.archived:
-        await reminders.schedule_card(request.app.state.arq, change.card_id)
 
 
 async def _live_card(card_id: int, *, flash: str = "", level: str = "ok") -> dict[str, Any]:
@@ -73,9 +65,7 @@ async def _drawer(access: BoardAccess, card_id: int, **extra: Any) -> dict[str, 
 
 class CardController(Controller):
     @post("/boards/{board_id:int}/columns/{column_id:int}/cards")
-    async def quick_add(
-        self, request: Request, board_id: FromPath[int], column_id: FromPath[int], channels: ChannelsPlugin
-    ) -> Response:
+    async def quick_add(self, request: Request, board_id: FromPath[int], column_id: FromPath[int]) -> Response:
         access = await access_for(request.user, board_id)
         try:
             form = QuickAddForm.parse(await request.form())
@@ -86,7 +76,6 @@ class CardController(Controller):
                 context={"cards": [], "seq": None, "level": "error", "flash": " ".join(error.errors.values())},
                 status_code=422,
             )
-        await _publish(channels, change, request)
         return Template("partials/live/_response.html", context=await _live_card(change.card_id))
 
     @get("/cards/{card_id:int}")
@@ -98,7 +87,7 @@ class CardController(Controller):
         return Template("pages/cards/card.html", context=context)
 
     @post("/cards/{card_id:int}")
-    async def update(self, request: Request, card_id: FromPath[int], channels: ChannelsPlugin) -> Template:
+    async def update(self, request: Request, card_id: FromPath[int]) -> Template:
         access = await _access_for_card(request, card_id)
         data = await request.form()
         try:
@@ -109,7 +98,7 @@ class CardController(Controller):
                 people=await services.assignable_people(access),
                 departments=await services.department_ids(),
             )
-            change = await services.update_card(access, card_id, form)
+            await services.update_card(access, card_id, form)
         except FormError as error:
             return Template(
                 "partials/cards/_drawer.html",
@@ -128,14 +117,13 @@ class CardController(Controller):
                 context={**context, **await _live_card(card_id), "flash": context["flash"], "level": "error"},
                 status_code=409,
             )
-        await _publish(channels, change, request)
         context = await _drawer(access, card_id, flash=_("Saved."))
         return Template(
             "partials/cards/_drawer.html", context={**context, "live_cards": await services.tiles([card_id])}
         )
 
     @post("/cards/{card_id:int}/move")
-    async def move(self, request: Request, card_id: FromPath[int], channels: ChannelsPlugin) -> Template:
+    async def move(self, request: Request, card_id: FromPath[int]) -> Template:
         """Drag and drop answers with the live card; the drawer's "move to…" menu with the drawer."""
         access = await _access_for_card(request, card_id)
         await services.get_card(access, card_id)  # before anything about the card is shown
@@ -143,7 +131,7 @@ class CardController(Controller):
         from_drawer = data.get("from_drawer") == "1"
         try:
             form = MoveForm.parse(data)
-            change = await services.move_card(access, card_id, form)
+            await services.move_card(access, card_id, form)
         except (StaleCard, FormError) as error:
             message = stale_message(error) if isinstance(error, StaleCard) else " ".join(error.errors.values())
             status = 409 if isinstance(error, StaleCard) else 422
@@ -159,7 +147,6 @@ class CardController(Controller):
                 status_code=status,
                 context=await _live_card(card_id, flash=message, level="error"),
             )
-        await _publish(channels, change, request)
         if from_drawer:
             context = await _drawer(access, card_id, flash=_("Moved."))
             return Template(
@@ -168,7 +155,7 @@ class CardController(Controller):
         return Template("partials/live/_response.html", context=await _live_card(card_id))
 
     @post("/cards/{card_id:int}/archive")
-    async def archive(self, request: Request, card_id: FromPath[int], channels: ChannelsPlugin) -> Template:
+    async def archive(self, request: Request, card_id: FromPath[int]) -> Template:
         access = await _access_for_card(request, card_id)
         await services.get_card(access, card_id)
         version = optional_int((await request.form()).get("version"))
@@ -181,37 +168,34 @@ class CardController(Controller):
                 ),
             )
         try:
-            change = await services.archive_card(access, card_id, version)
+            await services.archive_card(access, card_id, version)
         except StaleCard as error:
             return Template(
                 "partials/live/_response.html",
                 status_code=409,
                 context=await _live_card(card_id, flash=stale_message(error), level="error"),
             )
-        await _publish(channels, change, request)
         return Template(
             "partials/live/_response.html",
             context={**await _live_card(card_id, flash=_("The card was archived.")), "close_drawer": True},
         )
 
     @post("/cards/{card_id:int}/notes")
-    async def add_note(self, request: Request, card_id: FromPath[int], channels: ChannelsPlugin) -> Template:
+    async def add_note(self, request: Request, card_id: FromPath[int]) -> Template:
         access = await _access_for_card(request, card_id)
         try:
             form = NoteForm.parse(await request.form())
-            change = await services.add_note(access, card_id, form)
+            await services.add_note(access, card_id, form)
         except FormError as error:
             return Template(
                 "partials/cards/_drawer.html",
                 status_code=422,
                 context=await _drawer(access, card_id, errors={"note": " ".join(error.errors.values())}),
             )
-        await _publish(channels, change, request)
-        await publisher.notify_users(channels.wait_published, change.mentioned)
         return Template("partials/cards/_drawer.html", context=await _drawer(access, card_id))
 
     @post("/cards/{card_id:int}/deadline")
-    async def deadline(self, request: Request, card_id: FromPath[int], channels: ChannelsPlugin) -> Template:
+    async def deadline(self, request: Request, card_id: FromPath[int]) -> Template:
         """挂起 / 恢复 / 申请延期 / 批准或驳回延期, from the drawer's deadline section."""
         access = await _access_for_card(request, card_id)
         await services.get_card(access, card_id)
@@ -221,16 +205,17 @@ class CardController(Controller):
             if version is None:
                 raise FormError({"__all__": _("The form is missing the card's version. Reload the page.")})
             if action == "pause":
-                change = await services.pause_card(access, card_id, version, text(data, "pause_reason"))
+                await services.pause_card(access, card_id, version, text(data, "pause_reason"))
             elif action == "resume":
-                change = await services.resume_card(access, card_id, version)
+                await services.resume_card(access, card_id, version)
             elif action == "request_extension":
-                until = _local_datetime(text(data, "extension_until"))
-                change = await services.request_extension(
-                    access, card_id, version, until, text(data, "extension_reason")
-                )
+                errors: dict[str, str] = {}
+                until = parse_datetime(text(data, "extension_until"), "extension_until", errors)
+                if errors:
+                    raise FormError(errors)
+                await services.request_extension(access, card_id, version, until, text(data, "extension_reason"))
             elif action in ("approve_extension", "reject_extension"):
-                change = await services.decide_extension(access, card_id, version, action == "approve_extension")
+                await services.decide_extension(access, card_id, version, action == "approve_extension")
             else:
                 raise FormError({"__all__": _("Choose what to do with the deadline.")})
         except FormError as error:
@@ -246,20 +231,21 @@ class CardController(Controller):
                 status_code=409,
                 context={**context, "live_cards": await services.tiles([card_id])},
             )
-        await _publish(channels, change, request)
         context = await _drawer(access, card_id, flash=_("Saved."))
         return Template(
             "partials/cards/_drawer.html", context={**context, "live_cards": await services.tiles([card_id])}
         )
 
     @get("/boards/{board_id:int}/cards/new")
-    async def new_card_form(self, request: Request, board_id: FromPath[int], column: int | None = None) -> Template:
+    async def new_card_form(
+        self, request: Request, board_id: FromPath[int], column: FromQuery[int | None] = None
+    ) -> Template:
         access = await access_for(request.user, board_id)
         access.require_edit()
         return Template("partials/cards/_new.html", context=await _new_context(access, column))
 
     @post("/boards/{board_id:int}/cards")
-    async def create(self, request: Request, board_id: FromPath[int], channels: ChannelsPlugin) -> Template:
+    async def create(self, request: Request, board_id: FromPath[int]) -> Template:
         access = await access_for(request.user, board_id)
         data = await request.form()
         column_id = optional_int(data.get("column_id"))
@@ -280,34 +266,25 @@ class CardController(Controller):
                 status_code=422,
                 context={**await _new_context(access, column_id), "errors": error.errors, "values": data},
             )
-        await _publish(channels, change, request)
         context = await _drawer(access, change.card_id, flash=_("The card was created."))
         return Template(
             "partials/cards/_drawer.html", context={**context, "live_cards": await services.tiles([change.card_id])}
         )
 
 
-def _local_datetime(value: str):
-    from datetime import datetime
-
-    from portal.settings import get_settings
-
-    try:
-        parsed = datetime.fromisoformat(value) if value else None
-    except ValueError:
-        return None
-    return parsed.replace(tzinfo=get_settings().tz) if parsed and parsed.tzinfo is None else parsed
-
-
 async def _new_context(access: BoardAccess, column_id: int | None) -> dict[str, Any]:
     from portal.boards import services as boards
 
     columns = await boards.list_columns(access.board_id)
+    people = await boards.board_people(access.board_id)
+    if access.department_only is not None:
+        # A liaison's new card is her department's: offer only who may see it.
+        people = services.people_for(people, {"department": access.department_only})
     return {
         "access": access,
         "columns": columns,
         "column_id": column_id or (columns[0]["id"] if columns else None),
-        "people": await boards.board_people(access.board_id),
+        "people": people,
         "errors": {},
         "values": None,
         "departments": await _departments(),

@@ -1,9 +1,12 @@
 """Cards: create, edit, move, archive, notes, and what the drawer shows.
 
-Concurrency: every write claims the board's next sequence number first (on PostgreSQL
-that locks the board row; on SQLite the write transaction is IMMEDIATE), then re-reads
-what it changes, checks the version the user saw, writes, and records the event, all
-in one transaction. A stale version raises ``StaleCard`` and nothing is written.
+Every write is one unit of the write path (``portal.events.unit.board_write``): it claims
+the board's next sequence number first (on PostgreSQL that locks the board row; on SQLite
+the write transaction is IMMEDIATE), then re-reads what it changes, checks the version the
+user saw, writes, records the typed event, adds the notifications it causes and stages its
+effects (publish to the board's viewers, arm reminders, deliver notifications) in the
+outbox, all in one transaction. A stale version raises ``StaleCard`` and nothing is written.
+Controllers only render the answer: the effects run after the commit, whoever asked.
 
 Positions are fractional: a move writes one row, at the midpoint between its new
 neighbours; only when two neighbours are too close to split is the column renumbered.
@@ -17,17 +20,23 @@ from datetime import UTC, datetime
 from typing import Any
 
 from portal.accounts.services import NotFound
-from portal.accounts.tables import Department, User
+from portal.accounts.tables import Department, Role, User
 from portal.boards import services as boards
-from portal.boards.access import BoardAccess
+from portal.boards.access import BoardAccess, department_may_see
 from portal.boards.tables import BoardColumn
-from portal.cards.forms import CardForm, MoveForm, NoteForm
+from portal.cards import stages
+from portal.cards.forms import CardForm, MoveForm, NoteForm, in_supported_range, out_of_range_message
 from portal.cards.tables import Card, Note
 from portal.core.forms import FormError, valid_id
-from portal.db import write_transaction
+from portal.core.labels import mask_phone
+from portal.events.kinds import EventKind
 from portal.events.tables import Event
+from portal.events.unit import BoardWrite, board_write
 from portal.i18n import gettext as _
+from portal.live import effects as live_effects
 from portal.notifications import services as notifications
+from portal.reminders import effects as reminder_effects
+from portal.sla import clocks
 from portal.sla import services as sla
 
 POSITION_STEP = 1024.0
@@ -46,7 +55,7 @@ class StaleCard(Exception):
 
 @dataclass
 class CardChange:
-    """What a card write did; its caller publishes it after the commit."""
+    """What a card write did (its effects are in the outbox already)."""
 
     board_id: int
     seq: int
@@ -74,7 +83,14 @@ async def _load(card_id: int) -> dict[str, Any] | None:
 
 
 async def get_card(access: BoardAccess, card_id: int) -> dict[str, Any]:
-    return access.require_card(await _load(card_id))
+    """The card as this viewer may see it. A citizen's number they may not see is masked
+    here, so that no page, form, error or conflict response can show it; ``phone_visible``
+    says which. (Writes read the card themselves: a masked number is never saved.)"""
+    card = access.require_card(await _load(card_id))
+    card["phone_visible"] = can_see_phone(access, card)
+    if not card["phone_visible"] and card.get("citizen_phone"):
+        card["citizen_phone"] = mask_phone(card["citizen_phone"])
+    return card
 
 
 async def find_board_of(card_id: int) -> int:
@@ -96,44 +112,20 @@ async def tiles(card_ids: list[int]) -> list[dict[str, Any]]:
 
 
 async def _column(access: BoardAccess, column_id: int) -> dict[str, Any]:
+    """A column of this board to put a card in: another board's column does not exist here
+    (404, like anything one may not see); an archived one is a stale page (422)."""
     column = (
-        await BoardColumn.select(BoardColumn.id, BoardColumn.name, BoardColumn.key, BoardColumn.meaning)
-        .where(
-            (BoardColumn.id == column_id) & (BoardColumn.board == access.board_id) & (BoardColumn.archived == False)  # noqa: E712
+        await BoardColumn.select(
+            BoardColumn.id, BoardColumn.name, BoardColumn.key, BoardColumn.meaning, BoardColumn.archived
         )
+        .where((BoardColumn.id == column_id) & (BoardColumn.board == access.board_id))
         .first()
     )
     if column is None:
+        raise NotFound
+    if column["archived"]:
         raise FormError({"column_id": _("This column no longer exists. Reload the board.")})
     return column
-
-
-async def _deadline_fields(
-    access: BoardAccess, column: dict[str, Any], card: dict[str, Any], started_at: datetime
-) -> dict[Any, Any]:
-    """The due time a card gets on entering a column's stage (kept when the stage is the same)."""
-    deadline = await sla.deadline_for_card(
-        access.board_kind,
-        column["key"],
-        column["meaning"],
-        card.get("priority") or "normal",
-        card.get("category"),
-        started_at,
-        campaign_end=card.get("ends_at"),
-    )
-    if deadline.stage is not None and deadline.stage == card.get("due_stage") and access.board_kind != "campaigns":
-        return {}
-    return {
-        Card.due_stage: deadline.stage,
-        Card.stage_started_at: deadline.started_at,
-        Card.due_at: deadline.due_at,
-        Card.due_mode: deadline.mode,
-        Card.paused_at: None,
-        Card.pause_reason: "",
-        Card.extension_until: None,
-        Card.extension_reason: "",
-        Card.extension_requested_by: None,
-    }
 
 
 async def _check_version(card: dict[str, Any], version: int | None) -> None:
@@ -151,8 +143,46 @@ async def assignable_people(access: BoardAccess) -> set[int]:
     return {person["id"] for person in await boards.board_people(access.board_id)}
 
 
+def may_see(person: dict[str, Any], card: dict[str, Any]) -> bool:
+    """Whether one of ``board_people`` may see this card (liaisons: only their department's)."""
+    return person["user_role"] != Role.liaison or department_may_see(person["department"], card)
+
+
+def people_for(people: list[dict[str, Any]], card: dict[str, Any]) -> list[dict[str, Any]]:
+    """The board's people who may be assigned, mentioned or told about this card."""
+    return [person for person in people if may_see(person, card)]
+
+
+def _check_assignee(people: list[dict[str, Any]], assignee: int | None, card: dict[str, Any]) -> None:
+    """Whoever is assigned is reminded of the card by its title: she must be able to see it."""
+    if assignee is not None and assignee not in {person["id"] for person in people_for(people, card)}:
+        raise FormError({"assignee": _("Choose someone who may see this card.")})
+
+
 async def department_ids() -> set[int]:
     return {row["id"] for row in await Department.select(Department.id).where(Department.active == True)}  # noqa: E712
+
+
+def _after_card_write(
+    unit: BoardWrite, card_id: int, before: list[int] | None, after: list[int] | None, *, arm: bool = True
+) -> None:
+    """Every card write: its viewers see the new tile; its reminders follow its due times."""
+    unit.after_commit(live_effects.cards_changed(unit.board_id, [card_id], before, after))
+    if arm:
+        unit.after_commit(reminder_effects.arm(card_id))
+
+
+async def _notify(unit: BoardWrite, notices: list[tuple[int, dict[str, Any]]]) -> list[int]:
+    """Notifications caused by the write, in its transaction, delivered after the commit;
+    returns who was newly notified (a repeated dedupe key notifies nobody)."""
+    ids, users = [], []
+    for user_id, notice in notices:
+        notification_id = await notifications.notify(user_id, **notice)
+        if notification_id is not None:
+            ids.append(notification_id)
+            users.append(user_id)
+    unit.after_commit(*notifications.delivery_effects(ids, users))
+    return users
 
 
 # Writes -------------------------------------------------------------------------------
@@ -162,10 +192,10 @@ async def create_card(access: BoardAccess, column_id: int, fields: dict[str, Any
     """A new card at the top of the column (the newest work is seen first)."""
     access.require_edit()
     if access.department_only is not None:
-        # Liaisons create cards for their own department only.
-        fields = {**fields, "department": access.department_only}
-    async with write_transaction():
-        seq = await boards.next_seq(access.board_id)
+        # Liaisons create cards for their own department only, with no one else assisting.
+        fields = {**fields, "department": access.department_only, "assisting_departments": []}
+    _check_assignee(await boards.board_people(access.board_id), fields.get("assignee"), fields)
+    async with board_write(access.board_id, access.user.id) as unit:
         column = await _column(access, column_id)
         first = (
             await Card.select(Card.position)
@@ -186,25 +216,29 @@ async def create_card(access: BoardAccess, column_id: int, fields: dict[str, Any
         rows = await Card.insert(card)
         card_id = rows[0]["id"]
         # The first clock starts when the message was received, not when it was entered.
-        due = await _deadline_fields(access, column, {**fields, "due_stage": None}, card.received_at or now)
-        if due:
-            await Card.update(due).where(Card.id == card_id)
-        await boards.record_board_event(
-            access.board_id,
-            access.user.id,
-            "card.created",
-            "card",
-            card_id,
-            {"title": fields.get("title", ""), "column": column_id},
-            seq=seq,
+        calendar = await sla.get_calendar()
+        due = await clocks.on_enter(
+            access.board_kind,
+            column,
+            {**fields, "id": card_id, "received_at": card.received_at, "due_stage": None},
+            now,
+            calendar=calendar,
+            policy_rows=await sla.list_policies(),
+            round_number=1,
         )
-    return CardChange(access.board_id, seq, card_id, "card.created", departments_after=_departments(fields))
+        await Card.update({**_card_columns(due), Card.column_entered_at: now}).where(Card.id == card_id)
+        await stages.enter(
+            card_id, access.board_id, column, now, access.user.id, clock=due.get("due_stage"), round_number=1
+        )
+        unit.record(EventKind.card_created, "card", card_id, {"title": fields.get("title", ""), "column": column_id})
+        _after_card_write(unit, card_id, None, _departments(fields))
+    return CardChange(access.board_id, unit.seq, card_id, "card.created", departments_after=_departments(fields))
 
 
 async def update_card(access: BoardAccess, card_id: int, form: CardForm) -> CardChange:
     access.require_edit()
-    async with write_transaction():
-        seq = await boards.next_seq(access.board_id)
+    people = await boards.board_people(access.board_id)
+    async with board_write(access.board_id, access.user.id) as unit:
         card = access.require_card(await _load(card_id))
         await _check_version(card, form.version)
         changes = {name: value for name, value in form.fields.items() if not _same(card.get(name), value)}
@@ -214,56 +248,99 @@ async def update_card(access: BoardAccess, card_id: int, form: CardForm) -> Card
             changes.pop("assisting_departments", None)
         if not changes:
             raise FormError({"__all__": _("Nothing was changed.")})
+        if "assignee" in changes:
+            _check_assignee(people, changes["assignee"], {**card, **changes})
         updates = {getattr(Card, name): value for name, value in changes.items()}
         if access.board_kind == "campaigns" and "ends_at" in changes:
             updates[Card.due_at] = changes["ends_at"]  # a campaign is due at its own end
         await Card.update({**updates, Card.version: Card.version + 1, Card.updated_at: datetime.now(UTC)}).where(
             Card.id == card_id
         )
-        verb = "card.assigned" if set(changes) == {"assignee"} else "card.updated"
-        await boards.record_board_event(
-            access.board_id,
-            access.user.id,
-            verb,
-            "card",
-            card_id,
-            {"fields": sorted(changes), "assignee": changes.get("assignee")},
-            seq=seq,
-        )
-    after = {**card, **changes}
-    return CardChange(access.board_id, seq, card_id, verb, _departments(card), _departments(after))
+        kind = EventKind.card_assigned if set(changes) == {"assignee"} else EventKind.card_updated
+        unit.record(kind, "card", card_id, {"fields": sorted(changes), "assignee": changes.get("assignee")})
+        after = {**card, **changes}
+        _after_card_write(unit, card_id, _departments(card), _departments(after))
+    return CardChange(access.board_id, unit.seq, card_id, str(kind), _departments(card), _departments(after))
 
 
 async def move_card(access: BoardAccess, card_id: int, form: MoveForm) -> CardChange:
+    """Move a card (to another column, or within its own). Leaving a column closes the card's
+    visit in the stage history; its clock goes on, completes, or (out of a done column: 重办)
+    starts a new round, as ``portal.sla.clocks`` decides."""
     access.require_edit()
-    async with write_transaction():
-        seq = await boards.next_seq(access.board_id)
+    reopened = False
+    async with board_write(access.board_id, access.user.id) as unit:
         card = access.require_card(await _load(card_id))
         await _check_version(card, form.version)
         target = await _column(access, form.column_id)
         position = await _position_after(form.column_id, card_id, form.after_id)
         now = datetime.now(UTC)
-        due = await _deadline_fields(access, target, card, now) if target["id"] != card["column"] else {}
+        updates: dict[Any, Any] = {}
+        if target["id"] != card["column"]:
+            source = await _column_any(card["column"])
+            calendar = await sla.get_calendar()
+            round_number = card.get("clock_round") or 1
+            if clocks.is_reopening(source, target):
+                round_number += 1
+                reopened = True
+            await clocks.on_leave(access.board_kind, card, target, now, calendar)
+            due = await clocks.on_enter(
+                access.board_kind,
+                target,
+                card,
+                now,
+                calendar=calendar,
+                policy_rows=await sla.list_policies(),
+                round_number=round_number,
+            )
+            await stages.leave(card, now, access.user.id, calendar, clocks.resumed_due(calendar, card, now))
+            await stages.enter(
+                card_id,
+                access.board_id,
+                target,
+                now,
+                access.user.id,
+                clock=due.get("due_stage", card.get("due_stage")),
+                round_number=round_number,
+            )
+            updates = {**_card_columns(due), Card.column_entered_at: now, Card.clock_round: round_number}
         await Card.update(
             {
-                **due,
+                **updates,
                 Card.column: form.column_id,
                 Card.position: position,
                 Card.version: Card.version + 1,
                 Card.updated_at: now,
             }
         ).where(Card.id == card_id)
-        await boards.record_board_event(
-            access.board_id,
-            access.user.id,
-            "card.moved",
+        unit.record(
+            EventKind.card_moved,
             "card",
             card_id,
             {"from": card["column"], "to": form.column_id, "to_name": target["name"], "after": form.after_id},
-            seq=seq,
         )
-    departments = _departments(card)
-    return CardChange(access.board_id, seq, card_id, "card.moved", departments, departments)
+        if reopened:
+            # Its own sequence number (the unit gives each further event the next one).
+            unit.record(EventKind.card_reopened, "card", card_id, {"round": (card.get("clock_round") or 1) + 1})
+        departments = _departments(card)
+        _after_card_write(unit, card_id, departments, departments)
+    return CardChange(access.board_id, unit.seq, card_id, "card.moved", departments, departments)
+
+
+def _card_columns(fields: dict[str, Any]) -> dict[Any, Any]:
+    """Clock fields by name (as ``portal.sla.clocks`` gives them) as Card columns."""
+    return {getattr(Card, name): value for name, value in fields.items()}
+
+
+async def _column_any(column_id: int) -> dict[str, Any]:
+    """The column a card is in, even one archived since (its key and meaning say what the
+    stage was)."""
+    row = (
+        await BoardColumn.select(BoardColumn.id, BoardColumn.name, BoardColumn.key, BoardColumn.meaning)
+        .where(BoardColumn.id == column_id)
+        .first()
+    )
+    return row or {"id": column_id, "name": "", "key": "", "meaning": "working"}
 
 
 async def _position_after(column_id: int, card_id: int, after_id: int | None) -> float:
@@ -297,50 +374,51 @@ async def _position_after(column_id: int, card_id: int, after_id: int | None) ->
 
 async def archive_card(access: BoardAccess, card_id: int, version: int | None) -> CardChange:
     access.require_edit()
-    async with write_transaction():
-        seq = await boards.next_seq(access.board_id)
+    async with board_write(access.board_id, access.user.id) as unit:
         card = access.require_card(await _load(card_id))
         await _check_version(card, version)
         await Card.update({Card.archived: True, Card.version: Card.version + 1}).where(Card.id == card_id)
-        await boards.record_board_event(
-            access.board_id, access.user.id, "card.archived", "card", card_id, {"title": card["title"]}, seq=seq
-        )
-    return CardChange(access.board_id, seq, card_id, "card.archived", _departments(card), [], archived=True)
+        calendar = await sla.get_calendar()
+        now = datetime.now(UTC)
+        await stages.leave(card, now, access.user.id, calendar, clocks.resumed_due(calendar, card, now))
+        unit.record(EventKind.card_archived, "card", card_id, {"title": card["title"]})
+        # Gone from the board; its reminders find it archived and do nothing.
+        _after_card_write(unit, card_id, _departments(card), [], arm=False)
+    return CardChange(access.board_id, unit.seq, card_id, "card.archived", _departments(card), [], archived=True)
 
 
 async def add_note(access: BoardAccess, card_id: int, form: NoteForm) -> CardChange:
     """An internal note; everyone it @mentions (by user name or name) is notified once."""
     access.require_edit()
     people = await boards.board_people(access.board_id)
-    async with write_transaction():
-        seq = await boards.next_seq(access.board_id)
+    async with board_write(access.board_id, access.user.id) as unit:
         card = access.require_card(await _load(card_id))
         # Only people who may see the card can be told about it.
         departments = _departments(card)
-        allowed = [p for p in people if p["user_role"] != "liaison" or p["department"] in departments]
-        mentioned = _mentions(form.body, allowed, exclude=access.user.id)
+        mentioned = _mentions(form.body, people_for(people, card), exclude=access.user.id)
         rows = await Note.insert(Note(card=card_id, author=access.user.id, body=form.body))
         note_id = rows[0]["id"]
-        await boards.record_board_event(
-            access.board_id,
-            access.user.id,
-            "card.noted",
-            "card",
-            card_id,
-            {"note": note_id, "mentions": mentioned},
-            seq=seq,
+        unit.record(EventKind.card_noted, "card", card_id, {"note": note_id, "mentions": mentioned})
+        title = _("%(name)s mentioned you on “%(title)s”", name=access.user.display_name, title=card["title"])
+        await _notify(
+            unit,
+            [
+                (
+                    user_id,
+                    {
+                        "kind": "mention",
+                        "title": title,
+                        "dedupe_key": f"mention:{note_id}:{user_id}",
+                        "body": form.body[:300],
+                        "link": f"/boards/{access.board_id}?card={card_id}",
+                        "card_id": card_id,
+                    },
+                )
+                for user_id in mentioned
+            ],
         )
-    for user_id in mentioned:
-        await notifications.notify(
-            user_id,
-            "mention",
-            _("%(name)s mentioned you on “%(title)s”", name=access.user.display_name, title=card["title"]),
-            dedupe_key=f"mention:{note_id}:{user_id}",
-            body=form.body[:300],
-            link=f"/boards/{access.board_id}?card={card_id}",
-            card_id=card_id,
-        )
-    return CardChange(access.board_id, seq, card_id, "card.noted", departments, departments, mentioned=mentioned)
+        _after_card_write(unit, card_id, departments, departments)
+    return CardChange(access.board_id, unit.seq, card_id, "card.noted", departments, departments, mentioned=mentioned)
 
 
 def _mentions(body: str, people: list[dict[str, Any]], exclude: int) -> list[int]:
@@ -410,7 +488,9 @@ async def card_detail(access: BoardAccess, card_id: int) -> dict[str, Any]:
         row = await User.select(User.display_name).where(User.id == card["assignee"]).first()
         names[card["assignee"]] = row["display_name"] if row else "?"
     card["assignee_name"] = names.get(card["assignee"], "")
-    card["phone_visible"] = can_see_phone(access, card)
+    # Offer only people who may see the card (the current assignee stays listed, so that
+    # saving another field does not silently unassign a card that was re-routed).
+    people = [person for person in people if may_see(person, card) or person["id"] == card["assignee"]]
     # A deadline in a year without holiday data is only a weekday estimate: say so.
     card["missing_years"] = (await sla.get_calendar()).missing_years(card["due_at"]) if card["due_at"] else []
     return {
@@ -433,20 +513,29 @@ def can_see_phone(access: BoardAccess, card: dict[str, Any]) -> bool:
 
 
 async def _deadline_write(
-    access: BoardAccess, card_id: int, version: int, verb: str, payload: dict[str, Any], build
+    access: BoardAccess,
+    card_id: int,
+    version: int,
+    kind: EventKind,
+    payload: dict[str, Any],
+    build,
+    notices=None,
 ) -> CardChange:
-    """Shared shape of the deadline writes: lock, re-read, check version, update, record."""
-    async with write_transaction():
-        seq = await boards.next_seq(access.board_id)
+    """Shared shape of the deadline writes: lock, re-read, check version, update, record;
+    ``notices(card, seq)`` lists the notifications the write causes (same transaction)."""
+    async with board_write(access.board_id, access.user.id) as unit:
         card = access.require_card(await _load(card_id))
         await _check_version(card, version)
         updates = await build(card)
         await Card.update({**updates, Card.version: Card.version + 1, Card.updated_at: datetime.now(UTC)}).where(
             Card.id == card_id
         )
-        await boards.record_board_event(access.board_id, access.user.id, verb, "card", card_id, payload, seq=seq)
-    departments = _departments(card)
-    return CardChange(access.board_id, seq, card_id, verb, departments, departments)
+        unit.record(kind, "card", card_id, payload)
+        if notices is not None:
+            await _notify(unit, await notices(card, unit.seq))
+        departments = _departments(card)
+        _after_card_write(unit, card_id, departments, departments)
+    return CardChange(access.board_id, unit.seq, card_id, str(kind), departments, departments)
 
 
 async def pause_card(access: BoardAccess, card_id: int, version: int, reason: str) -> CardChange:
@@ -462,7 +551,9 @@ async def pause_card(access: BoardAccess, card_id: int, version: int, reason: st
             raise FormError({"pause_reason": _("The clock is already paused.")})
         return {Card.paused_at: datetime.now(UTC), Card.pause_reason: reason.strip()[:200]}
 
-    return await _deadline_write(access, card_id, version, "card.paused", {"reason": reason.strip()[:200]}, build)
+    return await _deadline_write(
+        access, card_id, version, EventKind.card_paused, {"reason": reason.strip()[:200]}, build
+    )
 
 
 async def resume_card(access: BoardAccess, card_id: int, version: int, now: datetime | None = None) -> CardChange:
@@ -474,15 +565,10 @@ async def resume_card(access: BoardAccess, card_id: int, version: int, now: date
     async def build(card):
         if card["paused_at"] is None:
             raise FormError({"pause_reason": _("The clock is not paused.")})
-        calendar = await sla.get_calendar()
-        if card["due_mode"] in ("working_hours", "working_days"):
-            remaining = calendar.working_minutes_between(card["paused_at"], card["due_at"])
-            due = calendar.add_working_minutes(now, remaining)
-        else:
-            due = card["due_at"] + (now - card["paused_at"])
+        due = clocks.resumed_due(await sla.get_calendar(), card, now)
         return {Card.paused_at: None, Card.pause_reason: "", Card.due_at: due}
 
-    return await _deadline_write(access, card_id, version, "card.resumed", {}, build)
+    return await _deadline_write(access, card_id, version, EventKind.card_resumed, {}, build)
 
 
 async def request_extension(
@@ -495,6 +581,8 @@ async def request_extension(
         errors["extension_until"] = _("Choose the new deadline.")
     if not reason.strip():
         errors["extension_reason"] = _("Say why more time is needed.")
+    if until is not None and not in_supported_range(until):
+        errors["extension_until"] = out_of_range_message()
     if errors:
         raise FormError(errors)
 
@@ -507,56 +595,68 @@ async def request_extension(
             Card.extension_requested_by: access.user.id,
         }
 
-    change = await _deadline_write(
+    async def notices(card, seq):
+        # The board's managers who may see the card: a liaison given manager membership on
+        # this board does not hear about other departments' cards.
+        title = _("%(name)s asks for more time on “%(title)s”", name=access.user.display_name, title=card["title"])
+        return [
+            (
+                manager,
+                {
+                    "kind": "extension",
+                    "title": title,
+                    "dedupe_key": f"extension:{card_id}:{seq}:{manager}",
+                    "body": reason.strip()[:300],
+                    "link": f"/boards/{access.board_id}?card={card_id}",
+                    "card_id": card_id,
+                },
+            )
+            for manager in await boards.card_managers(card_id)
+        ]
+
+    return await _deadline_write(
         access,
         card_id,
         version,
-        "card.extension_requested",
+        EventKind.card_extension_requested,
         {"until": until.isoformat() if until else None, "reason": reason.strip()[:200]},
         build,
+        notices,
     )
-    card = await _load(card_id)
-    for manager in await boards.board_managers(access.board_id):
-        await notifications.notify(
-            manager,
-            "extension",
-            _("%(name)s asks for more time on “%(title)s”", name=access.user.display_name, title=card["title"]),
-            dedupe_key=f"extension:{card_id}:{change.seq}:{manager}",
-            body=reason.strip()[:300],
-            link=f"/boards/{access.board_id}?card={card_id}",
-            card_id=card_id,
-        )
-    return change
 
 
 async def decide_extension(access: BoardAccess, card_id: int, version: int, approve: bool) -> CardChange:
     access.require_manage()
-    decided: dict[str, Any] = {}
 
     async def build(card):
         if card["extension_until"] is None:
             raise FormError({"__all__": _("There is no extension request on this card.")})
-        decided.update(requester=card["extension_requested_by"], title=card["title"])
         updates = {Card.extension_until: None, Card.extension_reason: "", Card.extension_requested_by: None}
         if approve:
             updates[Card.due_at] = card["extension_until"]
         return updates
 
-    change = await _deadline_write(
-        access, card_id, version, "card.extension_approved" if approve else "card.extension_rejected", {}, build
-    )
-    if decided.get("requester"):
+    async def notices(card, seq):
+        requester = card["extension_requested_by"]
+        if not requester or not await boards.who_may_see_card(card_id, [requester]):
+            return []
         title = (
-            _("More time on “%(title)s” was approved", title=decided["title"])
+            _("More time on “%(title)s” was approved", title=card["title"])
             if approve
-            else _("More time on “%(title)s” was refused", title=decided["title"])
+            else _("More time on “%(title)s” was refused", title=card["title"])
         )
-        await notifications.notify(
-            decided["requester"],
-            "extension",
-            title,
-            dedupe_key=f"extension-decided:{card_id}:{change.seq}",
-            link=f"/boards/{access.board_id}?card={card_id}",
-            card_id=card_id,
-        )
-    return change
+        return [
+            (
+                requester,
+                {
+                    "kind": "extension",
+                    "title": title,
+                    "dedupe_key": f"extension-decided:{card_id}:{seq}",
+                    "link": f"/boards/{access.board_id}?card={card_id}",
+                    "card_id": card_id,
+                },
+            )
+        ]
+
+    kind = EventKind.card_extension_approved if approve else EventKind.card_extension_rejected
+    return await _deadline_write(access, card_id, version, kind, {}, build, notices)

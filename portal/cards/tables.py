@@ -49,6 +49,10 @@ class Card(Table, tablename="card"):
     extension_until = Timestamptz(null=True, default=None)  # 延期 requested, awaiting a manager
     extension_reason = Varchar(length=200, default="")
     extension_requested_by = Integer(null=True, default=None)
+    # stage history: when the card entered its column, and the round of its clocks
+    # (1, then 2 after a reopening — 重办 — and so on)
+    column_entered_at = Timestamptz(null=True, default=None)
+    clock_round = Integer(default=1)
     # optimistic concurrency: every write states the version it saw
     version = Integer(default=1)
     archived = Boolean(default=False)
@@ -62,3 +66,23 @@ class Note(Table, tablename="card_note"):
     author = ForeignKey(references=User, null=True)
     body = Text()
     created_at = Timestamptz(default=TimestamptzNow())
+
+
+class CardStage(Table, tablename="card_stage"):
+    """Stage history: one row per visit of a card to a column (later also a workflow state),
+    written in the same transaction as the move. First-response times, resolution times and
+    on-time rates are computed from these rows."""
+
+    card = ForeignKey(references=Card, index=True)
+    board = ForeignKey(references=Board, index=True)
+    column = ForeignKey(references=BoardColumn, null=True)
+    stage = Varchar(length=40)  # the column's key (or the workflow state)
+    clock = Varchar(length=20, null=True, default=None)  # the deadline clock running meanwhile
+    round = Integer(default=1)  # 1, or the reopening (重办) the visit belongs to
+    entered_at = Timestamptz(index=True)
+    entered_by = ForeignKey(references=User, null=True)
+    left_at = Timestamptz(null=True, default=None)
+    left_by = ForeignKey(references=User, null=True)
+    due_at = Timestamptz(null=True, default=None)  # the clock's due time when the visit ended
+    working_minutes = Integer(null=True, default=None)
+    on_time = Boolean(null=True, default=None)

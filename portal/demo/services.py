@@ -13,10 +13,11 @@ from portal.accounts import services as accounts
 from portal.accounts.tables import Department, User
 from portal.boards.services import DEFAULT_COLUMNS
 from portal.boards.tables import Board, BoardColumn, BoardKind, BoardMember
-from portal.cards.tables import Card, Note
+from portal.cards.tables import Card, CardStage, Note
 from portal.db import write_transaction
 from portal.demo import content
 from portal.sla import services as sla
+from portal.sla.tables import CardClock
 
 DEMO_PASSWORD = "portal-demo"  # noqa: S105  (the documented demo password, listed in the README)
 
@@ -202,9 +203,39 @@ async def _cards(board_id: int, kind: str, users: dict[str, dict[str, Any]], dep
             campaign_end=card.ends_at,
         )
         card.due_stage, card.stage_started_at, card.due_at = deadline.stage, deadline.started_at, deadline.due_at
+        card.due_mode = deadline.mode
+        # The card has been in its column since it arrived (or, for campaigns, since now).
+        card.column_entered_at = card.received_at or now
     async with write_transaction():
         rows = await Card.insert(*cards)
         card_ids = [row["id"] for row in rows]
+        # Their stage history and running clocks, as if the portal had seen them arrive.
+        await CardStage.insert(
+            *[
+                CardStage(
+                    card=card_id,
+                    board=board_id,
+                    column=card.column,
+                    stage=meta[card.column]["key"],
+                    clock=card.due_stage,
+                    entered_at=card.column_entered_at,
+                )
+                for card_id, card in zip(card_ids, cards, strict=True)
+            ]
+        )
+        clock_rows = [
+            CardClock(
+                card_id=card_id,
+                stage=card.due_stage,
+                started_at=card.stage_started_at,
+                due_at=card.due_at,
+                mode=card.due_mode,
+            )
+            for card_id, card in zip(card_ids, cards, strict=True)
+            if card.due_stage and card.due_stage != "campaign"
+        ]
+        if clock_rows:
+            await CardClock.insert(*clock_rows)
         note_kind = {BoardKind.comments: "comment", BoardKind.inquiries: "inquiry", BoardKind.campaigns: "campaign"}
         notes = [
             Note(card=card_ids[note["index"]], author=users[note["author"]]["id"], body=note["body"])

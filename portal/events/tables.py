@@ -19,3 +19,17 @@ class Event(Table, tablename="event"):
     payload = JSONB(default={})
     ip = Varchar(length=45, default="")
     created_at = Timestamptz(default=TimestamptzNow(), index=True)
+
+
+class Outbox(Table, tablename="outbox"):
+    """Effects of a committed write still to run (see portal/events/outbox.py)."""
+
+    effect = Varchar(length=40)
+    payload = JSONB(default={})
+    created_at = Timestamptz(default=TimestamptzNow())
+    run_after = Timestamptz(default=TimestamptzNow())
+    # The process running a row holds it until then; past it, a worker may take it over.
+    claimed_until = Timestamptz(null=True, default=None)
+    attempts = Integer(default=0)
+    done_at = Timestamptz(null=True, default=None, index=True)
+    last_error = Varchar(length=500, default="")

@@ -1,11 +1,13 @@
-"""Notifications: list, count unread, mark read. Writers add rows with a dedupe key."""
+"""Notifications: list, count unread, mark read. Writers add rows with a dedupe key and
+stage their delivery (bell, e-mail) as outbox effects in the same transaction."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
-from portal.accounts.services import CurrentUser
+from portal.accounts.services import CurrentUser, NotFound
+from portal.events.outbox import Effect
 from portal.notifications.tables import Notification
 
 
@@ -33,7 +35,12 @@ async def unread_count(user: CurrentUser) -> int:
 
 
 async def mark_read(user: CurrentUser, notification_id: int | None = None) -> None:
-    """Mark one (or, without an id, all) of the user's own notifications read."""
+    """Mark one (or, without an id, all) of the user's own notifications read. Someone
+    else's notification, or one that does not exist, is NotFound (404)."""
+    if notification_id is not None and not await Notification.exists().where(
+        (Notification.id == notification_id) & (Notification.user == user.id)
+    ):
+        raise NotFound
     query = Notification.update({Notification.read_at: datetime.now(UTC)}).where(
         (Notification.user == user.id) & Notification.read_at.is_null()
     )
@@ -44,18 +51,31 @@ async def mark_read(user: CurrentUser, notification_id: int | None = None) -> No
 
 async def notify(
     user_id: int, kind: str, title: str, dedupe_key: str, *, body: str = "", link: str = "", card_id: int | None = None
-) -> bool:
-    """Add one notification unless one with the same key exists; True when added.
+) -> int | None:
+    """Add one notification unless one with the same key exists; returns its id, or None.
 
-    The unique key decides (one statement, race-free): a second insert fails and is ignored."""
-    try:
+    One statement decides (INSERT … ON CONFLICT (dedupe_key) DO NOTHING RETURNING id): a
+    second writer with the same key gets no row back, and no error either, so it can run
+    inside the caller's transaction (on PostgreSQL a failed insert would abort it). Nothing
+    is delivered here: the caller stages ``delivery_effects`` in the same transaction."""
+    rows = (
         await Notification.insert(
             Notification(
                 user=user_id, kind=kind, title=title, body=body, link=link, card_id=card_id, dedupe_key=dedupe_key
             )
         )
-    except Exception as error:  # a concurrent writer won the unique key: same outcome
-        if "unique" in str(error).lower() or "duplicate key" in str(error).lower():
-            return False
-        raise
-    return True
+        .on_conflict(target=Notification.dedupe_key, action="DO NOTHING")
+        .returning(Notification.id)
+    )
+    return rows[0]["id"] if rows else None
+
+
+def delivery_effects(notification_ids: list[int], user_ids: list[int]) -> list[Effect]:
+    """What delivers new notifications once the write commits (see portal/notifications/effects.py):
+    one bell refresh for the recipients, one e-mail row per notification (the handler decides
+    whether SMTP is set up and whether the user wants that kind by e-mail)."""
+    effects = []
+    if user_ids:
+        effects.append(Effect("refresh_bells", {"user_ids": sorted(set(user_ids))}))
+    effects += [Effect("email", {"notification_id": notification_id}) for notification_id in notification_ids]
+    return effects

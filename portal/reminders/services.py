@@ -10,16 +10,16 @@ re-schedules from the database whatever Redis lost.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from portal.boards import services as boards
 from portal.cards.tables import Card
+from portal.db import write_transaction
+from portal.events import outbox
+from portal.events.outbox import Effect
 from portal.i18n import gettext as _
-from portal.notifications import delivery
 from portal.notifications import services as notifications
-from portal.notifications.tables import Notification
-from portal.settings import get_settings
 from portal.sla import services as sla
 
 
@@ -31,10 +31,18 @@ def nudge_fraction() -> float:
 
 
 MAX_ESCALATION_ROUNDS = 30  # one a working day for six weeks at most
-SWEEP_HORIZON = timedelta(hours=2)  # the sweep (re)queues what falls due within this window
 STALE_AFTER = timedelta(hours=1)  # a "due now" notice later than this is noise
 ESCALATION_DELAY = timedelta(minutes=1)  # 督办 once the deadline has clearly passed
 JOB_NAME = "send_reminder"
+# The sweep. A full sweep re-arms every pending reminder, however far off; it runs when a
+# worker starts, every hour, and whenever the marker below is missing (Redis lost its
+# data: a FLUSHALL, a restore, a restart without persistence). In between, the sweep that
+# runs every minute only re-arms the cards due within SOON either side of now.
+ARMED_KEY = "portal:reminders:armed"  # when the last full sweep finished (no expiry)
+FULL_SWEEP_EVERY = timedelta(hours=1)
+SOON = timedelta(minutes=10)
+_ARQ_JOB_PREFIX, _ARQ_RESULT_PREFIX = "arq:job:", "arq:result:"
+_EXISTS_BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -82,6 +90,46 @@ def escalation_time(calendar, due: datetime, round_number: int) -> datetime:
     return datetime.combine(day, calendar.periods[0][0], tzinfo=calendar.timezone)
 
 
+def pending(card: dict[str, Any], calendar, now: datetime) -> list[Reminder]:
+    """The reminders still to send about a card as it stands now (pure).
+
+    Missed reminders still go out (the sweep re-arms what Redis lost), but only while they
+    make sense: no 催办 after the deadline, no "due now" hours later, and of the daily 督办
+    rounds only the latest one. A closed (done column) or paused card has none."""
+    if card.get("meaning") == "done" or card.get("paused_at") is not None:
+        return []
+    overdue_days = 0
+    if card.get("due_at") and card["due_at"] < now:
+        overdue_days = max(0, (calendar.local(now).date() - calendar.local(card["due_at"]).date()).days)
+    plans = plan(card, calendar, escalation_rounds=min(overdue_days + 2, MAX_ESCALATION_ROUNDS))
+    latest_escalation = max((r.at for r in plans if r.kind == "escalation" and r.at <= now), default=None)
+    kept = []
+    for reminder in plans:
+        if reminder.kind == "nudge" and now >= reminder.due_at:
+            continue
+        if reminder.kind == "due" and now > reminder.at + STALE_AFTER:
+            continue
+        if reminder.kind == "escalation" and reminder.at <= now and reminder.at != latest_escalation:
+            continue
+        kept.append(reminder)
+    return kept
+
+
+def oldest_deadline_with_reminders_left(calendar, now: datetime) -> datetime:
+    """Cards overdue since before this have had all their 督办 rounds (the last one, round
+    MAX_ESCALATION_ROUNDS - 1, falls that many working days after the deadline's day); a
+    day of grace lets a missed last round still go out."""
+    today = calendar.local(now).date()
+    day, working_days_after = today, 0
+    # Step back while the working days after `day` (up to today) leave a round to come.
+    while (today - day).days < 3660:  # (a calendar without working days stops somewhere)
+        if working_days_after + calendar.is_working_day(day) > MAX_ESCALATION_ROUNDS - 1:
+            break
+        working_days_after += calendar.is_working_day(day)
+        day -= timedelta(days=1)
+    return datetime.combine(day - timedelta(days=1), time(0), tzinfo=calendar.timezone)
+
+
 # What a reminder needs to know about its card.
 REMINDER_FIELDS = (
     Card.id,
@@ -110,26 +158,15 @@ async def schedule_card(arq, card_id: int, now: datetime | None = None) -> int:
 
 
 async def _enqueue(arq, card: dict[str, Any], now: datetime) -> int:
-    calendar = await sla.get_calendar()
-    overdue_days = 0
-    if card["due_at"] and card["due_at"] < now:
-        overdue_days = max(0, (calendar.local(now).date() - calendar.local(card["due_at"]).date()).days)
+    return await _enqueue_reminders(arq, pending(card, await sla.get_calendar(), now), now)
+
+
+async def _enqueue_reminders(arq, reminders: list[Reminder], now: datetime) -> int:
     queued = 0
-    plans = plan(card, calendar, escalation_rounds=min(overdue_days + 2, MAX_ESCALATION_ROUNDS))
-    latest_escalation = max((r.at for r in plans if r.kind == "escalation" and r.at <= now), default=None)
-    for reminder in plans:
-        # Missed reminders still go out (the sweep re-arms what Redis lost), but only while
-        # they make sense: no 催办 after the deadline, no "due now" hours later, and of the
-        # daily 督办 rounds only the latest one.
-        if reminder.kind == "nudge" and now >= reminder.due_at:
-            continue
-        if reminder.kind == "due" and now > reminder.at + STALE_AFTER:
-            continue
-        if reminder.kind == "escalation" and reminder.at <= now and reminder.at != latest_escalation:
-            continue
+    for reminder in reminders:
         job = await arq.enqueue_job(
             JOB_NAME,
-            card["id"],
+            reminder.card_id,
             reminder.stage,
             reminder.kind,
             reminder.round,
@@ -141,60 +178,117 @@ async def _enqueue(arq, card: dict[str, Any], now: datetime) -> int:
     return queued
 
 
-async def sweep(arq, now: datetime | None = None) -> int:
-    """Re-arm every reminder the database says is coming (or overdue) within the horizon."""
+async def _not_yet_queued(arq, reminders: list[Reminder]) -> list[Reminder]:
+    """Those whose job neither waits in Redis nor has run lately (one round trip per batch;
+    enqueue_job checks again, so a race only costs a no-op)."""
+    missing = []
+    for start in range(0, len(reminders), _EXISTS_BATCH):
+        batch = reminders[start : start + _EXISTS_BATCH]
+        async with arq.pipeline(transaction=False) as pipe:
+            for reminder in batch:
+                pipe.exists(_ARQ_JOB_PREFIX + reminder.job_id, _ARQ_RESULT_PREFIX + reminder.job_id)
+            found = await pipe.execute()
+        missing += [reminder for reminder, count in zip(batch, found, strict=True) if not count]
+    return missing
+
+
+async def full_sweep_due(arq, now: datetime) -> bool:
+    """No full sweep since Redis last lost its data, or none for an hour."""
+    last = await arq.get(ARMED_KEY)
+    if last is None:
+        return True
+    try:
+        return now - datetime.fromisoformat(last.decode() if isinstance(last, bytes) else last) >= FULL_SWEEP_EVERY
+    except ValueError:
+        return True
+
+
+async def sweep(arq, now: datetime | None = None, full: bool | None = None) -> int:
+    """Re-arm from the database the reminders Redis does not hold; returns how many were queued.
+
+    A full sweep covers every open card with a deadline, however far off; otherwise only the
+    cards due within SOON either side of now. ``full=None`` decides by the marker (see
+    ARMED_KEY). Cards in a done column, paused cards and cards overdue past their last 督办
+    round are left alone, so old overdue cards are not queued again and again."""
     now = now or datetime.now(UTC)
-    cards = await Card.select(*REMINDER_FIELDS).where(
-        (Card.archived == False)
+    if full is None:
+        full = await full_sweep_due(arq, now)
+    calendar = await sla.get_calendar()
+    where = (
+        (Card.archived == False)  # noqa: E712
         & Card.due_at.is_not_null()
-        & Card.paused_at.is_null()  # noqa: E712
-        & (Card.due_at < now + SWEEP_HORIZON)
+        & Card.paused_at.is_null()
+        & (Card.column.meaning != "done")
     )
-    queued = 0
-    for card in cards:
-        queued += await _enqueue(arq, card, now)
+    if full:
+        where &= Card.due_at >= oldest_deadline_with_reminders_left(calendar, now)
+    else:
+        where &= (Card.due_at >= now - SOON) & (Card.due_at <= now + SOON)
+    reminders = [
+        reminder
+        for card in await Card.select(*REMINDER_FIELDS).where(where)
+        for reminder in pending(card, calendar, now)
+    ]
+    queued = await _enqueue_reminders(arq, await _not_yet_queued(arq, reminders), now)
+    if full:
+        await arq.set(ARMED_KEY, now.isoformat())
     return queued
 
 
 async def send(card_id: int, stage: str, kind: str, round_number: int, due_iso: str) -> list[int]:
-    """Run one reminder: re-check that it still applies, then notify each recipient once.
-    Returns who was newly notified (empty when it no longer applies or was sent before)."""
-    card = await _card(card_id)
-    if card is None or card["archived"] or card["meaning"] == "done" or card["due_stage"] != stage:
-        return []
-    if card["paused_at"] is not None:
-        return []  # 挂起: the clock stands still; resuming plans new reminders
-    if card["due_at"] is None or card["due_at"].astimezone(UTC).isoformat() != due_iso:
-        return []  # the deadline moved (extension, new stage): a new reminder was planned for it
-    reminder = Reminder(card_id, stage, kind, round_number, card["due_at"], card["due_at"])
-    if kind == "escalation":
-        recipients = await boards.board_managers(card["board"])
-        title = _("Escalation: “%(title)s” is overdue", title=card["title"])
-    else:
-        recipients = [card["assignee"]] if card["assignee"] else await boards.board_managers(card["board"])
-        title = (
-            _("Reminder: “%(title)s” is due soon", title=card["title"])
-            if kind == "nudge"
-            else _("“%(title)s” has reached its deadline", title=card["title"])
-        )
-    notified = []
-    for user_id in recipients:
-        added = await notifications.notify(
-            user_id,
-            kind,
-            title,
-            dedupe_key=f"reminder:{reminder.key}:{user_id}",
-            link=f"/boards/{card['board']}?card={card_id}",
-            card_id=card_id,
-        )
-        if added:
-            notified.append(user_id)
-    # E-mail and group robots: each claims its own delivery, so a rerun sends nothing twice.
-    if get_settings().smtp_host:
-        rows = await Notification.select(Notification.id).where(
-            Notification.dedupe_key.like(f"reminder:{reminder.key}:%")
-        )
-        for row in rows:
-            await delivery.email_notification(row["id"])
-    await delivery.post_to_robots(card["board"], reminder.key, title)
+    """Run one reminder as one unit: re-check that it still applies, notify each recipient
+    once and stage the deliveries, all in one transaction; run the deliveries after commit.
+    Returns who was newly notified (empty when it no longer applies or was sent before).
+
+    Deliveries are outbox rows (bells, one e-mail per notification, the group robots, for a
+    督办 the next round): each runs and is retried on its own, so a failing SMTP server or
+    robot neither holds back the others nor makes this job fail, and a job that runs twice
+    stages nothing the second time."""
+    async with write_transaction():
+        card = await _card(card_id)
+        if card is None or card["archived"] or card["meaning"] == "done" or card["due_stage"] != stage:
+            return []
+        if card["paused_at"] is not None:
+            return []  # 挂起: the clock stands still; resuming plans new reminders
+        if card["due_at"] is None or card["due_at"].astimezone(UTC).isoformat() != due_iso:
+            return []  # the deadline moved (extension, new stage): a new reminder was planned for it
+        reminder = Reminder(card_id, stage, kind, round_number, card["due_at"], card["due_at"])
+        # Only people who may see the card hear its title: a card re-routed after it was assigned
+        # no longer reminds the other department's liaison; its managers who can see it are told.
+        if kind == "escalation":
+            recipients = await boards.card_managers(card_id)
+            title = _("Escalation: “%(title)s” is overdue", title=card["title"])
+        else:
+            recipients = await boards.who_may_see_card(card_id, [card["assignee"]]) or await boards.card_managers(
+                card_id
+            )
+            title = (
+                _("Reminder: “%(title)s” is due soon", title=card["title"])
+                if kind == "nudge"
+                else _("“%(title)s” has reached its deadline", title=card["title"])
+            )
+        notified, notification_ids = [], []
+        for user_id in recipients:
+            notification_id = await notifications.notify(
+                user_id,
+                kind,
+                title,
+                dedupe_key=f"reminder:{reminder.key}:{user_id}",
+                link=f"/boards/{card['board']}?card={card_id}",
+                card_id=card_id,
+            )
+            if notification_id is not None:
+                notified.append(user_id)
+                notification_ids.append(notification_id)
+        effects = notifications.delivery_effects(notification_ids, notified)
+        # The first run of this reminder (the unique keys say so) also tells the robots and
+        # arms the next 督办; a rerun stages nothing. With nobody to notify there is no key
+        # to decide by: the robots' own per-robot claims keep that case to one post each.
+        if notification_ids or not recipients:
+            effects.append(Effect("robots", {"board_id": card["board"], "key": reminder.key, "text": title}))
+            if kind == "escalation":
+                # While it stays overdue, the next working day's 督办 is queued.
+                effects.append(Effect("arm_reminders", {"card_id": card_id}))
+        outbox_ids = await outbox.stage(effects)
+    await outbox.run(outbox_ids)
     return notified

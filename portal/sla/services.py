@@ -10,6 +10,7 @@ from datetime import date, datetime
 from typing import Any
 
 from portal.accounts.services import CurrentUser, require_admin
+from portal.core.choices import INQUIRY_CATEGORIES, PRIORITIES
 from portal.core.forms import FormError
 from portal.db import write_transaction
 from portal.events import services as events
@@ -45,6 +46,7 @@ async def seed_from_package() -> int:
 
 def invalidate() -> None:
     _cache["calendar"] = None
+    _cache["policies"] = None
 
 
 async def get_calendar() -> BusinessCalendar:
@@ -183,12 +185,18 @@ async def preview(start: datetime, duration: int, mode: str) -> dict[str, Any]:
 
 
 async def list_policies() -> list[dict[str, Any]]:
-    """Every policy row, with the defaults written on first use."""
+    """Every policy row, with the defaults written on first use. Kept a minute per process
+    like the calendar (every card move reads them); a save here takes effect at once."""
+    cached = _cache.get("policies")
+    if cached is not None and clock.monotonic() - _cache.get("policies_loaded", 0.0) < CACHE_SECONDS:
+        return cached
     rows = await SlaPolicy.select().order_by(SlaPolicy.id)
-    if rows:
-        return rows
-    await SlaPolicy.insert(*[SlaPolicy(**{**default, "mode": str(default["mode"])}) for default in policies.DEFAULTS])
-    return await SlaPolicy.select().order_by(SlaPolicy.id)
+    if not rows:
+        defaults = [SlaPolicy(**{**default, "mode": str(default["mode"])}) for default in policies.DEFAULTS]
+        await SlaPolicy.insert(*defaults)
+        rows = await SlaPolicy.select().order_by(SlaPolicy.id)
+    _cache.update(policies=rows, policies_loaded=clock.monotonic())
+    return rows
 
 
 async def deadline_for_card(
@@ -214,17 +222,12 @@ async def deadline_for_card(
 
 
 async def require_policy_editor(actor: CurrentUser) -> None:
-    """Administrators, managers, and whoever manages at least one board."""
+    """Administrators and managers. Policies apply to every board of a kind, so managing
+    one board (a liaison or a member given manager membership there) is not enough."""
     from portal.accounts.services import PermissionDenied
-    from portal.boards.tables import BoardMember, BoardRole
 
-    if actor.role in ("admin", "manager"):
-        return
-    if actor.role != "viewer" and await BoardMember.exists().where(
-        (BoardMember.user == actor.id) & (BoardMember.role == BoardRole.manager)
-    ):
-        return
-    raise PermissionDenied
+    if actor.role not in ("admin", "manager"):
+        raise PermissionDenied
 
 
 def _check_policy(
@@ -233,11 +236,9 @@ def _check_policy(
     errors = {}
     if board_kind not in policies.STAGES or stage not in policies.STAGES[board_kind]:
         errors["stage"] = _("Choose a stage of this kind of board.")
-    if priority not in ("", "low", "normal", "high", "urgent"):
+    if priority and priority not in PRIORITIES:
         errors["priority"] = _("Choose a priority.")
-    if category not in ("", "policy", "complaint", "suggestion", "help", "complex") or (
-        category and board_kind != "inquiries"
-    ):
+    if (category and category not in INQUIRY_CATEGORIES) or (category and board_kind != "inquiries"):
         errors["category"] = _("Categories apply to inquiries only.")
     if mode not in ("natural_hours", "working_hours", "working_days"):
         errors["mode"] = _("Choose how the clock counts.")
@@ -298,3 +299,4 @@ async def save_policy(
                 "mode": mode,
             },
         )
+    invalidate()

@@ -33,3 +33,19 @@ class SlaPolicy(Table, tablename="sla_policy"):
     category = Varchar(length=16, default="")  # "" = any
     amount = Integer(default=24)
     mode = Varchar(length=16, default="natural_hours")
+
+
+class CardClock(Table, tablename="card_clock"):
+    """One stage clock of one card in one round (a reopening, 重办, starts round 2).
+
+    It remembers when the clock started and when it is due, so that moving a card out of a
+    stage and back does not restart the clock the city measures the team by; it is marked
+    completed when the stage's work is done (a reply, an answer, the case closed)."""
+
+    card_id = Integer(index=True)
+    stage = Varchar(length=20)
+    round = Integer(default=1)
+    started_at = Timestamptz()
+    due_at = Timestamptz(null=True, default=None)
+    mode = Varchar(length=16, null=True, default=None)
+    completed_at = Timestamptz(null=True, default=None)

@@ -1,5 +1,9 @@
 """E-mail over a real local SMTP server and group-robot webhooks to a real local HTTP
-server: each at most once, however often the reminder job runs."""
+server: each at most once, however often the reminder job runs.
+
+Deliveries are outbox rows: ``reminders.send`` runs them right after its commit (in the
+outbox context the ``effects`` fixture sets up, as a worker's start-up does); a failed one
+is retried by ``run_retries``, a worker's ``run_pending`` once its delay has passed."""
 
 from __future__ import annotations
 
@@ -10,17 +14,36 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 from aiosmtpd.controller import Controller
+from arq import create_pool
+from arq.connections import RedisSettings
 
 from portal.accounts.tables import User
 from portal.boards.tables import Board
 from portal.cards.tables import Card
 from portal.demo.services import seed_demo
-from portal.notifications.delivery import DeliveryFailed
+from portal.events import outbox
+from portal.events.outbox import EffectContext
+from portal.events.tables import Outbox
 from portal.notifications.tables import Notification
 from portal.reminders import services as reminders
 from portal.settings import get_settings
 from tests.conftest import login, post_form
 from tests.processes import free_port
+
+
+@pytest.fixture
+async def effects(redis_client):
+    """This process runs outbox effects, as a web process or a worker does once started."""
+    pool = await create_pool(RedisSettings.from_dsn(get_settings().effective_redis_url))
+    outbox.configure(EffectContext(redis=pool, arq=pool))
+    yield pool
+    outbox.configure(None)
+    await pool.aclose()
+
+
+async def run_retries() -> int:
+    """What a worker's outbox loop does once the failed rows' retry delay has passed."""
+    return await outbox.run_pending(now=datetime.now(UTC) + timedelta(hours=2))
 
 
 class Inbox:
@@ -48,7 +71,17 @@ def smtp(monkeypatch):
 
 
 @pytest.fixture
-def robot():
+def robot_hosts(monkeypatch):
+    """Robots may only reach public https addresses; the local test robots are allow-listed."""
+    monkeypatch.setenv("PORTAL_ROBOT_ALLOWED_HOSTS", "127.0.0.1, oapi.dingtalk.example")
+    get_settings.cache_clear()
+    yield
+    monkeypatch.delenv("PORTAL_ROBOT_ALLOWED_HOSTS")
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def robot(robot_hosts):
     posts = []
 
     class Handler(BaseHTTPRequestHandler):
@@ -69,7 +102,7 @@ def robot():
 
 
 @pytest.fixture
-async def overdue_card(clean_db):
+async def overdue_card(clean_db, effects):
     await seed_demo()
     board = (await Board.select(Board.id).where(Board.kind == "comments").first())["id"]
     zhang = (await User.select(User.id).where(User.username == "zhangwei").first())["id"]
@@ -119,18 +152,23 @@ async def test_smtp_down_means_retry_later_not_lost(overdue_card, monkeypatch):
     monkeypatch.setenv("SMTP_PORT", str(free_port()))  # nothing listens there
     get_settings.cache_clear()
     try:
-        with pytest.raises(DeliveryFailed):
-            await reminders.send(overdue_card["id"], "first_response", "due", 0, overdue_card["due_iso"])
+        # The reminder itself succeeds (the job is not retried): the e-mail waits in the outbox.
+        notified = await reminders.send(overdue_card["id"], "first_response", "due", 0, overdue_card["due_iso"])
+        assert notified == [overdue_card["user"]]
         row = (
             await Notification.select(Notification.emailed_at).where(Notification.user == overdue_card["user"]).first()
         )
         assert row["emailed_at"] is None  # released: the retry will send it
+        waiting = await Outbox.select(Outbox.attempts, Outbox.last_error).where(
+            (Outbox.effect == "email") & Outbox.done_at.is_null()
+        )
+        assert len(waiting) == 1 and waiting[0]["attempts"] == 1 and "DeliveryFailed" in waiting[0]["last_error"]
     finally:
         monkeypatch.delenv("SMTP_HOST")
         get_settings.cache_clear()
 
 
-async def test_managers_set_up_robots_with_checked_addresses(overdue_card, client):
+async def test_managers_set_up_robots_with_checked_addresses(overdue_card, client, robot_hosts):
     await login(client, "chenjing", "portal-demo")
     board = overdue_card["board"]
     bad = await post_form(

@@ -16,6 +16,8 @@ from portal.boards.services import board_managers
 from portal.boards.tables import Board
 from portal.cards.tables import Card
 from portal.demo.services import seed_demo
+from portal.events import outbox
+from portal.events.outbox import EffectContext
 from portal.notifications.tables import Notification
 from portal.reminders import services as reminders
 from portal.settings import get_settings
@@ -24,8 +26,12 @@ from workers.settings import send_reminder, sweep_reminders
 
 @pytest.fixture
 async def arq_pool(redis_client):
+    """arq's pool, and the outbox context a worker sets up at start-up: the deliveries a
+    reminder stages (bells, e-mail, robots, the next 督办) run right after its commit."""
     pool = await create_pool(RedisSettings.from_dsn(get_settings().effective_redis_url))
+    outbox.configure(EffectContext(redis=pool, arq=pool))
     yield pool
+    outbox.configure(None)
     await pool.aclose()
 
 
@@ -70,7 +76,8 @@ async def run_worker_until(pool, condition, timeout: float = 20, with_sweep: boo
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
-        await worker.close()
+        # A job (the every-second sweep) starting as the worker is cancelled ends cancelled too.
+        await asyncio.gather(worker.close(), return_exceptions=True)
 
 
 CARD: dict[str, int] = {}
@@ -233,7 +240,10 @@ async def test_an_approved_extension_moves_the_deadline_and_its_reminders(card, 
     await asyncio.sleep(3)
     due_iso_old = row["due_at"].astimezone(UTC).isoformat()
     assert await reminders.send(card["id"], "first_response", "due", 0, due_iso_old) == []
-    assert await reminders.schedule_card(arq_pool, card["id"]) >= 2
+    # The approval armed them itself (an outbox effect of its write): arming again adds nothing.
+    new_due = later.astimezone(UTC).isoformat()
+    assert len([job for job in await queued_for(arq_pool, card["id"]) if job.endswith(new_due)]) >= 2
+    assert await reminders.schedule_card(arq_pool, card["id"]) == 0
 
 
 async def test_restarting_the_worker_loses_nothing(card, arq_pool):
@@ -250,3 +260,60 @@ async def test_restarting_the_worker_loses_nothing(card, arq_pool):
 
     await run_worker_until(arq_pool, due_too)  # … and a new one delivers the rest
     assert await kinds(card["assignee"]) == ["due", "nudge"]
+
+
+async def queued_for(pool, card_id: int) -> list[str]:
+    """The reminder jobs waiting in Redis for one card."""
+    members = [member.decode() for member in await pool.zrange("arq:queue", 0, -1)]
+    return [member for member in members if member.startswith(f"reminder:{card_id}:")]
+
+
+async def test_a_reminder_hours_away_is_rearmed_after_redis_forgets(card, arq_pool, redis_client):
+    """After a restart that lost Redis, a 催办 three hours away must still be queued, not only
+    what falls due within the next two hours."""
+    now = datetime.now(UTC)
+    await Card.update({Card.stage_started_at: now - timedelta(hours=1), Card.due_at: now + timedelta(hours=3)}).where(
+        Card.id == card["id"]
+    )
+    await reminders.schedule_card(arq_pool, card["id"])
+    await reminders.sweep(arq_pool)  # a sweep ran before Redis lost everything …
+    await redis_client.flushdb()
+    assert await queued_for(arq_pool, card["id"]) == []
+
+    async def rearmed():
+        return any(":nudge:" in job for job in await queued_for(arq_pool, card["id"]))
+
+    await run_worker_until(arq_pool, rearmed, with_sweep=True)  # … the worker's sweep re-arms it
+    assert {job.split(":")[3] for job in await queued_for(arq_pool, card["id"])} == {"nudge", "due", "escalation"}
+
+
+async def test_the_sweep_leaves_closed_and_long_overdue_cards_alone(card, arq_pool):
+    from portal.boards.tables import BoardColumn
+
+    closed = (
+        await BoardColumn.select(BoardColumn.id)
+        .where((BoardColumn.board == card["board"]) & (BoardColumn.meaning == "done"))
+        .first()
+    )["id"]
+    now = datetime.now(UTC)
+    # Answered: in a done column, yet still carrying its deadline (campaign cards keep theirs).
+    await Card.update({Card.column: closed, Card.due_at: now + timedelta(minutes=5)}).where(Card.id == card["id"])
+    other = (
+        await Card.select(Card.id)
+        .where((Card.board == card["board"]) & (Card.id != card["id"]) & (Card.column.meaning != "done"))
+        .first()
+    )["id"]
+    # Overdue for longer than every 督办 round lasts (MAX_ESCALATION_ROUNDS working days).
+    await Card.update(
+        {
+            Card.due_stage: "first_response",
+            Card.stage_started_at: now - timedelta(days=91),
+            Card.due_at: now - timedelta(days=90),
+            Card.paused_at: None,
+        }
+    ).where(Card.id == other)
+    await reminders.sweep(arq_pool)  # a full sweep (Redis is empty) …
+    await reminders.sweep(arq_pool)  # … and the next minute's
+    assert await queued_for(arq_pool, card["id"]) == []
+    assert await queued_for(arq_pool, other) == []
+    assert await reminders.schedule_card(arq_pool, card["id"]) == 0

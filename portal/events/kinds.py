@@ -1,0 +1,135 @@
+"""Event kinds and their payloads: one enumeration, one typed payload per kind.
+
+A board event says what happened (``kind``), to what (``object_type``, ``object_id``), by
+whom, and carries a small payload whose shape is fixed here, so that the timeline, the
+catch-up after a reconnect and later the figures read the same fields the writers wrote.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class EventKind(StrEnum):
+    board_created = "board.created"
+    card_created = "card.created"
+    card_updated = "card.updated"
+    card_assigned = "card.assigned"
+    card_moved = "card.moved"
+    card_archived = "card.archived"
+    card_noted = "card.noted"
+    card_paused = "card.paused"
+    card_resumed = "card.resumed"
+    card_reopened = "card.reopened"
+    card_extension_requested = "card.extension_requested"
+    card_extension_approved = "card.extension_approved"
+    card_extension_rejected = "card.extension_rejected"
+    column_added = "column.added"
+    column_updated = "column.updated"
+    column_moved = "column.moved"
+    column_archived = "column.archived"
+    member_set = "member.set"
+    member_removed = "member.removed"
+    webhook_added = "webhook.added"
+    webhook_removed = "webhook.removed"
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Empty(_Payload):
+    pass
+
+
+class Titled(_Payload):
+    title: str = ""
+
+
+class CardCreated(_Payload):
+    title: str
+    column: int
+
+
+class CardChanged(_Payload):
+    fields: list[str]
+    assignee: int | None = None
+
+
+class CardMoved(_Payload):
+    from_column: int = Field(alias="from")
+    to: int
+    to_name: str = ""
+    after: int | None = None
+
+
+class CardNoted(_Payload):
+    note: int
+    mentions: list[int] = []
+
+
+class Reason(_Payload):
+    reason: str = ""
+
+
+class ExtensionRequested(_Payload):
+    until: str | None
+    reason: str
+
+
+class Reopened(_Payload):
+    round: int
+
+
+class Named(_Payload):
+    name: str
+
+
+class ColumnUpdated(_Payload):
+    name: str
+    wip_limit: int | None = None
+
+
+class ColumnMoved(_Payload):
+    direction: int
+
+
+class MemberSet(_Payload):
+    role: str
+
+
+class WebhookAdded(_Payload):
+    kind: str
+
+
+PAYLOADS: dict[EventKind, type[_Payload]] = {
+    EventKind.board_created: Named,
+    EventKind.card_created: CardCreated,
+    EventKind.card_updated: CardChanged,
+    EventKind.card_assigned: CardChanged,
+    EventKind.card_moved: CardMoved,
+    EventKind.card_archived: Titled,
+    EventKind.card_noted: CardNoted,
+    EventKind.card_paused: Reason,
+    EventKind.card_resumed: Empty,
+    EventKind.card_reopened: Reopened,
+    EventKind.card_extension_requested: ExtensionRequested,
+    EventKind.card_extension_approved: Empty,
+    EventKind.card_extension_rejected: Empty,
+    EventKind.column_added: Named,
+    EventKind.column_updated: ColumnUpdated,
+    EventKind.column_moved: ColumnMoved,
+    EventKind.column_archived: Named,
+    EventKind.member_set: MemberSet,
+    EventKind.member_removed: Empty,
+    EventKind.webhook_added: WebhookAdded,
+    EventKind.webhook_removed: Empty,
+}
+
+
+def payload_for(kind: EventKind, payload: dict[str, Any] | None) -> dict[str, Any]:
+    """Check a payload against its kind's shape; the stored form keeps the wire names."""
+    return PAYLOADS[kind].model_validate(payload or {}).model_dump(mode="json", by_alias=True)

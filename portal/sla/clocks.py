@@ -1,0 +1,154 @@
+"""Stage clocks anchored on what starts them.
+
+A card runs at most one deadline clock at a time (its ``due_*`` fields, which tiles, filters
+and reminders read). Each clock is also kept as a ``card_clock`` row per (card, stage,
+round), so that:
+
+- a stage's clock starts once: the kind's first stage at the message's receipt time (a
+  comment's 24-hour first reply counts from when the comment arrived), later stages when
+  they are first entered; moving a card out of a stage and back restores the same clock
+  (with its pauses and extensions) instead of starting a new one;
+- a clock whose work is done (the card reached a later stage, a column that completes it —
+  a comment's 已回复 — or a done column) is completed and does not run again;
+- reopening a card (moving it out of a done column, 重办) starts a new round of clocks,
+  counted on the card and recorded as an event.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from portal.sla import policies
+from portal.sla.calendar import BusinessCalendar
+from portal.sla.tables import CardClock
+
+# Column keys that complete a clock although they start no later stage.
+COMPLETED_BY_COLUMN_KEY: dict[str, dict[str, set[str]]] = {
+    "comments": {"first_response": {"replied"}},
+}
+# The order in which a kind's stages follow each other: reaching a later one completes
+# the earlier ones. The first stage's clock starts at the card's receipt time.
+STAGE_ORDER: dict[str, list[str]] = {
+    "comments": ["first_response"],
+    "inquiries": ["accept", "answer", "follow_up"],
+}
+
+CLEARED = {
+    "due_stage": None,
+    "stage_started_at": None,
+    "due_at": None,
+    "due_mode": None,
+    "paused_at": None,
+    "pause_reason": "",
+    "extension_until": None,
+    "extension_reason": "",
+    "extension_requested_by": None,
+}
+
+
+def stage_of(board_kind: str, column: dict[str, Any]) -> str | None:
+    return policies.stage_for(board_kind, column["key"], column["meaning"])
+
+
+def completes(board_kind: str, stage: str, column: dict[str, Any]) -> bool:
+    """Does entering ``column`` mean the work ``stage``'s clock measures is done?"""
+    if column["meaning"] == "done":
+        return True
+    if column["key"] in COMPLETED_BY_COLUMN_KEY.get(board_kind, {}).get(stage, set()):
+        return True
+    order = STAGE_ORDER.get(board_kind, [])
+    new_stage = stage_of(board_kind, column)
+    return stage in order and new_stage in order and order.index(new_stage) > order.index(stage)
+
+
+def is_reopening(from_column: dict[str, Any], to_column: dict[str, Any]) -> bool:
+    return from_column["meaning"] == "done" and to_column["meaning"] != "done"
+
+
+def resumed_due(calendar: BusinessCalendar, card: dict[str, Any], now: datetime) -> datetime | None:
+    """A paused clock's due time as if resumed now: the time it stood still is added, counted
+    the way the clock counts (working time stays working time)."""
+    due, paused_at = card.get("due_at"), card.get("paused_at")
+    if due is None or paused_at is None:
+        return due
+    if card.get("due_mode") in ("working_hours", "working_days"):
+        remaining = calendar.working_minutes_between(paused_at, due)
+        return calendar.add_working_minutes(now, remaining)
+    return due + (now - paused_at)
+
+
+def _fields(stage: str, started_at: datetime | None, due_at: datetime | None, mode: str | None) -> dict[str, Any]:
+    return {**CLEARED, "due_stage": stage, "stage_started_at": started_at, "due_at": due_at, "due_mode": mode}
+
+
+async def on_leave(
+    board_kind: str, card: dict[str, Any], to_column: dict[str, Any], now: datetime, calendar: BusinessCalendar
+) -> None:
+    """Keep the running clock's state (or complete it) as the card leaves its stage."""
+    stage = card.get("due_stage")
+    if not stage or stage == "campaign" or stage_of(board_kind, to_column) == stage:
+        return
+    done = completes(board_kind, stage, to_column)
+    await CardClock.update(
+        {CardClock.due_at: resumed_due(calendar, card, now), CardClock.completed_at: now if done else None}
+    ).where(
+        (CardClock.card_id == card["id"])
+        & (CardClock.stage == stage)
+        & (CardClock.round == (card.get("clock_round") or 1))
+    )
+
+
+async def on_enter(
+    board_kind: str,
+    column: dict[str, Any],
+    card: dict[str, Any],
+    now: datetime,
+    *,
+    calendar: BusinessCalendar,
+    policy_rows: list[dict[str, Any]],
+    round_number: int,
+) -> dict[str, Any]:
+    """The card's clock fields on entering ``column`` ({} when the running clock goes on)."""
+    if board_kind == "campaigns":
+        # A campaign has no stage clock: it is due at its own end, until it is done.
+        if column["meaning"] == "done":
+            return CLEARED if card.get("due_stage") else {}
+        return _fields("campaign", card.get("starts_at") or now, card.get("ends_at"), "natural_hours")
+    stage = stage_of(board_kind, column)
+    if stage is None:
+        return CLEARED if card.get("due_stage") else {}
+    if stage == card.get("due_stage") and round_number == (card.get("clock_round") or 1):
+        return {}
+    kept = (
+        await CardClock.select()
+        .where((CardClock.card_id == card["id"]) & (CardClock.stage == stage) & (CardClock.round == round_number))
+        .first()
+    )
+    if kept is not None:
+        if kept["completed_at"] is not None:
+            return CLEARED  # this stage's work was done; it runs again only after a reopening
+        return _fields(stage, kept["started_at"], kept["due_at"], kept["mode"])
+    order = STAGE_ORDER.get(board_kind, [])
+    first_stage = bool(order) and stage == order[0] and round_number == 1
+    started_at = (card.get("received_at") or now) if first_stage else now
+    deadline = policies.deadline_for(
+        calendar,
+        policy_rows,
+        board_kind=board_kind,
+        stage=stage,
+        priority=card.get("priority") or "normal",
+        category=card.get("category"),
+        started_at=started_at,
+    )
+    await CardClock.insert(
+        CardClock(
+            card_id=card["id"],
+            stage=stage,
+            round=round_number,
+            started_at=started_at,
+            due_at=deadline.due_at,
+            mode=deadline.mode,
+        )
+    )
+    return _fields(stage, started_at, deadline.due_at, deadline.mode)
