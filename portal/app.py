@@ -9,22 +9,30 @@ from arq.connections import RedisSettings
 from litestar import Litestar, get
 from litestar.channels import ChannelsPlugin
 from litestar.config.csrf import CSRFConfig
-from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.datastructures import State
+from litestar.exceptions import ValidationException
 from litestar.logging.config import LoggingConfig
+from litestar.openapi.config import OpenAPIConfig
 from litestar.plugins.htmx import HTMXPlugin
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from portal import STATIC_DIR, db
 from portal.accounts.controllers import AccountController, AdminController, AuthController
 from portal.accounts.ratelimit import LoginRateLimiter
+from portal.accounts.services import NotFound, PermissionDenied
 from portal.accounts.sessions import SessionStore
+from portal.api.auth import EndpointList
+from portal.api.controllers import ApiV1
 from portal.boards.controllers import BoardController, BoardSettingsController
 from portal.cards.controllers import CardController
 from portal.core import redis as portal_redis
+from portal.core.forms import FormError
 from portal.core.templating import environment
-from portal.core.web import EXCEPTION_HANDLERS, SessionMiddleware, add_security_headers, login_required
+from portal.core.web import EXCEPTION_HANDLERS, SessionMiddleware, add_security_headers, login_required, sane_path
+from portal.events import outbox
+from portal.events.outbox import EffectContext
 from portal.live.controllers import board_socket, my_socket
 from portal.live.publisher import backend_for
 from portal.notifications.controllers import NotificationController
@@ -49,9 +57,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.login_limiter = LoginRateLimiter(app.state.redis)
         # The job queue, for scheduling reminders when a card's deadline changes.
         app.state.arq = await create_pool(RedisSettings.from_dsn(settings.effective_redis_url))
+        # Effects of this process's writes (publish, reminders, bells …) run right after
+        # their commit with these connections; a worker runs whatever is left over.
+        previous_effects = outbox.context()  # None, except around an app inside a test
+        outbox.configure(EffectContext(redis=app.state.redis, arq=app.state.arq))
         try:
             yield
         finally:
+            outbox.configure(previous_effects)
             await app.state.arq.aclose()
             await app.state.redis.aclose()
             await db.close_pool()
@@ -79,6 +92,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             PolicyController,
             preview_api,
             NotificationController,
+            ApiV1,
             create_static_files_router(
                 path="/static", directories=[STATIC_DIR], opt={"public": True}, send_as_attachment=False
             ),
@@ -86,7 +100,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         lifespan=[lifespan],
         state=State({"settings": settings}),
         middleware=[SessionMiddleware()],
-        guards=[login_required],
+        guards=[login_required, sane_path],
         before_send=[add_security_headers],
         csrf_config=CSRFConfig(
             secret=settings.resolved_secret_key(),
@@ -99,6 +113,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
         template_config=TemplateConfig(instance=template_engine),
         plugins=[HTMXPlugin(), channels],
         exception_handlers=EXCEPTION_HANDLERS,
-        logging_config=LoggingConfig(log_exceptions="always", disable_stack_trace={404, 401, 403}),
+        openapi_config=OpenAPIConfig(
+            title="Portal API",
+            version="v1",
+            path="/schema",
+            render_plugins=[EndpointList(path="/")],
+            description="Boards, cards, moves, stage history and notifications (see README: The JSON API).",
+        ),
+        # Refusals and bad input are expected: the access log's one line says enough. Anything
+        # else (a real 500) still logs its traceback.
+        logging_config=LoggingConfig(
+            log_exceptions="always",
+            disable_stack_trace={404, 401, 403, NotFound, PermissionDenied, FormError, ValidationException},
+        ),
         debug=False,
     )

@@ -149,6 +149,33 @@ def create_user(username: str, display_name: str, role: str, department_code: st
     click.echo(f"Created user {username} (id {user_id}).")
 
 
+@main.command("create-token")
+@click.option("--username", required=True, help="Whose token it is: the API acts with this user's permissions.")
+@click.option("--name", "token_name", default="command line", show_default=True, help="What the token is for.")
+@_fail_cleanly
+def create_token_command(username: str, token_name: str) -> None:
+    """Make a personal access token for the JSON API (printed once; revoke it on the account page)."""
+    from portal.accounts.services import get_active_user
+    from portal.accounts.tables import User
+    from portal.accounts.tokens import create_token
+    from portal.core.forms import FormError
+
+    async def run() -> str:
+        row = await User.select(User.id).where(User.username == username.strip().lower()).first()
+        user = await get_active_user(row["id"]) if row else None
+        if user is None:
+            raise SettingsError(f"No active user is called {username!r}.")
+        try:
+            return await create_token(user, token_name)
+        except FormError as error:
+            raise SettingsError(" ".join(error.errors.values())) from None
+
+    _migrate()
+    token = asyncio.run(run())
+    click.echo(token)
+    click.echo(f"Send it as `Authorization: Bearer {token[:10]}…`; it is shown only this once.", err=True)
+
+
 @main.command()
 @click.option("--host", default=None, help="Address to listen on (default: PORTAL_HOST).")
 @click.option("--port", type=int, default=None, help="Port to listen on (default: PORTAL_PORT).")

@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     # 催办: remind the assignee when this share of a stage's time is used up.
     nudge_at: float = Field(default=0.75, gt=0, lt=1, validation_alias="PORTAL_NUDGE_AT")
     session_hours: int = Field(default=12, ge=1, le=24 * 30, validation_alias="PORTAL_SESSION_HOURS")
+    # Tests only: a cheap Argon2 profile, because the suite hashes hundreds of passwords.
+    test_fast_hashing: bool = Field(default=False, validation_alias="PORTAL_TEST_FAST_HASHING")
     smtp_host: str = Field(default="", validation_alias="SMTP_HOST")
     smtp_port: int = Field(default=25, ge=1, le=65535, validation_alias="SMTP_PORT")
     smtp_user: str = Field(default="", validation_alias="SMTP_USER")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.params import FromPath
+from litestar.channels import ChannelsPlugin
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from portal.accounts import services
@@ -18,11 +19,13 @@ from portal.accounts.forms import (
     PasswordResetForm,
     UserForm,
 )
+from portal.accounts.ratelimit import retry_message
 from portal.accounts.sessions import SESSION_COOKIE
 from portal.accounts.tables import Role
 from portal.core.forms import FormError, text
 from portal.core.web import LANGUAGE_COOKIE, admin_only, client_ip
 from portal.i18n import gettext as _
+from portal.live import publisher
 
 
 def _session_cookie(request: Request, response: Response, token: str) -> Response:
@@ -41,7 +44,7 @@ def _session_cookie(request: Request, response: Response, token: str) -> Respons
 
 class AuthController(Controller):
     @get("/login", opt={"public": True})
-    async def login_page(self, request: Request, next: str = "/") -> Response:
+    async def login_page(self, request: Request, next: FromQuery[str] = "/") -> Response:
         if request.scope.get("user"):
             return Redirect("/")
         return Template("pages/accounts/login.html", context={"errors": {}, "username": "", "next": next})
@@ -56,23 +59,22 @@ class AuthController(Controller):
             form = LoginForm.parse(data)
         except FormError as error:
             return Template("pages/accounts/login.html", context={**context, "errors": error.errors}, status_code=422)
-        verdict = await limiter.check(form.username, ip)
+        # Counted before the password is checked, so concurrent guesses cannot overtake the count.
+        verdict = await limiter.login_attempt(form.username, ip)
         if not verdict.allowed:
-            message = _("Too many failed attempts. Try again in %(s)s seconds.", s=verdict.retry_after)
             return Template(
                 "pages/accounts/login.html",
-                context={**context, "errors": {"__all__": message}},
+                context={**context, "errors": {"__all__": retry_message(verdict.retry_after)}},
                 status_code=429,
                 headers={"Retry-After": str(verdict.retry_after)},
             )
         user = await services.authenticate(form.username, form.password, ip=ip)
         if user is None:
-            await limiter.record_failure(form.username, ip)
             message = _("The user name or password is wrong, or the account is disabled.")
             return Template(
                 "pages/accounts/login.html", context={**context, "errors": {"__all__": message}}, status_code=401
             )
-        await limiter.reset(form.username)
+        await limiter.login_succeeded(form.username, ip)
         session = await request.app.state.sessions.create(user.id, replacing=request.cookies.get(SESSION_COOKIE))
         return _session_cookie(request, Redirect(form.next_url, status_code=303), session.token)
 
@@ -81,6 +83,8 @@ class AuthController(Controller):
         token = request.cookies.get(SESSION_COOKIE)
         if token:
             await request.app.state.sessions.delete(token)
+            # Open websockets of this session close now, not at their next timed check.
+            await _access_changed(request, request.user.id)
         response = Redirect("/login", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
@@ -107,16 +111,54 @@ class AccountController(Controller):
     path = "/account"
 
     @get("/")
-    async def account_page(self, request: Request, saved: str = "") -> Template:
+    async def account_page(self, request: Request, saved: FromQuery[str] = "") -> Template:
         return Template(
             "pages/accounts/account.html", context={**await _account_context(request), "errors": {}, "saved": saved}
         )
 
+    @post("/tokens")
+    async def create_token(self, request: Request) -> Template:
+        """A personal access token for the JSON API: shown on this page once, then never again."""
+        from portal.accounts import tokens
+
+        name = (await request.form()).get("name")
+        try:
+            token = await tokens.create_token(
+                request.user, name if isinstance(name, str) else "", ip=client_ip(request)
+            )
+        except FormError as error:
+            context = {**await _account_context(request), "errors": error.errors, "saved": ""}
+            return Template("pages/accounts/account.html", context=context, status_code=422)
+        context = {**await _account_context(request), "errors": {}, "saved": "token", "new_token": token}
+        return Template("pages/accounts/account.html", context=context)
+
+    @post("/tokens/{token_id:int}/revoke")
+    async def revoke_token(self, request: Request, token_id: FromPath[int]) -> Response:
+        from portal.accounts import tokens
+
+        await tokens.revoke_token(request.user, token_id, ip=client_ip(request))
+        return Redirect("/account?saved=revoked#tokens", status_code=303)
+
     @post("/password")
     async def change_password(self, request: Request) -> Response:
         user = request.user
+        limiter = request.app.state.login_limiter
         try:
-            form = PasswordChangeForm.parse(await request.form())
+            form = PasswordChangeForm.parse(await request.form(), username=user.username)
+            # Counted before the current password is checked: a hijacked session must not be
+            # an unlimited way to guess it.
+            verdict = await limiter.password_change_attempt(user.id)
+            if not verdict.allowed:
+                return Template(
+                    "pages/accounts/account.html",
+                    context={
+                        **await _account_context(request),
+                        "errors": {"current_password": retry_message(verdict.retry_after)},
+                        "saved": "",
+                    },
+                    status_code=429,
+                    headers={"Retry-After": str(verdict.retry_after)},
+                )
             await services.change_own_password(user, form.current, form.new, ip=client_ip(request))
         except FormError as error:
             return Template(
@@ -124,9 +166,11 @@ class AccountController(Controller):
                 context={**await _account_context(request), "errors": error.errors, "saved": ""},
                 status_code=422,
             )
+        await limiter.password_change_succeeded(user.id)
         # Other devices' sessions end; this one is rotated so the user stays logged in here.
         sessions = request.app.state.sessions
         await sessions.delete_all_for_user(user.id)
+        await _access_changed(request, user.id)  # the other devices' live views close now
         session = await sessions.create(user.id)
         return _session_cookie(request, Redirect("/account?saved=password", status_code=303), session.token)
 
@@ -172,7 +216,7 @@ class AdminController(Controller):
         return Redirect(f"/admin/users/{user_id}?saved=created", status_code=303)
 
     @get("/users/{user_id:int}")
-    async def edit_user_page(self, user_id: FromPath[int], saved: str = "") -> Template:
+    async def edit_user_page(self, user_id: FromPath[int], saved: FromQuery[str] = "") -> Template:
         user = await services.get_user(user_id)
         return await _user_form_page(user, {}, user, saved=saved)
 
@@ -185,6 +229,7 @@ class AdminController(Controller):
             await services.update_user(request.user, user_id, form, ip=client_ip(request))
         except FormError as error:
             return await _user_form_page(user, error.errors, {**user, **data}, status_code=422)
+        await _access_changed(request, user_id)  # a new role or department: live views re-check
         return Redirect(f"/admin/users/{user_id}?saved=updated", status_code=303)
 
     @post("/users/{user_id:int}/password")
@@ -197,6 +242,7 @@ class AdminController(Controller):
             )
         except FormError as error:
             return await _user_form_page(user, error.errors, user, status_code=422)
+        await _access_changed(request, user_id)  # their sockets close now
         return Redirect(f"/admin/users/{user_id}?saved=password", status_code=303)
 
     @post("/users/{user_id:int}/active")
@@ -209,6 +255,7 @@ class AdminController(Controller):
             )
         except FormError as error:
             return await _user_form_page(user, error.errors, user, status_code=422)
+        await _access_changed(request, user_id)  # their sockets close now
         return Redirect(f"/admin/users/{user_id}?saved={'enabled' if active else 'disabled'}", status_code=303)
 
     @get("/departments")
@@ -276,12 +323,19 @@ async def _departments_page(errors: dict, values: dict, status_code: int = 200) 
 
 
 async def _account_context(request: Request) -> dict:
+    from portal.accounts.tokens import list_tokens
     from portal.notifications.kinds import KINDS
 
     preferences = await services.email_preferences(request.user)
     return {
+        "tokens": await list_tokens(request.user),
         "email": preferences["email"],
         "email_kinds": preferences["email_kinds"],
         "kinds": KINDS,
         "smtp_configured": bool(request.app.state.settings.smtp_host),
     }
+
+
+async def _access_changed(request: Request, user_id: int) -> None:
+    """Sessions ended or an account changed: the user's open websockets re-check at once."""
+    await publisher.publish_access_changed(request.app.plugins.get(ChannelsPlugin).wait_published, user_id)

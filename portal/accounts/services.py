@@ -16,8 +16,15 @@ from portal.core.forms import FormError
 from portal.db import write_transaction
 from portal.events import services as events
 from portal.i18n import gettext as _
+from portal.settings import get_settings
 
-_hasher = PasswordHasher()
+# Argon2id with the library's defaults (64 MiB, 3 passes). The test suite alone turns on a
+# cheap profile (PORTAL_TEST_FAST_HASHING): it creates and logs in hundreds of users.
+_hasher = (
+    PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    if get_settings().test_fast_hashing
+    else PasswordHasher()
+)
 # Verified against when the user name is unknown, so that a wrong name takes as long
 # as a wrong password and response times do not reveal which accounts exist.
 _DUMMY_HASH = _hasher.hash("portal-timing-equaliser")

@@ -13,7 +13,7 @@ from functools import cache
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from portal import STATIC_DIR, TEMPLATES_DIR
-from portal.core import labels
+from portal.core import choices, labels
 from portal.i18n import LOCALES, current_locale, translations
 from portal.settings import get_settings
 
@@ -64,10 +64,11 @@ def environment() -> Environment:
         static_url=static_url,
         LOCALES=LOCALES,
         current_locale=current_locale,
-        role_label=lambda code: labels.label(labels.ROLE_LABELS, code),
-        kind_label=lambda code: labels.label(labels.BOARD_KIND_LABELS, code),
-        platform_label=lambda code: labels.label(labels.PLATFORM_LABELS, code),
-        priority_label=lambda code: labels.label(labels.PRIORITY_LABELS, code),
+        choices=choices,
+        role_label=choices.ROLES.label,
+        kind_label=choices.BOARD_KINDS.label,
+        platform_label=choices.PLATFORMS.label,
+        priority_label=choices.PRIORITIES.label,
         department_name=department_name,
         mask_phone=labels.mask_phone,
     )

@@ -15,7 +15,13 @@ from typing import Any
 from litestar import Request, Response
 from litestar.connection import ASGIConnection
 from litestar.datastructures import MutableScopeHeaders
-from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    ValidationException,
+)
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import ASGIMiddleware
 from litestar.response import Redirect, Template
@@ -23,6 +29,8 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from portal.accounts.services import CurrentUser, NotFound, PermissionDenied, get_active_user
 from portal.accounts.sessions import SESSION_COOKIE
+from portal.api.auth import bearer_token
+from portal.core.forms import MAX_ID, FormError
 from portal.i18n import gettext as _
 from portal.i18n import normalize_locale, set_locale
 from portal.notifications.services import unread_count
@@ -53,15 +61,24 @@ class SessionMiddleware(ASGIMiddleware):
         cookies = _cookies(scope)
         session = None
         user: CurrentUser | None = None
+        auth_method = None
         if not scope["path"].startswith(("/static/", "/healthz")):
             session = await store.get(cookies.get(SESSION_COOKIE))
             if session:
                 user = await get_active_user(session.user_id)
                 if user is None:  # disabled or deleted since the session began
                     session = None
+                else:
+                    auth_method = "session"
+            elif scope["path"].startswith("/api/") and (token := bearer_token(ASGIConnection(scope).headers)):
+                from portal.accounts.tokens import user_for_token
+
+                user = await user_for_token(token)
+                auth_method = "token" if user else None
         scope["user"] = user
         scope["auth"] = session
-        if user and scope["type"] == "http":
+        scope["auth_method"] = auth_method
+        if user and scope["type"] == "http" and auth_method == "session":
             # The bell's count, shown on every page (one indexed COUNT).
             scope["unread"] = await unread_count(user)
         set_locale(user.language if user else normalize_locale(cookies.get(LANGUAGE_COOKIE)))
@@ -73,10 +90,23 @@ def _cookies(scope: Scope) -> dict[str, str]:
 
 
 def login_required(connection: ASGIConnection, route_handler: BaseRouteHandler) -> None:
-    if route_handler.opt.get("public"):
-        return
+    if route_handler.opt.get("public") or connection.scope["path"].startswith("/schema"):
+        return  # the API's description is public; the API itself is not
     if connection.scope.get("user") is None:
         raise NotAuthorizedException()
+
+
+def sane_path(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """An app-wide guard: a number in the address that no table can hold (ids stop at
+    2**31-1) or a NUL byte can only be a typo or a probe, so the answer is 404 rather than
+    an error from the database or the file system. (Websockets close with their own code.)"""
+    if connection.scope["type"] != "http":
+        return
+    if "\x00" in connection.scope["path"]:
+        raise NotFoundException()
+    for value in connection.path_params.values():
+        if isinstance(value, int) and not isinstance(value, bool) and not 0 <= value <= MAX_ID:
+            raise NotFoundException()
 
 
 def admin_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:
@@ -110,9 +140,9 @@ def _wants_html(request: Request) -> bool:
     return not request.url.path.startswith("/api/")
 
 
-def _error_page(request: Request, status: int, title: str, detail: str) -> Response:
+def _error_page(request: Request, status: int, title: str, detail: str, errors: dict | None = None) -> Response:
     if not _wants_html(request):
-        return Response({"status": status, "detail": detail}, status_code=status)
+        return Response({"status": status, "message": detail, "errors": errors or {}}, status_code=status)
     return Template(
         "pages/error.html",
         context={"status": status, "title": title, "detail": detail},
@@ -122,7 +152,8 @@ def _error_page(request: Request, status: int, title: str, detail: str) -> Respo
 
 def on_not_authorized(request: Request, _exc: Exception) -> Response:
     if not _wants_html(request):
-        return Response({"status": 401, "detail": "login required"}, status_code=401)
+        message = _("Log in, or send a personal access token: Authorization: Bearer <token>.")
+        return Response({"status": 401, "message": message, "errors": {}}, status_code=401)
     target = "/login"
     if request.method == "GET" and request.url.path not in ("/", "/login"):
         from urllib.parse import quote
@@ -144,6 +175,23 @@ def on_not_found(request: Request, _exc: Exception) -> Response:
     return _error_page(request, 404, _("Not found"), _("This page does not exist, or you may not see it."))
 
 
+def on_form_error(request: Request, exc: FormError) -> Response:
+    """Bad input that no form on the page could show: say what was wrong rather than 500."""
+    return _error_page(request, 422, _("Request not accepted"), " ".join(exc.errors.values()), exc.errors)
+
+
+def on_validation_error(request: Request, exc: ValidationException) -> Response:
+    """A request body that does not fit its model: 422 with a message per field for the API
+    (400 when the body is not JSON at all)."""
+    errors: dict[str, str] = {}
+    for problem in exc.extra if isinstance(exc.extra, list) else []:
+        if isinstance(problem, dict) and problem.get("key"):
+            errors.setdefault(str(problem["key"]), str(problem.get("message", "")).removeprefix("Value error, "))
+    if not errors:
+        return _error_page(request, 400, _("Request not accepted"), str(exc.detail))
+    return _error_page(request, 422, _("Request not accepted"), " ".join(errors.values()), errors)
+
+
 def on_http_exception(request: Request, exc: HTTPException) -> Response:
     if exc.status_code == 404:
         return on_not_found(request, exc)
@@ -157,6 +205,8 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     PermissionDeniedException: on_forbidden,
     PermissionDenied: on_forbidden,
     NotFound: on_not_found,
+    FormError: on_form_error,
+    ValidationException: on_validation_error,
     HTTPException: on_http_exception,
 }
 

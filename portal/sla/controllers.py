@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from litestar import Controller, Request, Response, get, post
+from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
 from portal.core.forms import FormError, optional_int, text
@@ -24,7 +25,7 @@ class CalendarController(Controller):
     path = "/calendar"
 
     @get("/")
-    async def calendar_page(self, request: Request, year: str = "", saved: str = "") -> Template:
+    async def calendar_page(self, request: Request, year: FromQuery[str] = "", saved: FromQuery[str] = "") -> Template:
         return Template(
             "pages/sla/calendar.html",
             context={
@@ -111,7 +112,7 @@ class PolicyController(Controller):
     path = "/sla/policies"
 
     @get("/")
-    async def policies_page(self, request: Request, saved: str = "") -> Template:
+    async def policies_page(self, request: Request, saved: FromQuery[str] = "") -> Template:
         await services.require_policy_editor(request.user)
         return Template(
             "pages/sla/policies.html",

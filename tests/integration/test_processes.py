@@ -100,7 +100,7 @@ def test_unreachable_redis_is_one_sentence(tmp_path):
     assert "Cannot reach Redis" in result.stderr and "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize("command", ["serve", "web", "worker", "migrate", "seed-demo", "create-user"])
+@pytest.mark.parametrize("command", ["serve", "web", "worker", "migrate", "seed-demo", "create-user", "create-token"])
 def test_every_command_has_help(command):
     result = subprocess.run(portal_command(command, "--help"), capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and "Usage:" in result.stdout
@@ -137,3 +137,33 @@ def _base_env(tmp_path) -> dict[str, str]:
     env.pop("DATABASE_URL", None)
     env.pop("REDIS_URL", None)
     return env
+
+
+def test_create_token_prints_a_token_once_and_stores_only_its_hash(tmp_path):
+    import hashlib
+    import sqlite3
+
+    env = _base_env(tmp_path)  # the command runs on its own embedded SQLite file
+    created = subprocess.run(
+        portal_command(
+            "create-user", "--username", "ops", "--name", "运维", "--role", "admin", "--password", "Zhu-Jiang-River-9"
+        ),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert created.returncode == 0, created.stderr
+    result = subprocess.run(
+        portal_command("create-token", "--username", "ops"), env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    token = result.stdout.strip()
+    assert token.startswith("pt_") and "shown only this once" in result.stderr
+    with sqlite3.connect(tmp_path / "var" / "portal.sqlite3") as database:
+        stored = [row[0] for row in database.execute("SELECT token_hash FROM personal_token")]
+    assert stored == [hashlib.sha256(token.encode()).hexdigest()]
+    missing = subprocess.run(
+        portal_command("create-token", "--username", "nobody"), env=env, capture_output=True, text=True, timeout=60
+    )
+    assert missing.returncode == 2 and "No active user" in missing.stderr
