@@ -162,13 +162,8 @@ class ApiV1(Controller):
         due: Annotated[str, QueryParameter(description="overdue or today")] = "",
     ) -> list[CardOut]:
         access = await access_for(request.user, board_id)
-        filters = BoardFilters(
-            assignee=assignee[:20],
-            label=label[:20],
-            platform=platform[:20],
-            priority=priority[:20],
-            q=q[:100],
-            due=due if due in ("overdue", "today") else "",
+        filters = BoardFilters.from_query(
+            assignee=assignee, label=label, platform=platform, priority=priority, q=q, due=due
         )
         rows = await boards.list_cards(access, filters)
         return [

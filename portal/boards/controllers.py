@@ -56,13 +56,8 @@ class BoardController(Controller):
         due: FromQuery[str] = "",
         card: FromQuery[str] = "",
     ) -> Template:
-        filters = BoardFilters(
-            assignee=assignee[:20],
-            label=label[:20],
-            platform=platform[:20],
-            priority=priority[:20],
-            q=q[:100],
-            due=due if due in ("overdue", "today") else "",
+        filters = BoardFilters.from_query(
+            assignee=assignee, label=label, platform=platform, priority=priority, q=q, due=due
         )
         board = await services.board_view(request.user, board_id, filters)
         board["people"] = await services.board_people(board_id)

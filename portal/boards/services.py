@@ -92,6 +92,20 @@ class BoardFilters:
     q: str = ""
     due: str = ""  # "overdue" or "today"
 
+    @classmethod
+    def from_query(
+        cls, *, assignee: str = "", label: str = "", platform: str = "", priority: str = "", q: str = "", due: str = ""
+    ) -> BoardFilters:
+        """From the page's (or the API's) query string: bounded, unknown values dropped."""
+        return cls(
+            assignee=assignee[:20],
+            label=label[:20],
+            platform=platform[:20],
+            priority=priority[:20],
+            q=q[:100],
+            due=due if due in ("overdue", "today") else "",
+        )
+
     @property
     def active(self) -> bool:
         return any([self.assignee, self.label, self.platform, self.priority, self.q, self.due])

@@ -112,12 +112,29 @@ class CardInput(Input):
         return value
 
 
-class CommentInput(CardInput):
+class ReceivedInput(CardInput):
+    """A card that stands for a message: when it was received starts its first clock."""
+
+    received_at: datetime | None = None
+
+    @field_validator("received_at", mode="before")
+    @classmethod
+    def _received(cls, value: Any) -> Any:
+        return local_datetime(value)
+
+    @field_validator("received_at")
+    @classmethod
+    def _not_future(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value > datetime.now(UTC) + CLOCK_SKEW:
+            raise ValueError(_("This cannot be in the future."))
+        return value
+
+
+class CommentInput(ReceivedInput):
     platform: Platform | None = None  # type: ignore[valid-type]
     author_handle: Annotated[str, Field(max_length=80)] = ""
     link: Annotated[str, Field(max_length=500)] = ""
     sentiment: Sentiment | None = None  # type: ignore[valid-type]
-    received_at: datetime | None = None
 
     messages = {
         **CardInput.messages,
@@ -134,26 +151,13 @@ class CommentInput(CardInput):
             raise ValueError(_("Enter a web address starting with http:// or https://."))
         return value
 
-    @field_validator("received_at", mode="before")
-    @classmethod
-    def _received(cls, value: Any) -> Any:
-        return local_datetime(value)
 
-    @field_validator("received_at")
-    @classmethod
-    def _not_future(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value > datetime.now(UTC) + CLOCK_SKEW:
-            raise ValueError(_("This cannot be in the future."))
-        return value
-
-
-class InquiryInput(CardInput):
+class InquiryInput(ReceivedInput):
     citizen_name: Annotated[str, Field(max_length=40)] = ""
     citizen_phone: str = ""
     category: Category | None = None  # type: ignore[valid-type]
     department: int | None = None
     assisting_departments: list[int] = []
-    received_at: datetime | None = None
     answer: Annotated[str, Field(max_length=5000)] = ""
 
     messages = {
@@ -186,18 +190,6 @@ class InquiryInput(CardInput):
     def _assisting(cls, value: list[int], info: ValidationInfo) -> list[int]:
         departments = (info.context or {}).get("departments")
         return sorted(set(value) & departments) if departments is not None else sorted(set(value))
-
-    @field_validator("received_at", mode="before")
-    @classmethod
-    def _received(cls, value: Any) -> Any:
-        return local_datetime(value)
-
-    @field_validator("received_at")
-    @classmethod
-    def _not_future(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value > datetime.now(UTC) + CLOCK_SKEW:
-            raise ValueError(_("This cannot be in the future."))
-        return value
 
 
 class CampaignInput(CardInput):
