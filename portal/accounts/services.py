@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,7 +11,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from portal.accounts.forms import DepartmentForm, UserForm, password_problem
 from portal.accounts.tables import Department, Language, Role, User
+from portal.core.errors import NotFound, PermissionDenied
 from portal.core.forms import FormError
+from portal.core.identity import CurrentUser
 from portal.db import write_transaction
 from portal.events import services as events
 from portal.i18n import gettext as _
@@ -28,32 +29,6 @@ _hasher = (
 # Verified against when the user name is unknown, so that a wrong name takes as long
 # as a wrong password and response times do not reveal which accounts exist.
 _DUMMY_HASH = _hasher.hash("portal-timing-equaliser")
-
-
-class PermissionDenied(Exception):
-    """The actor may not do this; controllers turn it into 403."""
-
-
-class NotFound(Exception):
-    """No such object (or the actor may not know it exists); controllers turn it into 404."""
-
-
-@dataclass(frozen=True)
-class CurrentUser:
-    id: int
-    username: str
-    display_name: str
-    role: str
-    department_id: int | None
-    language: str
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role == Role.admin
-
-    @property
-    def is_manager(self) -> bool:
-        return self.role in (Role.admin, Role.manager)
 
 
 _USER_FIELDS = (User.id, User.username, User.display_name, User.role, User.department, User.language)

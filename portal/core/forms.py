@@ -1,20 +1,13 @@
-"""Small helpers shared by every form: errors that carry per-field messages."""
+"""Small helpers for reading form fields. (``FormError`` lives in ``portal.core.errors``;
+it is importable from here too.)"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
+from portal.core.errors import FormError
 
-class FormError(Exception):
-    """Bad input: ``errors`` maps a field name (or "__all__") to a translated message.
-
-    Raised by forms and services before anything is written, so a rejected request
-    changes nothing.
-    """
-
-    def __init__(self, errors: Mapping[str, str]) -> None:
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = dict(errors)
+__all__ = ["FormError", "MAX_ID", "long_text", "optional_int", "text", "valid_id"]
 
 
 def text(data: Mapping[str, str], name: str, max_length: int = 200) -> str:
