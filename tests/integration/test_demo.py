@@ -49,3 +49,36 @@ async def test_liaison_sees_only_the_inquiries_board(client):
     assert "问题解答" in html and "留言评论" not in html and "互动活动" not in html
     comments = await Board.select(Board.id).where(Board.kind == "comments").first()
     assert (await client.get(f"/boards/{comments['id']}")).status_code == 404
+
+
+async def test_a_paused_demo_inquiry_resumes_on_working_time(clean_db):
+    """Demo cards carry their clock's mode, so pausing and resuming one counts the way its
+    stage counts (an inquiry's working days), like any card made in the portal."""
+    from datetime import UTC, datetime, timedelta
+
+    from portal.accounts.services import get_active_user
+    from portal.boards.access import access_for
+    from portal.cards import services as cards
+    from portal.sla import services as sla
+    from portal.sla.tables import CardClock
+
+    await seed_demo()
+    assert not await Card.exists().where(Card.due_at.is_not_null() & Card.due_mode.is_null())
+    board = (await Board.select(Board.id).where(Board.kind == "inquiries").first())["id"]
+    card = (
+        await Card.select()
+        .where((Card.board == board) & (Card.due_mode == "working_days") & (Card.due_at > datetime.now(UTC)))
+        .first()
+    )
+    assert await CardClock.exists().where(CardClock.card_id == card["id"])  # its clock is remembered too
+    admin = await get_active_user((await User.select(User.id).where(User.username == "admin").first())["id"])
+    access = await access_for(admin, board)
+    paused_at = datetime.now(UTC)
+    await cards.pause_card(access, card["id"], card["version"], "等待群众补充材料")
+    await Card.update({Card.paused_at: paused_at - timedelta(days=3)}).where(Card.id == card["id"])
+    resumed_at = paused_at
+    await cards.resume_card(access, card["id"], card["version"] + 1, now=resumed_at)
+    calendar = await sla.get_calendar()
+    remaining = calendar.working_minutes_between(paused_at - timedelta(days=3), card["due_at"])
+    after = await Card.select(Card.due_at).where(Card.id == card["id"]).first()
+    assert after["due_at"] == calendar.add_working_minutes(resumed_at, remaining)
