@@ -19,6 +19,7 @@ import asyncio
 import importlib
 import json
 import logging
+import time
 import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -124,26 +125,32 @@ async def stage(effects: list[Effect], now: datetime | None = None) -> list[int]
     return [row["id"] for row in rows]
 
 
-async def run(ids: list[int]) -> int:
-    """Run rows this process just committed; returns how many succeeded. Never raises."""
+async def run(ids: list[int], effects: list[Effect] | None = None) -> int:
+    """Run rows this process just committed; returns how many succeeded. Never raises.
+
+    The writer passes the effects it staged (in the order of ``ids``), so nothing is read
+    back; it still holds its claim on the rows, which is extended only if the handlers take
+    long enough for a worker to think the writer died."""
     ctx = context()
     if not ids or ctx is None:
         return 0
     try:
-        # Taking the rows and extending this process's claim is one statement: a slow
-        # handler (an SMTP server taking its time) must not see a worker take its row over.
-        rows = (
-            await Outbox.update({Outbox.claimed_until: datetime.now(UTC) + WORKER_CLAIM})
-            .where(Outbox.id.is_in(ids) & Outbox.done_at.is_null())
-            .returning(Outbox.id, Outbox.effect, Outbox.payload, Outbox.attempts)
-        )
-        for row in rows:
-            if isinstance(row["payload"], str):  # the update's RETURNING gives JSON as text
-                row["payload"] = json.loads(row["payload"])
+        if effects is not None and len(effects) == len(ids):
+            rows = [
+                {"id": row_id, "effect": effect.name, "payload": effect.payload, "attempts": 0}
+                # ids are handed out in insertion order, so the sorted ids match the effects
+                for row_id, effect in zip(sorted(ids), effects, strict=True)
+            ]
+        else:
+            rows = (
+                await Outbox.select(Outbox.id, Outbox.effect, Outbox.payload, Outbox.attempts)
+                .where(Outbox.id.is_in(ids) & Outbox.done_at.is_null())
+                .output(load_json=True)
+            )
     except Exception:  # the database hiccuped: the worker will run them
         log.exception("outbox: could not read rows %s", ids)
         return 0
-    return await _run_rows(ctx, sorted(rows, key=lambda row: row["id"]))
+    return await _run_rows(ctx, sorted(rows, key=lambda row: row["id"]), keep_claim=True)
 
 
 async def run_pending(ctx: EffectContext | None = None, limit: int = 200, now: datetime | None = None) -> int:
@@ -186,10 +193,23 @@ async def run_pending(ctx: EffectContext | None = None, limit: int = 200, now: d
     return await _run_rows(ctx, rows)
 
 
-async def _run_rows(ctx: EffectContext, rows: list[dict[str, Any]]) -> int:
+async def _run_rows(ctx: EffectContext, rows: list[dict[str, Any]], keep_claim: bool = False) -> int:
     _load_handlers()
     done: list[int] = []
-    for row in rows:
+    started = time.monotonic()
+    extended = False
+    for index, row in enumerate(rows):
+        if keep_claim and not extended and time.monotonic() - started > OWNER_CLAIM.total_seconds() / 2:
+            # Slow handlers (an SMTP server taking its time): keep the rest of the rows ours,
+            # so that a worker does not take them over while they still run here.
+            extended = True
+            rest = [later["id"] for later in rows[index:]]
+            try:
+                await Outbox.update({Outbox.claimed_until: datetime.now(UTC) + WORKER_CLAIM}).where(
+                    Outbox.id.is_in(rest) & Outbox.done_at.is_null()
+                )
+            except Exception:
+                log.exception("outbox: could not extend the claim on %s", rest)
         function = _handlers.get(row["effect"])
         try:
             if function is None:

@@ -100,7 +100,7 @@ async def board_write(board_id: int | None, actor_id: int | None) -> AsyncIterat
         await _finish(unit)
     if EXIT_AFTER_COMMIT:
         os._exit(EXIT_AFTER_COMMIT_STATUS)
-    await outbox.run(unit.outbox_ids)
+    await outbox.run(unit.outbox_ids, unit.effects)
 
 
 async def _finish(unit: BoardWrite) -> None:

@@ -290,5 +290,5 @@ async def send(card_id: int, stage: str, kind: str, round_number: int, due_iso: 
                 # While it stays overdue, the next working day's 督办 is queued.
                 effects.append(Effect("arm_reminders", {"card_id": card_id}))
         outbox_ids = await outbox.stage(effects)
-    await outbox.run(outbox_ids)
+    await outbox.run(outbox_ids, effects)
     return notified
