@@ -38,9 +38,10 @@ def line(name: str, value, unit: str = "") -> None:
 async def seed(cards: int) -> tuple[int, dict[str, int]]:
     from portal.accounts.services import create_user_unchecked
     from portal.accounts.tables import User
-    from portal.boards.services import DEFAULT_COLUMNS
     from portal.boards.tables import Board, BoardColumn, BoardMember
+    from portal.cards.kinds import kind_of
     from portal.cards.tables import Card
+    from portal.comments.tables import CommentDetail
     from portal.db import write_transaction
 
     if not await User.exists().where(User.username == "bench"):
@@ -48,9 +49,11 @@ async def seed(cards: int) -> tuple[int, dict[str, int]]:
     async with write_transaction():
         board = (await Board.insert(Board(name=f"压测看板 {cards}", kind="comments")))[0]["id"]
         columns = {}
-        for index, (key, name, meaning) in enumerate(DEFAULT_COLUMNS["comments"]):
-            columns[key] = (
-                await BoardColumn.insert(BoardColumn(board=board, key=key, name=name, meaning=meaning, position=index))
+        for index, spec in enumerate(kind_of("comments").columns):
+            columns[spec.key] = (
+                await BoardColumn.insert(
+                    BoardColumn(board=board, key=spec.key, name=spec.name, meaning=spec.meaning, position=index)
+                )
             )[0]["id"]
         keys = list(columns)
         rows = [
@@ -59,14 +62,19 @@ async def seed(cards: int) -> tuple[int, dict[str, int]]:
                 column=columns[keys[i % len(keys)]],
                 position=float(i * 1024),
                 title=f"网友留言第 {i} 条：关于地铁线路和公交接驳的建议",
-                platform=("wechat", "weibo", "douyin")[i % 3],
                 labels=["交通", "建议"] if i % 2 else ["咨询"],
                 body="市民反映早高峰换乘排队时间过长。",
             )
             for i in range(cards)
         ]
         for start in range(0, len(rows), 500):
-            await Card.insert(*rows[start : start + 500])
+            inserted = await Card.insert(*rows[start : start + 500])
+            await CommentDetail.insert(
+                *[
+                    CommentDetail(card=row["id"], platform=("wechat", "weibo", "douyin")[(start + i) % 3])
+                    for i, row in enumerate(inserted)
+                ]
+            )
     user = (await User.select(User.id).where(User.username == "bench").first())["id"]
     await BoardMember.insert(BoardMember(board=board, user=user, role="manager"))
     return board, columns

@@ -33,16 +33,18 @@ def percentile(values: list[float], fraction: float) -> float:
 
 async def seed(count: int, window: float, lead: float) -> tuple[datetime, list[tuple[int, datetime]]]:
     from portal.accounts.services import create_user_unchecked
-    from portal.boards.services import DEFAULT_COLUMNS
     from portal.boards.tables import Board, BoardColumn, BoardMember
+    from portal.cards.kinds import kind_of
     from portal.cards.tables import Card
     from portal.db import write_transaction
 
     user = await create_user_unchecked(f"bench{int(time.time())}", "压测员", "bench-password", "manager")
     async with write_transaction():
         board = (await Board.insert(Board(name="提醒压测", kind="comments")))[0]["id"]
-        key, name, meaning = DEFAULT_COLUMNS["comments"][0]
-        column = (await BoardColumn.insert(BoardColumn(board=board, key=key, name=name, meaning=meaning)))[0]["id"]
+        first = kind_of("comments").columns[0]
+        column = (
+            await BoardColumn.insert(BoardColumn(board=board, key=first.key, name=first.name, meaning=first.meaning))
+        )[0]["id"]
         await BoardMember.insert(BoardMember(board=board, user=user, role="manager"))
     start = datetime.now(UTC) + timedelta(seconds=lead)
     cards = []

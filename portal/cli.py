@@ -468,11 +468,10 @@ def _run_web(host: str, port: int, on_exit: Callable[[], None] | None = None) ->
 
 
 def _print_logins() -> None:
-    from portal.demo import content
-    from portal.demo.services import DEMO_PASSWORD
+    from portal.demo.services import DEMO_PASSWORD, city
 
     click.echo(f"Demo logins (password for all: {DEMO_PASSWORD}):")
-    for spec in content.USERS:
+    for spec in city()["users"]:
         click.echo(f"  {spec['username']:<12} {spec['role']:<8} {spec['display_name']}")
 
 

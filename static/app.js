@@ -45,17 +45,39 @@
     card.removeAttribute("data-live");
   }
 
-  function matchesFilters(card) {
+  // A filtered board asks the server which of the live cards it was just sent still match
+  // its filters (the same rules as the page: GET /api/v1/boards/{id}/cards?ids=…&filters),
+  // and takes the others off. Nothing is filtered here: the browser only asks.
+  var toCheck = {};
+  var checkTimer = null;
+  function checkFilters(card) {
     var root = boardRoot();
-    if (!root) { return true; }
-    var f = root.dataset;
-    if (f.filterAssignee === "none" && card.dataset.assigneeId) { return false; }
-    if (f.filterAssignee && f.filterAssignee !== "none" && card.dataset.assigneeId !== f.filterAssignee) { return false; }
-    if (f.filterPlatform && card.dataset.platform !== f.filterPlatform) { return false; }
-    if (f.filterPriority && card.dataset.priority !== f.filterPriority) { return false; }
-    if (f.filterLabel && (card.dataset.labels || "").split(",").indexOf(f.filterLabel) < 0) { return false; }
-    if (f.filterQ && card.textContent.toLowerCase().indexOf(f.filterQ.toLowerCase()) < 0) { return false; }
-    return true;
+    if (!root || root.dataset.filtered !== "true") { return; }
+    toCheck[card.dataset.cardId] = true;
+    if (!checkTimer) { checkTimer = window.setTimeout(runFilterCheck, 50); }
+  }
+  function runFilterCheck() {
+    checkTimer = null;
+    var root = boardRoot();
+    var ids = Object.keys(toCheck).slice(0, 200);
+    ids.forEach(function (id) { delete toCheck[id]; });
+    if (!root || !ids.length) { return; }
+    var query = root.dataset.filterQuery ? "&" + root.dataset.filterQuery : "";
+    var url = "/api/v1/boards/" + root.dataset.boardId + "/cards?ids=" + ids.join(",") + query;
+    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (cards) {
+        if (!cards) { return; }
+        var matching = {};
+        cards.forEach(function (card) { matching[String(card.id)] = true; });
+        ids.forEach(function (id) {
+          var card = document.getElementById("card-" + id);
+          if (card && !matching[id]) { card.remove(); }
+        });
+        reconcile();
+      })
+      .catch(function () { /* offline: the next message or the re-fetch on reconnect corrects it */ });
+    if (Object.keys(toCheck).length) { checkTimer = window.setTimeout(runFilterCheck, 50); }
   }
 
   // ---- what the server says about each message ----------------------------------------
@@ -120,7 +142,7 @@
       marker.hidden = !!me && marker.dataset.userId === me;
     });
     document.querySelectorAll("article.card[data-live]").forEach(function (card) {
-      if (!matchesFilters(card)) { card.remove(); return; }
+      checkFilters(card);
       placeCard(card);
     });
     document.querySelectorAll("article.card").forEach(function (card) {
@@ -153,7 +175,7 @@
     var content = event.detail.content;
     if (content && content.matches && content.matches("article.card[data-live]")) {
       var list = document.querySelector('.cards[data-column-id="' + content.dataset.columnId + '"]');
-      if (list && matchesFilters(content)) {
+      if (list) {
         content.removeAttribute("hx-swap-oob");
         list.appendChild(content);
         htmx.process(content);

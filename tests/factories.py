@@ -11,9 +11,9 @@ from typing import Any
 from portal.accounts.services import create_user_unchecked, get_active_user
 from portal.accounts.tables import Department
 from portal.boards.access import access_for
-from portal.boards.services import DEFAULT_COLUMNS
 from portal.boards.tables import Board, BoardColumn, BoardMember
 from portal.cards import services as cards
+from portal.cards.kinds import kind_of
 
 PASSWORD = "correct-horse-battery"
 
@@ -70,11 +70,11 @@ async def board(
     rows = await Board.insert(Board(name=f"测试看板 {kind}", kind=kind, created_at=datetime.now(UTC)))
     board_id = rows[0]["id"]
     columns = {}
-    for position, (key, name, meaning) in enumerate(DEFAULT_COLUMNS[kind]):
+    for position, column in enumerate(kind_of(kind).columns):
         inserted = await BoardColumn.insert(
-            BoardColumn(board=board_id, key=key, name=name, meaning=meaning, position=position)
+            BoardColumn(board=board_id, key=column.key, name=column.name, meaning=column.meaning, position=position)
         )
-        columns[key] = inserted[0]["id"]
+        columns[column.key] = inserted[0]["id"]
     world = World(board_id, kind, columns)
     for username, (role, department_code, board_role) in people.items():
         world.users[username] = await user(username, role, department_code)

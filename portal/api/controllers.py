@@ -32,10 +32,10 @@ from portal.boards.services import BoardFilters
 from portal.cards import services as cards
 from portal.cards import stages
 from portal.cards.forms import CardForm, MoveForm
-from portal.cards.schemas import KIND_INPUTS, CardInput
+from portal.cards.kinds import kind_of
+from portal.cards.schemas import CardInput
 from portal.cards.services import StaleCard
 from portal.core.forms import FormError
-from portal.core.labels import mask_phone
 from portal.core.schemas import parse
 from portal.core.templating import department_name
 from portal.notifications import services as notifications
@@ -44,7 +44,7 @@ COMMON_FIELDS = set(CardInput.model_fields)
 
 
 def kind_fields(kind: str) -> list[str]:
-    return [name for name in KIND_INPUTS[kind].model_fields if name not in COMMON_FIELDS]
+    return list(kind_of(kind).fields)
 
 
 def card_out(access: BoardAccess, card: dict[str, Any], column: dict[str, Any]) -> dict[str, Any]:
@@ -68,8 +68,6 @@ def card_out(access: BoardAccess, card: dict[str, Any], column: dict[str, Any]) 
     }
     for name in kind_fields(access.board_kind):
         out[name] = card.get(name)
-    if out.get("citizen_phone") and not cards.can_see_phone(access, card):
-        out["citizen_phone"] = mask_phone(out["citizen_phone"])
     return out
 
 
@@ -149,23 +147,32 @@ class ApiV1(Controller):
             for d in await department_choices()
         ]
 
-    @get("/boards/{board_id:int}/cards", summary="The board's open cards, with the page's filters")
+    @get(
+        "/boards/{board_id:int}/cards",
+        summary="The board's open cards, with the page's filters",
+        description="Besides these, the card kind's own fields filter by equality: "
+        "platform and sentiment (comments), category (inquiries).",
+    )
     async def list_cards(
         self,
         request: Request,
         board_id: FromPath[int],
         assignee: Annotated[str, QueryParameter(description="me, none or a user id")] = "",
         label: Annotated[str, QueryParameter()] = "",
-        platform: Annotated[str, QueryParameter()] = "",
         priority: Annotated[str, QueryParameter()] = "",
         q: Annotated[str, QueryParameter(description="text in the title, body or author")] = "",
         due: Annotated[str, QueryParameter(description="overdue or today")] = "",
+        ids: Annotated[
+            str, QueryParameter(description="only these cards, comma-separated (at most 200)", max_length=2000)
+        ] = "",
     ) -> list[CardOut]:
         access = await access_for(request.user, board_id)
+        only = _id_list(ids)
+        # The kind's own filters (platform, sentiment, category …) by name, from the query.
         filters = BoardFilters.from_query(
-            assignee=assignee, label=label, platform=platform, priority=priority, q=q, due=due
+            assignee=assignee, label=label, priority=priority, q=q, due=due, query=request.query_params
         )
-        rows = await boards.list_cards(access, filters)
+        rows = await boards.list_cards(access, filters, only)
         return [
             card_out(access, row, {"id": row["column"], "key": row["column_key"], "name": row["column_name"]})
             for row in rows
@@ -177,14 +184,14 @@ class ApiV1(Controller):
         access.require_edit()
         payload = data.model_dump(exclude_unset=True)
         column_id = await _column_id(access, payload.pop("column_id", None), payload.pop("column_key", None))
-        model = KIND_INPUTS[access.board_kind]
+        model = kind_of(access.board_kind).input_model
         card_input = parse(
             model,
             {key: value for key, value in payload.items() if key in model.model_fields},
             form=False,
             context={"people": await cards.assignable_people(access), "departments": await cards.department_ids()},
         )
-        change = await cards.create_card(access, column_id, card_fields(card_input, creating=True))
+        change = await cards.create_card(access, column_id, card_input.to_fields(creating=True))
         return await _one_card(access, change.card_id)
 
     @get("/cards/{card_id:int}", summary="A card")
@@ -200,7 +207,7 @@ class ApiV1(Controller):
         access.require_edit()
         current = await _one_card(access, card_id)
         changes = {key: value for key, value in (data.model_extra or {}).items()}
-        model = KIND_INPUTS[access.board_kind]
+        model = kind_of(access.board_kind).input_model
         unknown = sorted(set(changes) - set(model.model_fields))
         if unknown:
             raise FormError({name: "not a field of this kind of card" for name in unknown})
@@ -213,7 +220,7 @@ class ApiV1(Controller):
             form=False,
             context={"people": await cards.assignable_people(access), "departments": await cards.department_ids()},
         )
-        fields = {name: value for name, value in card_fields(card_input).items() if name in changes}
+        fields = {name: value for name, value in card_input.to_fields().items() if name in changes}
         try:
             await cards.update_card(access, card_id, CardForm(version=data.version, fields=fields))
         except StaleCard as error:
@@ -244,11 +251,11 @@ class ApiV1(Controller):
         return [NotificationOut(**row) for row in await notifications.list_for(request.user)]
 
 
-def card_fields(card_input: CardInput, *, creating: bool = False) -> dict[str, Any]:
-    """The validated input as card columns; a masked phone ("138****5678") keeps the stored one."""
-    fields = card_input.model_dump()
-    if "*" in (fields.get("citizen_phone") or ""):
-        if creating:
-            raise FormError({"citizen_phone": "enter the whole number"})
-        fields.pop("citizen_phone")
-    return fields
+def _id_list(ids: str) -> list[int] | None:
+    """ "1,2,3" as ids (None: no such filter); anything else is a 422 with a message."""
+    if not ids:
+        return None
+    parts = [part.strip() for part in ids.split(",") if part.strip()]
+    if len(parts) > 200 or not all(part.isascii() and part.isdigit() and len(part) < 10 for part in parts):
+        raise FormError({"ids": "up to 200 card ids, separated by commas"})
+    return [int(part) for part in parts]

@@ -3,12 +3,13 @@ again by the same input models the HTML forms use (portal/cards/schemas.py)."""
 
 from __future__ import annotations
 
+import types
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from portal.cards.schemas import CampaignInput, CommentInput, InquiryInput
+from portal.cards.kinds import all_kinds
 
 
 class ColumnRef(BaseModel):
@@ -46,8 +47,8 @@ class PersonRef(BaseModel):
 
 
 class CardOut(BaseModel):
-    """A card: what every card has, then its kind's fields (e.g. platform, received_at for
-    comments; citizen_name, category, department for inquiries; starts_at for campaigns)."""
+    """A card: what every card has, then its kind's fields (e.g. platform, sentiment for
+    comments; citizen_name, category for inquiries; starts_at, ends_at for campaigns)."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -68,8 +69,8 @@ class CardOut(BaseModel):
     updated_at: datetime | None = None
 
 
-class _AllKindFields(CommentInput, InquiryInput, CampaignInput):
-    """Every kind's fields, for the documentation; each board accepts its own kind's."""
+# Every registered kind's fields, for the documentation; each board accepts its own kind's.
+_AllKindFields = types.new_class("CardFields", tuple(kind.input_model for kind in all_kinds()))
 
 
 class CardCreateBody(_AllKindFields):

@@ -50,14 +50,19 @@ class BoardController(Controller):
         board_id: FromPath[int],
         assignee: FromQuery[str] = "",
         label: FromQuery[str] = "",
-        platform: FromQuery[str] = "",
         priority: FromQuery[str] = "",
         q: FromQuery[str] = "",
         due: FromQuery[str] = "",
         card: FromQuery[str] = "",
     ) -> Template:
+        # The card kind's own filters (a comment's platform …) come from the query string too.
         filters = BoardFilters.from_query(
-            assignee=assignee, label=label, platform=platform, priority=priority, q=q, due=due
+            assignee=assignee,
+            label=label,
+            priority=priority,
+            q=q,
+            due=due,
+            query=request.query_params,
         )
         board = await services.board_view(request.user, board_id, filters)
         board["people"] = await services.board_people(board_id)

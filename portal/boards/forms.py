@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from portal.boards.tables import BoardKind, BoardRole, ColumnMeaning
+from portal.boards.tables import BoardRole, ColumnMeaning
+from portal.cards.kinds import is_kind
 from portal.core.forms import FormError, optional_int, text
 from portal.i18n import gettext as _
 
@@ -22,7 +23,7 @@ class BoardForm:
         errors = {}
         if not form.name or len(form.name) > 80:
             errors["name"] = _("Enter a name of at most 80 characters.")
-        if form.kind not in {kind.value for kind in BoardKind}:
+        if not is_kind(form.kind):
             errors["kind"] = _("Choose what the board is for.")
         if len(form.description) > 500:
             errors["description"] = _("Use at most 500 characters.")

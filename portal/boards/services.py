@@ -9,6 +9,7 @@ in one transaction.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,9 +21,10 @@ from portal.accounts.services import CurrentUser, NotFound
 from portal.accounts.tables import Role, User
 from portal.boards.access import BoardAccess, access_for
 from portal.boards.forms import BoardForm, ColumnForm, MemberForm
-from portal.boards.tables import Board, BoardColumn, BoardKind, BoardMember, BoardRole, ColumnMeaning
+from portal.boards.tables import Board, BoardColumn, BoardMember, BoardRole, ColumnMeaning
+from portal.cards.kinds import all_kinds, kind_of
 from portal.cards.tables import Card
-from portal.core.choices import WEBHOOK_KINDS
+from portal.core.choices import PRIORITY_RANK, WEBHOOK_KINDS
 from portal.core.forms import FormError
 from portal.db import is_sqlite
 from portal.events.kinds import EventKind
@@ -31,33 +33,6 @@ from portal.events.unit import board_write
 from portal.i18n import gettext as _
 from portal.live import effects as live_effects
 from portal.settings import get_settings
-
-# Default columns per board kind: (key, name, meaning).
-DEFAULT_COLUMNS: dict[str, list[tuple[str, str, ColumnMeaning]]] = {
-    BoardKind.comments: [
-        ("new", "新留言", ColumnMeaning.new),
-        ("pending", "待处理", ColumnMeaning.working),
-        ("replied", "已回复", ColumnMeaning.waiting),
-        ("reported", "已上报", ColumnMeaning.waiting),
-        ("closed", "已关闭", ColumnMeaning.done),
-    ],
-    BoardKind.inquiries: [
-        ("pending_accept", "待受理", ColumnMeaning.new),
-        ("dispatched", "已派单", ColumnMeaning.waiting),
-        ("handling", "办理中", ColumnMeaning.working),
-        ("review", "待审核", ColumnMeaning.waiting),
-        ("answered", "已答复", ColumnMeaning.waiting),
-        ("follow_up", "回访", ColumnMeaning.working),
-        ("closed", "办结", ColumnMeaning.done),
-    ],
-    BoardKind.campaigns: [
-        ("planning", "策划", ColumnMeaning.new),
-        ("approval", "待审批", ColumnMeaning.waiting),
-        ("running", "执行中", ColumnMeaning.working),
-        ("review", "复盘", ColumnMeaning.working),
-        ("archived", "归档", ColumnMeaning.done),
-    ],
-}
 
 # Fields a board page shows on each card tile; the drawer loads the rest.
 CARD_TILE_FIELDS = (
@@ -68,7 +43,6 @@ CARD_TILE_FIELDS = (
     Card.title,
     Card.priority,
     Card.labels,
-    Card.platform,
     Card.version,
     Card.received_at,
     Card.department,
@@ -83,35 +57,51 @@ CARD_TILE_FIELDS = (
 
 @dataclass(frozen=True)
 class BoardFilters:
-    """Filters kept in the URL so a filtered board can be shared."""
+    """Filters kept in the URL so a filtered board can be shared. ``fields`` are the card
+    kind's own (``CardKind.filterable``: a comment's platform and sentiment, an inquiry's
+    category), matched by equality."""
 
     assignee: str = ""  # "me", "none" or a user id
     label: str = ""
-    platform: str = ""
     priority: str = ""
     q: str = ""
     due: str = ""  # "overdue" or "today"
+    fields: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def from_query(
-        cls, *, assignee: str = "", label: str = "", platform: str = "", priority: str = "", q: str = "", due: str = ""
+        cls,
+        *,
+        assignee: str = "",
+        label: str = "",
+        priority: str = "",
+        q: str = "",
+        due: str = "",
+        query: Mapping[str, str] | None = None,
     ) -> BoardFilters:
-        """From the page's (or the API's) query string: bounded, unknown values dropped."""
+        """From the page's (or the API's) query string: bounded, unknown values dropped; the
+        kinds' own filters are read from ``query`` (a board applies those of its kind)."""
+        filterable = sorted({name for kind in all_kinds() for name in kind.filterable})
+        fields = tuple((name, str(query[name])[:20]) for name in filterable if query and query.get(name))
         return cls(
             assignee=assignee[:20],
             label=label[:20],
-            platform=platform[:20],
             priority=priority[:20],
             q=q[:100],
             due=due if due in ("overdue", "today") else "",
+            fields=fields,
         )
+
+    def field(self, name: str) -> str:
+        return dict(self.fields).get(name, "")
 
     @property
     def active(self) -> bool:
-        return any([self.assignee, self.label, self.platform, self.priority, self.q, self.due])
+        return any([self.assignee, self.label, self.priority, self.q, self.due, self.fields])
 
     def as_query(self) -> dict[str, str]:
-        return {k: v for k, v in self.__dict__.items() if v}
+        common = {k: v for k, v in self.__dict__.items() if v and k != "fields"}
+        return {**common, **dict(self.fields)}
 
 
 @dataclass
@@ -197,7 +187,9 @@ async def board_view(user: CurrentUser, board_id: int, filters: BoardFilters | N
     query = Card.select(*CARD_TILE_FIELDS).where((Card.board == board_id) & (Card.archived == False))  # noqa: E712
     query = _apply_filters(query, access, filters)
     by_column: dict[int, list[dict[str, Any]]] = {column["id"]: [] for column in columns}
-    for card in await query.order_by(Card.position).output(load_json=True):
+    kind = kind_of(board["kind"])
+    rows = await kind.attach(await query.order_by(Card.position).output(load_json=True), kind.tile_fields)
+    for card in rows:
         # Labels are a JSON list whose text form differs per engine: filter them here.
         if filters.label and filters.label not in (card["labels"] or []):
             continue
@@ -211,10 +203,12 @@ async def board_view(user: CurrentUser, board_id: int, filters: BoardFilters | N
     return board
 
 
-async def list_cards(access: BoardAccess, filters: BoardFilters | None = None) -> list[dict[str, Any]]:
+async def list_cards(
+    access: BoardAccess, filters: BoardFilters | None = None, ids: list[int] | None = None
+) -> list[dict[str, Any]]:
     """Every open card this viewer may see on the board, whole (for the API), filtered the way
-    the board page filters, in column and position order. Phones are not masked here: the
-    caller masks them per viewer."""
+    the board page filters, in column and position order, concealed for this viewer (a
+    citizen's number masked) like the drawer's card."""
     filters = filters or BoardFilters()
     query = Card.select(
         Card.all_columns(),
@@ -223,13 +217,22 @@ async def list_cards(access: BoardAccess, filters: BoardFilters | None = None) -
         Card.column.position.as_alias("column_position"),
         Card.assignee.display_name.as_alias("assignee_name"),
     ).where((Card.board == access.board_id) & (Card.archived == False) & (Card.column.archived == False))  # noqa: E712
+    if ids is not None:
+        # Only these (the live page asks which of the cards it was just sent match its filters).
+        if not ids:
+            return []
+        query = query.where(Card.id.is_in(ids))
     query = _apply_filters(query, access, filters)
-    rows = await query.order_by(Card.position).output(load_json=True)
+    kind = kind_of(access.board_kind)
+    rows = await kind.attach(await query.order_by(Card.position).output(load_json=True))
     cards = [
         card
         for card in rows
         if access.can_see_card(card) and (not filters.label or filters.label in (card["labels"] or []))
     ]
+    if kind.conceal is not None:
+        for card in cards:
+            kind.conceal(access, card)
     return sorted(cards, key=lambda card: (card["column_position"], card["position"]))
 
 
@@ -240,8 +243,10 @@ def _apply_filters(query, access: BoardAccess, filters: BoardFilters):
         query = query.where(Card.assignee.is_null())
     elif filters.assignee.isascii() and filters.assignee.isdigit() and len(filters.assignee) < 10:
         query = query.where(Card.assignee == int(filters.assignee))
-    if filters.platform:
-        query = query.where(Card.platform == filters.platform)
+    kind = kind_of(access.board_kind)
+    for name, value in filters.fields:
+        if name in kind.filterable:
+            query = query.where(kind.where(name, value))
     if filters.priority:
         query = query.where(Card.priority == filters.priority)
     if filters.due in ("overdue", "today"):
@@ -256,15 +261,16 @@ def _apply_filters(query, access: BoardAccess, filters: BoardFilters):
         # Typed text is matched literally: % and _ are escaped, not wildcards (nor dropped).
         pattern = "%" + _like_escape(filters.q[:100]) + "%"
         operator = "LIKE" if is_sqlite() else "ILIKE"  # SQLite's LIKE ignores ASCII case already
-        query = query.where(
-            WhereRaw(
-                f"(card.title {operator} {{}} ESCAPE '\\' OR card.body {operator} {{}} ESCAPE '\\' "
-                f"OR card.author_handle {operator} {{}} ESCAPE '\\')",
-                pattern,
-                pattern,
-                pattern,
-            )
-        )
+        # Besides title and body, the kind's searchable fields (a comment's author).
+        clauses = [f"card.title {operator} {{}} ESCAPE '\\'", f"card.body {operator} {{}} ESCAPE '\\'"]
+        if kind.detail is not None:
+            # Table and column names come from the kind's table class, never from the request.
+            table = kind.detail._meta.tablename
+            clauses += [
+                f"card.id IN (SELECT card FROM {table} WHERE {name} {operator} {{}} ESCAPE '\\')"  # noqa: S608
+                for name in kind.searchable
+            ]
+        query = query.where(WhereRaw("(" + " OR ".join(clauses) + ")", *[pattern] * len(clauses)))
     return query
 
 
@@ -333,7 +339,6 @@ async def my_cards(user: CurrentUser) -> list[dict[str, Any]]:
         Card.id,
         Card.title,
         Card.priority,
-        Card.platform,
         Card.received_at,
         Card.version,
         Card.labels,
@@ -356,12 +361,11 @@ async def my_cards(user: CurrentUser) -> list[dict[str, Any]]:
         if not ids:
             return []
         query = query.where(Card.board.is_in(ids))
-    rank = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
     cards = await query.output(load_json=True)
     if user.role == Role.liaison:
         # Routed elsewhere since it was assigned: no longer the liaison's to see.
         cards = [c for c in cards if user.department_id in [c["department"], *(c["assisting_departments"] or [])]]
-    return sorted(cards, key=lambda card: (rank.get(card["priority"], 9), card["id"]))
+    return sorted(cards, key=lambda card: (PRIORITY_RANK.get(card["priority"], 9), card["id"]))
 
 
 # Creating boards ----------------------------------------------------------------------
@@ -381,8 +385,8 @@ async def create_board(user: CurrentUser, form: BoardForm) -> int:
         await unit.claim(board_id)
         await BoardColumn.insert(
             *[
-                BoardColumn(board=board_id, key=key, name=name, meaning=meaning, position=index)
-                for index, (key, name, meaning) in enumerate(DEFAULT_COLUMNS[form.kind])
+                BoardColumn(board=board_id, key=column.key, name=column.name, meaning=column.meaning, position=index)
+                for index, column in enumerate(kind_of(form.kind).columns)
             ]
         )
         if not user.is_admin:

@@ -9,12 +9,6 @@ from piccolo.table import Table
 from portal.accounts.tables import Department, User
 
 
-class BoardKind(StrEnum):
-    comments = "comments"  # 留言评论
-    inquiries = "inquiries"  # 问题解答
-    campaigns = "campaigns"  # 互动活动
-
-
 class BoardRole(StrEnum):
     manager = "manager"
     member = "member"
@@ -39,7 +33,7 @@ class Priority(StrEnum):
 
 class Board(Table, tablename="board"):
     name = Varchar(length=80)
-    kind = Varchar(length=16, choices=BoardKind)
+    kind = Varchar(length=16)  # a registered card kind (portal.kinds): comments, inquiries, campaigns
     description = Text(default="")
     department = ForeignKey(references=Department, null=True)
     # Last sequence number handed out to this board's events; bumped in the same

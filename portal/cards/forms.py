@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from portal.cards.kinds import kind_of
 from portal.cards.schemas import (
     CLOCK_SKEW,
     FIRST_YEAR,
-    KIND_INPUTS,
     LAST_YEAR,
     MoveInput,
     NoteInput,
@@ -84,17 +84,12 @@ class CardForm:
             except FormError as error:
                 errors.update(error.errors)
         try:
-            card = parse(KIND_INPUTS[kind], data, context={"people": people, "departments": departments})
+            card = parse(kind_of(kind).input_model, data, context={"people": people, "departments": departments})
+            values = card.to_fields(creating=creating)
         except FormError as error:
             raise FormError({**error.errors, **errors}) from None
         if errors:
             raise FormError(errors)
-        values = card.model_dump()
-        if "*" in (values.get("citizen_phone") or ""):
-            if creating:
-                message = _("Enter a mobile number (11 digits) or a landline like 0571-87654321.")
-                raise FormError({"citizen_phone": message})
-            values.pop("citizen_phone")  # a masked number was shown: keep the stored one
         return cls(version=version, fields=values)
 
 

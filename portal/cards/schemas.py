@@ -1,8 +1,8 @@
 """Typed input for cards: the same models parse the drawer's form and the JSON API.
 
-``CardInput`` holds what every card has; each board kind adds its own fields
-(``KIND_INPUTS``). Validation needs two facts from the board — who may be assigned and which
-departments exist — passed as the validation context (``people``, ``departments``); the
+``CardInput`` holds what every card has; each card kind's package adds its own fields in a
+subclass (``kind_of(board_kind).input_model``). Validation needs two facts from the board —
+who may be assigned and which departments exist — passed as the validation context (``people``, ``departments``); the
 service then checks what only it can (e.g. that the assignee may see the card).
 """
 
@@ -11,18 +11,10 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
-from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from portal.core.choices import (
-    CAMPAIGN_FORMATS,
-    CAMPAIGN_PLATFORMS,
-    INQUIRY_CATEGORIES,
-    PLATFORMS,
-    PRIORITIES,
-    SENTIMENTS,
-)
+from portal.core.choices import PRIORITIES
 from portal.core.schemas import Input
 from portal.i18n import gettext as _
 from portal.i18n import lazy_gettext as _l
@@ -33,15 +25,9 @@ from portal.settings import get_settings
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 CLOCK_SKEW = timedelta(minutes=5)  # a browser clock slightly ahead is not "in the future"
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
-PHONE_PATTERN = re.compile(r"^1[3-9]\d{9}$|^0\d{2,3}-?\d{7,8}$")
 MAX_LABELS = 8
 
 Priority = PRIORITIES.literal()
-Platform = PLATFORMS.literal()
-Sentiment = SENTIMENTS.literal()
-Category = INQUIRY_CATEGORIES.literal()
-CampaignFormat = CAMPAIGN_FORMATS.literal()
-CampaignPlatform = CAMPAIGN_PLATFORMS.literal()
 
 
 def local_datetime(value: Any) -> Any:
@@ -111,6 +97,10 @@ class CardInput(Input):
             raise ValueError(_("Choose someone who is on this board."))
         return value
 
+    def to_fields(self, *, creating: bool = False) -> dict[str, Any]:
+        """The validated input as the card service takes it (a kind may hold some back)."""
+        return self.model_dump()
+
 
 class ReceivedInput(CardInput):
     """A card that stands for a message: when it was received starts its first clock."""
@@ -128,105 +118,6 @@ class ReceivedInput(CardInput):
         if value is not None and value > datetime.now(UTC) + CLOCK_SKEW:
             raise ValueError(_("This cannot be in the future."))
         return value
-
-
-class CommentInput(ReceivedInput):
-    platform: Platform | None = None  # type: ignore[valid-type]
-    author_handle: Annotated[str, Field(max_length=80)] = ""
-    link: Annotated[str, Field(max_length=500)] = ""
-    sentiment: Sentiment | None = None  # type: ignore[valid-type]
-
-    messages = {
-        **CardInput.messages,
-        "platform": _l("Choose a platform."),
-        "sentiment": _l("Choose a sentiment."),
-        "author_handle": _l("Use at most 80 characters."),
-        "link": _l("Enter a web address starting with http:// or https://."),
-    }
-
-    @field_validator("link")
-    @classmethod
-    def _link(cls, value: str) -> str:
-        if value and urlsplit(value).scheme not in ("http", "https"):
-            raise ValueError(_("Enter a web address starting with http:// or https://."))
-        return value
-
-
-class InquiryInput(ReceivedInput):
-    citizen_name: Annotated[str, Field(max_length=40)] = ""
-    citizen_phone: str = ""
-    category: Category | None = None  # type: ignore[valid-type]
-    department: int | None = None
-    assisting_departments: list[int] = []
-    answer: Annotated[str, Field(max_length=5000)] = ""
-
-    messages = {
-        **CardInput.messages,
-        "citizen_name": _l("Use at most 40 characters."),
-        "category": _l("Choose a category."),
-        "department": _l("Choose a department."),
-        "assisting_departments": _l("Choose a department."),
-        "answer": _l("Use at most 5000 characters."),
-    }
-
-    @field_validator("citizen_phone")
-    @classmethod
-    def _phone(cls, value: str) -> str:
-        value = re.sub(r"\s", "", value)
-        if value and "*" not in value and not PHONE_PATTERN.match(value):
-            raise ValueError(_("Enter a mobile number (11 digits) or a landline like 0571-87654321."))
-        return value  # a masked number ("*") means "keep the stored one": see ``card_fields``
-
-    @field_validator("department")
-    @classmethod
-    def _department(cls, value: int | None, info: ValidationInfo) -> int | None:
-        departments = (info.context or {}).get("departments")
-        if value is not None and departments is not None and value not in departments:
-            raise ValueError(_("Choose a department."))
-        return value
-
-    @field_validator("assisting_departments")
-    @classmethod
-    def _assisting(cls, value: list[int], info: ValidationInfo) -> list[int]:
-        departments = (info.context or {}).get("departments")
-        return sorted(set(value) & departments) if departments is not None else sorted(set(value))
-
-
-class CampaignInput(CardInput):
-    platforms: list[CampaignPlatform] = []  # type: ignore[valid-type]
-    campaign_format: CampaignFormat | None = None  # type: ignore[valid-type]
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
-    goals: Annotated[str, Field(max_length=2000)] = ""
-    reward_rules: Annotated[str, Field(max_length=2000)] = ""
-
-    messages = {
-        **CardInput.messages,
-        "platforms": _l("Choose the platforms."),
-        "campaign_format": _l("Choose a format."),
-        "goals": _l("Use at most 2000 characters."),
-        "reward_rules": _l("Use at most 2000 characters."),
-    }
-
-    @field_validator("starts_at", "ends_at", mode="before")
-    @classmethod
-    def _dates(cls, value: Any) -> Any:
-        return local_datetime(value)
-
-    @field_validator("ends_at")
-    @classmethod
-    def _order(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
-        starts_at = info.data.get("starts_at")
-        if value and starts_at and value < starts_at:
-            raise ValueError(_("The end is before the start."))
-        return value
-
-
-KIND_INPUTS: dict[str, type[CardInput]] = {
-    "comments": CommentInput,
-    "inquiries": InquiryInput,
-    "campaigns": CampaignInput,
-}
 
 
 class MoveInput(Input):

@@ -26,9 +26,9 @@ from portal.boards.access import BoardAccess, department_may_see
 from portal.boards.tables import BoardColumn
 from portal.cards import stages
 from portal.cards.forms import CardForm, MoveForm, NoteForm, in_supported_range, out_of_range_message
+from portal.cards.kinds import kind_of
 from portal.cards.tables import Card, Note
 from portal.core.forms import FormError, valid_id
-from portal.core.labels import mask_phone
 from portal.events.kinds import EventKind
 from portal.events.tables import Event
 from portal.events.unit import BoardWrite, board_write
@@ -78,18 +78,23 @@ def _departments(card: dict[str, Any]) -> list[int]:
     return [d for d in [card.get("department"), *(card.get("assisting_departments") or [])] if d is not None]
 
 
-async def _load(card_id: int) -> dict[str, Any] | None:
-    return await Card.select().where((Card.id == card_id) & (Card.archived == False)).output(load_json=True).first()  # noqa: E712
+async def _load(access: BoardAccess, card_id: int, only: tuple[str, ...] | None = None) -> dict[str, Any] | None:
+    """The open card: its common fields and its kind's own (``only`` those, when the caller
+    needs just a few: a move reads only what the kind's clocks need)."""
+    card = await Card.select().where((Card.id == card_id) & (Card.archived == False)).output(load_json=True).first()  # noqa: E712
+    if card is not None and card["board"] == access.board_id:
+        await kind_of(access.board_kind).attach([card], only)
+    return card
 
 
 async def get_card(access: BoardAccess, card_id: int) -> dict[str, Any]:
-    """The card as this viewer may see it. A citizen's number they may not see is masked
-    here, so that no page, form, error or conflict response can show it; ``phone_visible``
-    says which. (Writes read the card themselves: a masked number is never saved.)"""
-    card = access.require_card(await _load(card_id))
-    card["phone_visible"] = can_see_phone(access, card)
-    if not card["phone_visible"] and card.get("citizen_phone"):
-        card["citizen_phone"] = mask_phone(card["citizen_phone"])
+    """The card as this viewer may see it: its kind conceals here what the viewer may not see
+    (a citizen's number), so that no page, form, error or conflict response can show it.
+    (Writes read the card themselves: a concealed value is never saved.)"""
+    card = access.require_card(await _load(access, card_id))
+    kind = kind_of(access.board_kind)
+    if kind.conceal is not None:
+        kind.conceal(access, card)
     return card
 
 
@@ -106,9 +111,15 @@ async def tiles(card_ids: list[int]) -> list[dict[str, Any]]:
     """What the board shows of these cards (archived ones come back flagged)."""
     if not card_ids:
         return []
-    return (
-        await Card.select(*boards.CARD_TILE_FIELDS, Card.archived).where(Card.id.is_in(card_ids)).output(load_json=True)
+    rows = (
+        await Card.select(*boards.CARD_TILE_FIELDS, Card.archived, Card.board.kind.as_alias("kind"))
+        .where(Card.id.is_in(card_ids))
+        .output(load_json=True)
     )
+    for name in {row["kind"] for row in rows}:
+        kind = kind_of(name)
+        await kind.attach([row for row in rows if row["kind"] == name], kind.tile_fields)
+    return rows
 
 
 async def _column(access: BoardAccess, column_id: int) -> dict[str, Any]:
@@ -205,16 +216,19 @@ async def create_card(access: BoardAccess, column_id: int, fields: dict[str, Any
         )  # noqa: E712
         position = (first["position"] - POSITION_STEP) if first else POSITION_STEP
         now = datetime.now(UTC)
+        kind = kind_of(access.board_kind)
+        common, detail = kind.split(fields)
         card = Card(
             board=access.board_id,
             column=column_id,
             position=position,
             created_by=access.user.id,
-            received_at=fields.pop("received_at", None) or now,
-            **fields,
+            received_at=common.pop("received_at", None) or now,
+            **common,
         )
         rows = await Card.insert(card)
         card_id = rows[0]["id"]
+        await kind.insert_detail(card_id, detail)
         # The first clock starts when the message was received, not when it was entered.
         calendar = await sla.get_calendar()
         due = await clocks.on_enter(
@@ -239,7 +253,7 @@ async def update_card(access: BoardAccess, card_id: int, form: CardForm) -> Card
     access.require_edit()
     people = await boards.board_people(access.board_id)
     async with board_write(access.board_id, access.user.id) as unit:
-        card = access.require_card(await _load(card_id))
+        card = access.require_card(await _load(access, card_id))
         await _check_version(card, form.version)
         changes = {name: value for name, value in form.fields.items() if not _same(card.get(name), value)}
         if access.department_only is not None:
@@ -250,12 +264,15 @@ async def update_card(access: BoardAccess, card_id: int, form: CardForm) -> Card
             raise FormError({"__all__": _("Nothing was changed.")})
         if "assignee" in changes:
             _check_assignee(people, changes["assignee"], {**card, **changes})
-        updates = {getattr(Card, name): value for name, value in changes.items()}
-        if access.board_kind == "campaigns" and "ends_at" in changes:
-            updates[Card.due_at] = changes["ends_at"]  # a campaign is due at its own end
+        kind = kind_of(access.board_kind)
+        common, detail = kind.split(changes)
+        if kind.implied is not None:
+            common.update(kind.implied(changes))  # a campaign's end is its due time
+        updates = {getattr(Card, name): value for name, value in common.items()}
         await Card.update({**updates, Card.version: Card.version + 1, Card.updated_at: datetime.now(UTC)}).where(
             Card.id == card_id
         )
+        await kind.update_detail(card_id, detail)
         kind = EventKind.card_assigned if set(changes) == {"assignee"} else EventKind.card_updated
         unit.record(kind, "card", card_id, {"fields": sorted(changes), "assignee": changes.get("assignee")})
         after = {**card, **changes}
@@ -270,7 +287,7 @@ async def move_card(access: BoardAccess, card_id: int, form: MoveForm) -> CardCh
     access.require_edit()
     reopened = False
     async with board_write(access.board_id, access.user.id) as unit:
-        card = access.require_card(await _load(card_id))
+        card = access.require_card(await _load(access, card_id, kind_of(access.board_kind).clock_fields))
         await _check_version(card, form.version)
         target = await _column(access, form.column_id)
         position = await _position_after(form.column_id, card_id, form.after_id)
@@ -375,7 +392,7 @@ async def _position_after(column_id: int, card_id: int, after_id: int | None) ->
 async def archive_card(access: BoardAccess, card_id: int, version: int | None) -> CardChange:
     access.require_edit()
     async with board_write(access.board_id, access.user.id) as unit:
-        card = access.require_card(await _load(card_id))
+        card = access.require_card(await _load(access, card_id, ()))
         await _check_version(card, version)
         await Card.update({Card.archived: True, Card.version: Card.version + 1}).where(Card.id == card_id)
         calendar = await sla.get_calendar()
@@ -392,7 +409,7 @@ async def add_note(access: BoardAccess, card_id: int, form: NoteForm) -> CardCha
     access.require_edit()
     people = await boards.board_people(access.board_id)
     async with board_write(access.board_id, access.user.id) as unit:
-        card = access.require_card(await _load(card_id))
+        card = access.require_card(await _load(access, card_id, ()))
         # Only people who may see the card can be told about it.
         departments = _departments(card)
         mentioned = _mentions(form.body, people_for(people, card), exclude=access.user.id)
@@ -502,13 +519,6 @@ async def card_detail(access: BoardAccess, card_id: int) -> dict[str, Any]:
     }
 
 
-def can_see_phone(access: BoardAccess, card: dict[str, Any]) -> bool:
-    """Citizens' numbers: managers, and the liaison of the responsible department."""
-    return access.can_manage or (
-        access.department_only is not None and card.get("department") == access.department_only
-    )
-
-
 # Pausing (挂起) and extensions (延期) ------------------------------------------------------
 
 
@@ -524,7 +534,7 @@ async def _deadline_write(
     """Shared shape of the deadline writes: lock, re-read, check version, update, record;
     ``notices(card, seq)`` lists the notifications the write causes (same transaction)."""
     async with board_write(access.board_id, access.user.id) as unit:
-        card = access.require_card(await _load(card_id))
+        card = access.require_card(await _load(access, card_id, ()))
         await _check_version(card, version)
         updates = await build(card)
         await Card.update({**updates, Card.version: Card.version + 1, Card.updated_at: datetime.now(UTC)}).where(

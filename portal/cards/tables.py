@@ -1,4 +1,5 @@
-"""Cards (one per comment, inquiry or campaign) and their internal notes."""
+"""Cards: what every card has, whatever its kind (a kind's own fields are in its package's
+detail table, see portal.cards.kinds), their internal notes and their stage history."""
 
 from piccolo.columns import JSONB, Boolean, DoublePrecision, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
@@ -19,26 +20,13 @@ class Card(Table, tablename="card"):
     priority = Varchar(length=8, choices=Priority, default=Priority.normal)
     labels = JSONB(default=[])
     assignee = ForeignKey(references=User, null=True)
-    # comments
-    platform = Varchar(length=16, null=True, default=None)
-    author_handle = Varchar(length=80, default="")
-    link = Varchar(length=500, default="")
-    sentiment = Varchar(length=16, null=True, default=None)
+    # When the message the card stands for arrived (a comment, a citizen's call): the first
+    # deadline clock starts then. Cards that stand for no message have their creation time.
     received_at = Timestamptz(null=True, default=None)
-    # inquiries
-    citizen_name = Varchar(length=40, default="")
-    citizen_phone = Varchar(length=20, default="")
-    category = Varchar(length=16, null=True, default=None)
+    # Routing: the responsible department and those assisting. Their liaisons see the card
+    # (portal.boards.access); everyone else on the board sees it anyway.
     department = ForeignKey(references=Department, null=True)
     assisting_departments = JSONB(default=[])
-    answer = Text(default="")
-    # campaigns
-    platforms = JSONB(default=[])
-    campaign_format = Varchar(length=16, null=True, default=None)
-    starts_at = Timestamptz(null=True, default=None)
-    ends_at = Timestamptz(null=True, default=None)
-    goals = Text(default="")
-    reward_rules = Text(default="")
     # deadlines (SLA): the clock of the stage the card is in
     due_stage = Varchar(length=20, null=True, default=None)
     stage_started_at = Timestamptz(null=True, default=None)

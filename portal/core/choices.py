@@ -49,12 +49,6 @@ ROLES = Choices(
     ("viewer", _l("Viewer")),
 )
 
-BOARD_KINDS = Choices(
-    ("comments", _l("Comments")),
-    ("inquiries", _l("Inquiries")),
-    ("campaigns", _l("Campaigns")),
-)
-
 PRIORITIES = Choices(
     ("urgent", _l("Urgent")),
     ("high", _l("High")),

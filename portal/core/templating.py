@@ -66,7 +66,6 @@ def environment() -> Environment:
         current_locale=current_locale,
         choices=choices,
         role_label=choices.ROLES.label,
-        kind_label=choices.BOARD_KINDS.label,
         platform_label=choices.PLATFORMS.label,
         priority_label=choices.PRIORITIES.label,
         department_name=department_name,

@@ -1,72 +1,86 @@
 """The demo: a city's new-media centre (临江市融媒体中心) with its boards filled.
 
+The content is data: ``portal/demo/city.json`` (departments and people) and, per card
+kind, the ``demo.json`` of the kind's package (its board and cards). This small generator
+reads them, validates every card with the kind's own input model, and writes boards,
+cards, their kind's details, notes, stage history and running clocks as if the portal had
+seen each message arrive. Times are relative (``received_hours_ago``, ``days_from_now``),
+so the demo always looks like this week's work.
+
 Idempotent: departments and users are matched by code and user name, boards by name;
 a board that already has cards gets none added. Running it twice changes nothing.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
+from importlib import resources
 from typing import Any
 
 from portal.accounts import services as accounts
 from portal.accounts.tables import Department, User
-from portal.boards.services import DEFAULT_COLUMNS
-from portal.boards.tables import Board, BoardColumn, BoardKind, BoardMember
+from portal.boards.tables import Board, BoardColumn, BoardMember
+from portal.cards.kinds import CardKind, all_kinds
 from portal.cards.tables import Card, CardStage, Note
 from portal.db import write_transaction
-from portal.demo import content
+from portal.sla import clocks
 from portal.sla import services as sla
-from portal.sla.tables import CardClock
 
 DEMO_PASSWORD = "portal-demo"  # noqa: S105  (the documented demo password, listed in the README)
+POSITION_STEP = 1024.0
 
-BOARDS = [
-    (
-        BoardKind.comments,
-        "留言评论 · 市政务新媒体矩阵",
-        "微信公众号、微博、抖音及市政府网站留言板的评论与私信",
-        "publicity",
-    ),
-    (
-        BoardKind.inquiries,
-        "问题解答 · 12345 与网络问政",
-        "群众咨询、求助与投诉的闭环工单：受理、派单、办理、答复、回访",
-        "hotline",
-    ),
-    (BoardKind.campaigns, "互动活动 · 2026 年度策划", "政策解读问答、知识挑战赛、直播答疑等互动活动", "publicity"),
-]
+
+def city() -> dict[str, Any]:
+    """Departments and people of the demo city."""
+    return json.loads(resources.files("portal.demo").joinpath("city.json").read_text(encoding="utf-8"))
+
+
+def kind_content(kind: CardKind) -> dict[str, Any] | None:
+    """A kind's demo board and cards (None: the kind has no demo)."""
+    if kind.demo_file is None:
+        return None
+    package = kind.input_model.__module__.rsplit(".", 1)[0]
+    return json.loads(resources.files(package).joinpath(kind.demo_file).read_text(encoding="utf-8"))
 
 
 async def seed_demo() -> dict[str, int]:
     """Create what is missing; returns how many of each thing were created."""
     created = {"departments": 0, "users": 0, "boards": 0, "cards": 0}
-    departments = await _departments(created)
-    users = await _users(departments, created)
-    for kind, name, description, owner in BOARDS:
-        board_id, is_new = await _board(kind, name, description, departments[owner])
+    content = city()
+    departments = await _departments(content["departments"], created)
+    users = await _users(content["users"], departments, created)
+    for kind in all_kinds():
+        demo = kind_content(kind)
+        if demo is None:
+            continue
+        board_id, is_new = await _board(kind, demo["board"], departments)
         created["boards"] += is_new
-        await _members(board_id, kind, users)
-        created["cards"] += await _cards(board_id, kind, users, departments)
+        await _members(board_id, demo["board"], users)
+        created["cards"] += await _cards(board_id, kind, demo["cards"], users, departments)
     return created
 
 
-async def _departments(created: dict[str, int]) -> dict[str, int]:
+async def _departments(specs: list[dict[str, str]], created: dict[str, int]) -> dict[str, int]:
     ids: dict[str, int] = {}
-    for code, name_zh, name_en in content.DEPARTMENTS:
-        row = await Department.select(Department.id).where(Department.code == code).first()
+    for spec in specs:
+        row = await Department.select(Department.id).where(Department.code == spec["code"]).first()
         if row is None:
-            rows = await Department.insert(Department(code=code, name_zh=name_zh, name_en=name_en))
-            ids[code] = rows[0]["id"]
+            rows = await Department.insert(
+                Department(code=spec["code"], name_zh=spec["name_zh"], name_en=spec["name_en"])
+            )
+            ids[spec["code"]] = rows[0]["id"]
             created["departments"] += 1
         else:
-            ids[code] = row["id"]
+            ids[spec["code"]] = row["id"]
     return ids
 
 
-async def _users(departments: dict[str, int], created: dict[str, int]) -> dict[str, dict[str, Any]]:
+async def _users(
+    specs: list[dict[str, Any]], departments: dict[str, int], created: dict[str, int]
+) -> dict[str, dict[str, Any]]:
     users: dict[str, dict[str, Any]] = {}
-    for spec in content.USERS:
+    for spec in specs:
         row = await User.select(User.id, User.role).where(User.username == spec["username"]).first()
         if row is None:
             user_id = await accounts.create_user_unchecked(
@@ -83,165 +97,144 @@ async def _users(departments: dict[str, int], created: dict[str, int]) -> dict[s
     return users
 
 
-async def _board(kind: str, name: str, description: str, department_id: int) -> tuple[int, bool]:
-    row = await Board.select(Board.id).where((Board.name == name) & (Board.kind == kind)).first()
+async def _board(kind: CardKind, spec: dict[str, Any], departments: dict[str, int]) -> tuple[int, bool]:
+    row = await Board.select(Board.id).where((Board.name == spec["name"]) & (Board.kind == kind.name)).first()
     if row:
         return row["id"], False
+    limits = spec.get("wip_limits") or {}
     async with write_transaction():
-        rows = await Board.insert(Board(name=name, kind=kind, description=description, department=department_id))
+        rows = await Board.insert(
+            Board(
+                name=spec["name"],
+                kind=kind.name,
+                description=spec.get("description", ""),
+                department=departments[spec["department"]],
+            )
+        )
         board_id = rows[0]["id"]
         await BoardColumn.insert(
             *[
                 BoardColumn(
                     board=board_id,
-                    key=key,
-                    name=column_name,
-                    meaning=meaning,
+                    key=column.key,
+                    name=column.name,
+                    meaning=column.meaning,
                     position=index,
-                    wip_limit=(50 if key == "pending" else None),
+                    wip_limit=limits.get(column.key),
                 )
-                for index, (key, column_name, meaning) in enumerate(DEFAULT_COLUMNS[kind])
+                for index, column in enumerate(kind.columns)
             ]
         )
     return board_id, True
 
 
-def _board_role(kind: str, spec: dict[str, Any]) -> str | None:
-    """Who works which demo board: the new-media team everywhere, liaisons on inquiries."""
-    role = spec["role"]
+def _board_role(board: dict[str, Any], user: dict[str, Any]) -> str | None:
+    """Who works which demo board: the new-media team everywhere; department liaisons only
+    where the board says (``liaisons``: their board role there)."""
+    role = user["role"]
     if role == "admin":
         return None  # admins see every board without membership
-    if role == "manager":
-        return "manager"
-    if role == "viewer":
-        return "viewer"
+    if role in ("manager", "viewer"):
+        return role
     if role == "liaison":
-        return "member" if kind == BoardKind.inquiries else None
+        return board.get("liaisons")
     return "member"
 
 
-async def _members(board_id: int, kind: str, users: dict[str, dict[str, Any]]) -> None:
+async def _members(board_id: int, board: dict[str, Any], users: dict[str, dict[str, Any]]) -> None:
     existing = {row["user"] for row in await BoardMember.select(BoardMember.user).where(BoardMember.board == board_id)}
     rows = [
-        BoardMember(board=board_id, user=spec["id"], role=role)
-        for spec in users.values()
-        if spec["id"] not in existing and (role := _board_role(kind, spec))
+        BoardMember(board=board_id, user=user["id"], role=role)
+        for user in users.values()
+        if user["id"] not in existing and (role := _board_role(board, user))
     ]
     if rows:
         await BoardMember.insert(*rows)
 
 
-async def _cards(board_id: int, kind: str, users: dict[str, dict[str, Any]], departments: dict[str, int]) -> int:
+def _card_fields(kind: CardKind, spec: dict[str, Any], departments: dict[str, int], now: datetime) -> dict[str, Any]:
+    """One demo card's fields, checked by the kind's own input model like a posted form."""
+    values = dict(spec["fields"])
+    if "received_hours_ago" in spec:
+        values["received_at"] = now - timedelta(hours=spec["received_hours_ago"])
+    for name, days in (spec.get("days_from_now") or {}).items():
+        values[name] = now + timedelta(days=days)
+    if "department" in spec:
+        values["department"] = departments[spec["department"]]
+        values["assisting_departments"] = [departments[code] for code in spec.get("assisting", [])]
+    return kind.input_model.model_validate(values).to_fields(creating=True)
+
+
+async def _cards(
+    board_id: int,
+    kind: CardKind,
+    specs: list[dict[str, Any]],
+    users: dict[str, dict[str, Any]],
+    departments: dict[str, int],
+) -> int:
     if await Card.exists().where(Card.board == board_id):
         return 0
     columns = {
-        row["key"]: row["id"]
-        for row in await BoardColumn.select(BoardColumn.id, BoardColumn.key).where(BoardColumn.board == board_id)
-    }
-    now = datetime.now(UTC).replace(microsecond=0)
-    specs = {
-        BoardKind.comments: content.COMMENTS,
-        BoardKind.inquiries: content.INQUIRIES,
-        BoardKind.campaigns: content.CAMPAIGNS,
-    }[kind]
-    positions: dict[str, float] = {}
-    cards = []
-    for spec in specs:
-        positions[spec["column"]] = positions.get(spec["column"], 0.0) + 1024.0
-        assignee = users.get(spec.get("assignee") or "", {}).get("id")
-        card = Card(
-            board=board_id,
-            column=columns[spec["column"]],
-            position=positions[spec["column"]],
-            title=spec["title"],
-            priority=spec.get("priority", "normal"),
-            labels=spec.get("labels", []),
-            assignee=assignee,
-        )
-        if kind == BoardKind.comments:
-            card.body = spec["body"]
-            card.platform = spec["platform"]
-            card.author_handle = spec["author_handle"]
-            card.sentiment = spec["sentiment"]
-            card.link = spec.get("link") or ""
-            card.received_at = now - timedelta(hours=spec["hours_ago"])
-        elif kind == BoardKind.inquiries:
-            card.body = spec["body"]
-            card.citizen_name = spec["citizen_name"]
-            card.citizen_phone = spec["citizen_phone"]
-            card.category = spec["category"]
-            card.department = departments[spec["department"]]
-            card.assisting_departments = [departments[code] for code in spec.get("assisting", [])]
-            card.platform = spec.get("channel")
-            card.answer = spec.get("answer") or ""
-            card.received_at = now - timedelta(hours=spec["hours_ago"])
-        else:
-            card.body = spec["description"]
-            card.platforms = spec["platforms"]
-            card.campaign_format = spec["format"]
-            card.starts_at = now + timedelta(days=spec["start_days"])
-            card.ends_at = now + timedelta(days=spec["end_days"])
-            card.goals = spec["goals"]
-            card.reward_rules = spec.get("reward_rules", "")
-        cards.append(card)
-    # Deadlines as the portal would have set them when each message arrived.
-    meta = {
-        row["id"]: row
+        row["key"]: row
         for row in await BoardColumn.select(BoardColumn.id, BoardColumn.key, BoardColumn.meaning).where(
             BoardColumn.board == board_id
         )
     }
-    for card in cards:
-        column = meta[card.column]
-        deadline = await sla.deadline_for_card(
-            kind,
-            column["key"],
-            column["meaning"],
-            card.priority,
-            card.category,
-            card.received_at or now,
-            campaign_end=card.ends_at,
-        )
-        card.due_stage, card.stage_started_at, card.due_at = deadline.stage, deadline.started_at, deadline.due_at
-        card.due_mode = deadline.mode
-        # The card has been in its column since it arrived (or, for campaigns, since now).
-        card.column_entered_at = card.received_at or now
+    now = datetime.now(UTC).replace(microsecond=0)
+    calendar = await sla.get_calendar()
+    policy_rows = await sla.list_policies()
+    positions: dict[str, float] = {}
     async with write_transaction():
-        rows = await Card.insert(*cards)
-        card_ids = [row["id"] for row in rows]
-        # Their stage history and running clocks, as if the portal had seen them arrive.
-        await CardStage.insert(
-            *[
+        for spec in specs:
+            column = columns[spec["column"]]
+            fields = _card_fields(kind, spec, departments, now)
+            common, detail = kind.split(fields)
+            # The card arrived when its message did and has been in its column since.
+            arrived = common.pop("received_at", None) or now
+            positions[spec["column"]] = positions.get(spec["column"], 0.0) + POSITION_STEP
+            assignee = users.get(spec.get("assignee") or "", {}).get("id")
+            common["assignee"] = assignee
+            rows = await Card.insert(
+                Card(
+                    board=board_id,
+                    column=column["id"],
+                    position=positions[spec["column"]],
+                    received_at=arrived,
+                    column_entered_at=arrived,
+                    created_at=arrived,
+                    updated_at=arrived,
+                    **common,
+                )
+            )
+            card_id = rows[0]["id"]
+            await kind.insert_detail(card_id, detail)
+            # Its clock as the portal would have started it on arrival.
+            due = await clocks.on_enter(
+                kind.name,
+                column,
+                {**fields, "id": card_id, "received_at": arrived, "due_stage": None},
+                arrived,
+                calendar=calendar,
+                policy_rows=policy_rows,
+                round_number=1,
+            )
+            if due:
+                await Card.update({getattr(Card, name): value for name, value in due.items()}).where(Card.id == card_id)
+            await CardStage.insert(
                 CardStage(
                     card=card_id,
                     board=board_id,
-                    column=card.column,
-                    stage=meta[card.column]["key"],
-                    clock=card.due_stage,
-                    entered_at=card.column_entered_at,
+                    column=column["id"],
+                    stage=column["key"],
+                    clock=due.get("due_stage"),
+                    entered_at=arrived,
+                    entered_by=assignee,
                 )
-                for card_id, card in zip(card_ids, cards, strict=True)
-            ]
-        )
-        clock_rows = [
-            CardClock(
-                card_id=card_id,
-                stage=card.due_stage,
-                started_at=card.stage_started_at,
-                due_at=card.due_at,
-                mode=card.due_mode,
             )
-            for card_id, card in zip(card_ids, cards, strict=True)
-            if card.due_stage and card.due_stage != "campaign"
-        ]
-        if clock_rows:
-            await CardClock.insert(*clock_rows)
-        note_kind = {BoardKind.comments: "comment", BoardKind.inquiries: "inquiry", BoardKind.campaigns: "campaign"}
-        notes = [
-            Note(card=card_ids[note["index"]], author=users[note["author"]]["id"], body=note["body"])
-            for note in content.NOTES
-            if note["kind"] == note_kind[kind] and note["index"] < len(card_ids)
-        ]
-        if notes:
-            await Note.insert(*notes)
-    return len(cards)
+            notes = [
+                Note(card=card_id, author=users[note["author"]]["id"], body=note["body"])
+                for note in spec.get("notes", [])
+            ]
+            if notes:
+                await Note.insert(*notes)
+    return len(specs)

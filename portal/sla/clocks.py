@@ -19,20 +19,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from portal.cards.kinds import kind_of
 from portal.sla import policies
 from portal.sla.calendar import BusinessCalendar
 from portal.sla.tables import CardClock
-
-# Column keys that complete a clock although they start no later stage.
-COMPLETED_BY_COLUMN_KEY: dict[str, dict[str, set[str]]] = {
-    "comments": {"first_response": {"replied"}},
-}
-# The order in which a kind's stages follow each other: reaching a later one completes
-# the earlier ones. The first stage's clock starts at the card's receipt time.
-STAGE_ORDER: dict[str, list[str]] = {
-    "comments": ["first_response"],
-    "inquiries": ["accept", "answer", "follow_up"],
-}
 
 CLEARED = {
     "due_stage": None,
@@ -55,9 +45,10 @@ def completes(board_kind: str, stage: str, column: dict[str, Any]) -> bool:
     """Does entering ``column`` mean the work ``stage``'s clock measures is done?"""
     if column["meaning"] == "done":
         return True
-    if column["key"] in COMPLETED_BY_COLUMN_KEY.get(board_kind, {}).get(stage, set()):
+    kind = kind_of(board_kind)
+    if column["key"] in kind.completed_by_column_key.get(stage, frozenset()):
         return True
-    order = STAGE_ORDER.get(board_kind, [])
+    order = kind.stages
     new_stage = stage_of(board_kind, column)
     return stage in order and new_stage in order and order.index(new_stage) > order.index(stage)
 
@@ -87,7 +78,7 @@ async def on_leave(
 ) -> None:
     """Keep the running clock's state (or complete it) as the card leaves its stage."""
     stage = card.get("due_stage")
-    if not stage or stage == "campaign" or stage_of(board_kind, to_column) == stage:
+    if not stage or kind_of(board_kind).own_clock is not None or stage_of(board_kind, to_column) == stage:
         return
     done = completes(board_kind, stage, to_column)
     await CardClock.update(
@@ -110,11 +101,13 @@ async def on_enter(
     round_number: int,
 ) -> dict[str, Any]:
     """The card's clock fields on entering ``column`` ({} when the running clock goes on)."""
-    if board_kind == "campaigns":
-        # A campaign has no stage clock: it is due at its own end, until it is done.
-        if column["meaning"] == "done":
+    kind = kind_of(board_kind)
+    if kind.own_clock is not None:
+        # A kind with a clock of its own (a campaign is due at its end) keeps no stage clocks.
+        own = kind.own_clock(card, column, now)
+        if own is None:
             return CLEARED if card.get("due_stage") else {}
-        return _fields("campaign", card.get("starts_at") or now, card.get("ends_at"), "natural_hours")
+        return {**CLEARED, **own}
     stage = stage_of(board_kind, column)
     if stage is None:
         return CLEARED if card.get("due_stage") else {}
@@ -129,7 +122,7 @@ async def on_enter(
         if kept["completed_at"] is not None:
             return CLEARED  # this stage's work was done; it runs again only after a reopening
         return _fields(stage, kept["started_at"], kept["due_at"], kept["mode"])
-    order = STAGE_ORDER.get(board_kind, [])
+    order = kind.stages
     first_stage = bool(order) and stage == order[0] and round_number == 1
     started_at = (card.get("received_at") or now) if first_stage else now
     deadline = policies.deadline_for(

@@ -13,7 +13,7 @@ from portal.core.web import admin_only
 from portal.settings import get_settings
 from portal.sla import services
 from portal.sla.forms import DayForm, PreviewForm
-from portal.sla.policies import STAGES
+from portal.sla.policies import stages
 
 
 def _year(value: str | None) -> int:
@@ -116,7 +116,7 @@ class PolicyController(Controller):
         await services.require_policy_editor(request.user)
         return Template(
             "pages/sla/policies.html",
-            context={"policies": await services.list_policies(), "errors": {}, "saved": saved, "stages": STAGES},
+            context={"policies": await services.list_policies(), "errors": {}, "saved": saved, "stages": stages()},
         )
 
     @post("/")
@@ -141,7 +141,7 @@ class PolicyController(Controller):
                     "policies": await services.list_policies(),
                     "errors": error.errors,
                     "saved": "",
-                    "stages": STAGES,
+                    "stages": stages(),
                 },
             )
         return Redirect("/sla/policies?saved=1", status_code=303)

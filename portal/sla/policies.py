@@ -1,13 +1,10 @@
 """Deadline policies: which clock runs in which stage, and the due time a card gets.
 
-Stages by board kind (a column's stage comes from its key on the default boards, and
-from its meaning on columns a manager added):
-- comments: first_response while new or being handled (24 natural hours by default);
-- inquiries: accept while waiting to be accepted (1 working day), answer from dispatch
-  to review (3 working days from the next day; complex: 10), follow_up after the answer
-  (2 working days);
-- campaigns: no stage clock; a campaign is due at its own end date.
-Done columns stop every clock.
+Each card kind (``portal.cards.kinds``) names its stages, which column keys (on its
+default boards) and meanings (on columns a manager added) they run in, and its default
+policies; done columns stop every clock. A kind may instead keep a clock of its own (a
+campaign is due at its end). Managers override the defaults per priority and, for kinds
+with categories, per category.
 """
 
 from __future__ import annotations
@@ -16,81 +13,33 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from portal.sla.calendar import BusinessCalendar, DurationMode
+from portal.cards.kinds import all_kinds, kind_of
+from portal.sla.calendar import BusinessCalendar
 
-STAGES = {
-    "comments": ["first_response"],
-    "inquiries": ["accept", "answer", "follow_up"],
-    "campaigns": [],
-}
 
-STAGE_BY_COLUMN_KEY = {
-    "comments": {"new": "first_response", "pending": "first_response"},
-    "inquiries": {
-        "pending_accept": "accept",
-        "dispatched": "answer",
-        "handling": "answer",
-        "review": "answer",
-        "answered": "follow_up",
-        "follow_up": "follow_up",
-    },
-}
-STAGE_BY_MEANING = {
-    "comments": {"new": "first_response", "working": "first_response"},
-    "inquiries": {"new": "accept", "working": "answer", "waiting": "answer"},
-}
+def stages() -> dict[str, list[str]]:
+    """Each kind's stages, in order (kinds with a clock of their own have none)."""
+    return {kind.name: list(kind.stages) for kind in all_kinds()}
 
-DEFAULTS: list[dict[str, Any]] = [
-    {
-        "board_kind": "comments",
-        "stage": "first_response",
-        "priority": "",
-        "category": "",
-        "amount": 24,
-        "mode": DurationMode.natural_hours,
-    },
-    {
-        "board_kind": "inquiries",
-        "stage": "accept",
-        "priority": "",
-        "category": "",
-        "amount": 1,
-        "mode": DurationMode.working_days,
-    },
-    {
-        "board_kind": "inquiries",
-        "stage": "answer",
-        "priority": "",
-        "category": "",
-        "amount": 3,
-        "mode": DurationMode.working_days,
-    },
-    {
-        "board_kind": "inquiries",
-        "stage": "answer",
-        "priority": "",
-        "category": "complex",
-        "amount": 10,
-        "mode": DurationMode.working_days,
-    },
-    {
-        "board_kind": "inquiries",
-        "stage": "follow_up",
-        "priority": "",
-        "category": "",
-        "amount": 2,
-        "mode": DurationMode.working_days,
-    },
-]
+
+def defaults() -> list[dict[str, Any]]:
+    """The kinds' default policies, as policy rows."""
+    return [
+        {
+            "board_kind": kind.name,
+            "stage": clock.stage,
+            "priority": "",
+            "category": clock.category,
+            "amount": clock.amount,
+            "mode": clock.mode,
+        }
+        for kind in all_kinds()
+        for clock in kind.clocks
+    ]
 
 
 def stage_for(board_kind: str, column_key: str, column_meaning: str) -> str | None:
-    if column_meaning == "done":
-        return None
-    by_key = STAGE_BY_COLUMN_KEY.get(board_kind, {})
-    if column_key in by_key:
-        return by_key[column_key]
-    return STAGE_BY_MEANING.get(board_kind, {}).get(column_meaning)
+    return kind_of(board_kind).stage_for(column_key, column_meaning)
 
 
 def pick_policy(
@@ -126,10 +75,7 @@ def deadline_for(
     priority: str,
     category: str | None,
     started_at: datetime,
-    campaign_end: datetime | None = None,
 ) -> Deadline:
-    if board_kind == "campaigns":
-        return Deadline("campaign", started_at, campaign_end, DurationMode.natural_hours.value)
     if stage is None:
         return Deadline(None, None, None)
     policy = pick_policy(policies, board_kind, stage, priority, category)

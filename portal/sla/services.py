@@ -10,7 +10,8 @@ from datetime import date, datetime
 from typing import Any
 
 from portal.accounts.services import CurrentUser, require_admin
-from portal.core.choices import INQUIRY_CATEGORIES, PRIORITIES
+from portal.cards.kinds import is_kind, kind_of
+from portal.core.choices import PRIORITIES
 from portal.core.forms import FormError
 from portal.db import write_transaction
 from portal.events import services as events
@@ -192,33 +193,11 @@ async def list_policies() -> list[dict[str, Any]]:
         return cached
     rows = await SlaPolicy.select().order_by(SlaPolicy.id)
     if not rows:
-        defaults = [SlaPolicy(**{**default, "mode": str(default["mode"])}) for default in policies.DEFAULTS]
+        defaults = [SlaPolicy(**{**default, "mode": str(default["mode"])}) for default in policies.defaults()]
         await SlaPolicy.insert(*defaults)
         rows = await SlaPolicy.select().order_by(SlaPolicy.id)
     _cache.update(policies=rows, policies_loaded=clock.monotonic())
     return rows
-
-
-async def deadline_for_card(
-    board_kind: str,
-    column_key: str,
-    column_meaning: str,
-    priority: str,
-    category: str | None,
-    started_at: datetime,
-    campaign_end: datetime | None = None,
-) -> policies.Deadline:
-    stage = policies.stage_for(board_kind, column_key, column_meaning)
-    return policies.deadline_for(
-        await get_calendar(),
-        await list_policies(),
-        board_kind=board_kind,
-        stage=stage,
-        priority=priority,
-        category=category,
-        started_at=started_at,
-        campaign_end=campaign_end,
-    )
 
 
 async def require_policy_editor(actor: CurrentUser) -> None:
@@ -234,12 +213,13 @@ def _check_policy(
     board_kind: str, stage: str, priority: str, category: str, amount: int | None, mode: str
 ) -> dict[str, str]:
     errors = {}
-    if board_kind not in policies.STAGES or stage not in policies.STAGES[board_kind]:
+    kind = kind_of(board_kind) if is_kind(board_kind) else None
+    if kind is None or stage not in kind.stages:
         errors["stage"] = _("Choose a stage of this kind of board.")
     if priority and priority not in PRIORITIES:
         errors["priority"] = _("Choose a priority.")
-    if (category and category not in INQUIRY_CATEGORIES) or (category and board_kind != "inquiries"):
-        errors["category"] = _("Categories apply to inquiries only.")
+    if category and (kind is None or kind.categories is None or category not in kind.categories):
+        errors["category"] = _("Choose a category of this kind of board.")
     if mode not in ("natural_hours", "working_hours", "working_days"):
         errors["mode"] = _("Choose how the clock counts.")
     if amount is None or not 1 <= amount <= 999:

@@ -10,6 +10,7 @@ from litestar.testing import AsyncTestClient
 from portal.app import create_app
 from portal.boards.tables import Board, BoardColumn
 from portal.cards.tables import Card, Note
+from portal.comments.tables import CommentDetail
 from portal.demo.services import seed_demo
 from portal.events.tables import Event
 from portal.notifications.tables import Notification
@@ -174,17 +175,30 @@ async def test_filters_are_kept_in_the_url(board):
     }  # noqa: E712
     assert mine == expected and mine
     weibo = shown((await client.get(f"/boards/{board['id']}?platform=weibo&priority=high")).text)
-    rows = await Card.select(Card.id).where(
-        (Card.board == board["id"]) & (Card.platform == "weibo") & (Card.priority == "high")
+    rows = await CommentDetail.select(CommentDetail.card).where(
+        (CommentDetail.card.board == board["id"])
+        & (CommentDetail.platform == "weibo")
+        & (CommentDetail.card.priority == "high")
+        & (CommentDetail.card.archived == False)  # noqa: E712
     )
-    assert weibo == {str(r["id"]) for r in rows}
+    assert weibo and weibo == {str(r["card"]) for r in rows}
+    negative = shown((await client.get(f"/boards/{board['id']}?sentiment=negative")).text)
+    rows = await CommentDetail.select(CommentDetail.card).where(
+        (CommentDetail.card.board == board["id"]) & (CommentDetail.sentiment == "negative")
+    )
+    assert negative and negative == {str(r["card"]) for r in rows}
     text = shown((await client.get(f"/boards/{board['id']}?q=医保")).text)
-    rows = await Card.select(Card.title, Card.body, Card.author_handle).where(Card.id.is_in([int(i) for i in text]))
-    assert text and all("医保" in f"{r['title']} {r['body']} {r['author_handle']}" for r in rows)
+    rows = await CommentDetail.select(
+        CommentDetail.card.title, CommentDetail.card.body, CommentDetail.author_handle
+    ).where(CommentDetail.card.is_in([int(i) for i in text]))
+    assert text and all("医保" in f"{r['card.title']} {r['card.body']} {r['author_handle']}" for r in rows)
     page = (await client.get(f"/boards/{board['id']}?label=表扬")).text
-    assert 'data-filter-label="表扬"' in page and all(
-        "表扬" in tags for tags in re.findall(r'data-labels="([^"]*)"', page)
+    labelled = shown(page)
+    rows = (
+        await Card.select(Card.id, Card.labels).where(Card.id.is_in([int(i) for i in labelled])).output(load_json=True)
     )
+    assert 'data-filter-query="label=%E8%A1%A8%E6%89%AC"' in page
+    assert labelled and all("表扬" in row["labels"] for row in rows)
     await client.__aexit__(None, None, None)
 
 

@@ -5,21 +5,26 @@ from __future__ import annotations
 from portal.accounts.tables import Department, User
 from portal.boards.tables import Board, BoardMember
 from portal.cards.tables import Card, Note
-from portal.demo import content
-from portal.demo.services import seed_demo
+from portal.comments.tables import CommentDetail
+from portal.demo.services import city, seed_demo
 from tests.conftest import login
 
 
 async def test_seed_creates_the_city_and_is_idempotent(clean_db):
     created = await seed_demo()
-    assert created["departments"] == 8 and created["users"] == len(content.USERS) >= 12
+    assert created["departments"] == 8 and created["users"] == len(city()["users"]) >= 12
     assert created["boards"] == 3
     by_kind = {row["kind"]: row["id"] for row in await Board.select(Board.kind, Board.id)}
     assert await Card.count().where(Card.board == by_kind["comments"]) >= 150
     assert await Card.count().where(Card.board == by_kind["inquiries"]) >= 60
     assert await Card.count().where(Card.board == by_kind["campaigns"]) >= 8
     assert await Note.count() >= 20
-    platforms = {row["platform"] for row in await Card.select(Card.platform).where(Card.board == by_kind["comments"])}
+    platforms = {
+        row["platform"]
+        for row in await CommentDetail.select(CommentDetail.platform).where(
+            CommentDetail.card.board == by_kind["comments"]
+        )
+    }
     assert {"wechat", "weibo", "douyin"} <= platforms
     names = {row["name_zh"] for row in await Department.select(Department.name_zh)}
     assert {"宣传部", "网信办", "卫健委", "人社局", "医保局", "住建局", "交通局", "12345 中心"} <= names
@@ -34,7 +39,7 @@ async def test_seed_creates_the_city_and_is_idempotent(clean_db):
 
 async def test_every_demo_user_logs_in_with_the_demo_password(client):
     await seed_demo()
-    for spec in content.USERS:
+    for spec in city()["users"]:
         response = await login(client, spec["username"], "portal-demo")
         assert response.url.path == "/boards", spec["username"]
         assert spec["display_name"] in response.text

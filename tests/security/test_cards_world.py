@@ -17,6 +17,7 @@ from portal.boards.access import access_for
 from portal.boards.forms import BoardForm
 from portal.boards.tables import BoardColumn, BoardMember
 from portal.cards import services as cards
+from portal.cards.kinds import kind_of
 from portal.cards.tables import Card
 from portal.sla import services as sla
 from tests.conftest import PASSWORD, csrf_from, login
@@ -77,7 +78,14 @@ async def build_world() -> dict:
 
 
 async def card_row(card_id: int) -> dict:
-    return await Card.select().where(Card.id == card_id).output(load_json=True).first()
+    """The card as stored: its common fields and its kind's own."""
+    card = (
+        await Card.select(*Card.all_columns(), Card.board.kind.as_alias("kind"))
+        .where(Card.id == card_id)
+        .output(load_json=True)
+        .first()
+    )
+    return (await kind_of(card["kind"]).attach([card]))[0]
 
 
 async def client_for(username: str) -> AsyncTestClient:

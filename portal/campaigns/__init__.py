@@ -1,0 +1,1 @@
+"""The campaigns kind (互动活动): interactive campaigns planned, approved, run and reviewed."""

@@ -1,0 +1,227 @@
+"""Card kinds: what a comment, an inquiry or a campaign adds to the common card.
+
+Every card has the common fields (``portal.cards.tables.Card``: board, column, position,
+title, body, priority, labels, assignee, routing to departments, deadline fields, version,
+archived, who and when). A kind — one package each: ``portal.comments``,
+``portal.inquiries``, ``portal.campaigns`` — adds:
+
+- its own detail table (one row per card) and, later, child tables;
+- its typed input (a ``CardInput`` subclass: the drawer's form and the JSON API);
+- its default columns and the deadline clocks (stages) that run in them;
+- its partials: the form's fields, the tile's line, the drawer's facts, the board filters;
+- hooks for what only it knows (a campaign is due at its own end; an inquiry masks the
+  citizen's number for those who may not see it);
+- its demo content, as a data file.
+
+Kinds are registered in one place, ``portal.kinds``. Board-generic code (boards, cards,
+live, sla, reminders) asks ``kind_of(board_kind)`` and never branches on a kind's name.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from piccolo.table import Table
+
+    from portal.boards.access import BoardAccess
+    from portal.cards.schemas import CardInput
+    from portal.core.choices import Choices
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """A default column: its stable key, its Chinese name (people rename columns freely) and
+    its meaning (new, working, waiting, done), which generic code reads."""
+
+    key: str
+    name: str
+    meaning: str
+
+
+@dataclass(frozen=True)
+class ClockSpec:
+    """A default deadline policy for one of the kind's stages."""
+
+    stage: str
+    amount: int
+    mode: str  # a portal.sla.calendar.DurationMode value
+    category: str = ""  # for one category only ("" = any)
+
+
+@dataclass(frozen=True)
+class CardKind:
+    name: str  # the board kind: stored on boards, used in the API
+    label: Any  # what people call it (a lazily translated string)
+    columns: tuple[ColumnSpec, ...]
+    input_model: type[CardInput]
+    detail: type[Table] | None = None  # one row per card, holding the kind's own fields
+    # Deadline stages in the order they follow each other (reaching a later one completes the
+    # earlier ones); the first starts at the message's receipt time.
+    stages: tuple[str, ...] = ()
+    stage_by_column_key: Mapping[str, str] = field(default_factory=dict)
+    stage_by_meaning: Mapping[str, str] = field(default_factory=dict)  # columns a manager added
+    completed_by_column_key: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    clocks: tuple[ClockSpec, ...] = ()
+    categories: Choices | None = None  # what deadline policies may be specific to
+    # Partials (paths under templates/): the form's kind fields, the tile's line, the
+    # drawer's facts, the board's extra filters. None: nothing of the kind's own.
+    fields_partial: str | None = None
+    tile_partial: str | None = None
+    drawer_partial: str | None = None
+    filters_partial: str | None = None
+    tile_fields: tuple[str, ...] = ()  # detail fields the tile (and its filters) need
+    filterable: tuple[str, ...] = ()  # detail fields the board filters by equality
+    searchable: tuple[str, ...] = ()  # detail text fields the board's search box also reads
+    clock_fields: tuple[str, ...] = ()  # detail fields the deadline clocks read on a move
+    # A clock of the kind's own instead of stage clocks (a campaign is due at its end):
+    # (card, column, now) -> the card's clock fields (due_stage, stage_started_at, due_at,
+    # due_mode), or None for no clock in that column.
+    own_clock: Callable[[Mapping[str, Any], Mapping[str, Any], datetime], dict[str, Any] | None] | None = None
+    # Common fields a change of the kind's fields implies ({"ends_at": …} -> {"due_at": …}).
+    implied: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None
+    # Hide what this viewer may not see, in place, before any template sees the card.
+    conceal: Callable[[BoardAccess, dict[str, Any]], None] | None = None
+    demo_file: str | None = None  # a JSON file in the kind's package: its demo cards
+
+    @property
+    def detail_fields(self) -> tuple[str, ...]:
+        if self.detail is None:
+            return ()
+        return tuple(
+            column._meta.name for column in self.detail._meta.columns if column._meta.name not in ("id", "card")
+        )
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """Every field the kind's input carries beyond the common card's."""
+        from portal.cards.schemas import CardInput
+
+        return tuple(name for name in self.input_model.model_fields if name not in CardInput.model_fields)
+
+    def stage_for(self, column_key: str, column_meaning: str) -> str | None:
+        if column_meaning == "done":
+            return None
+        if column_key in self.stage_by_column_key:
+            return self.stage_by_column_key[column_key]
+        return self.stage_by_meaning.get(column_meaning)
+
+    def split(self, fields: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Input fields as (common card columns, detail columns)."""
+        own = set(self.detail_fields)
+        common = {name: value for name, value in fields.items() if name not in own}
+        detail = {name: value for name, value in fields.items() if name in own}
+        return common, detail
+
+    # Reading and writing the detail row ------------------------------------------------
+
+    async def attach(self, cards: list[dict[str, Any]], only: Iterable[str] | None = None) -> list[dict[str, Any]]:
+        """Merge each card's detail fields into its dict (defaults when it has no row)."""
+        if self.detail is None or not cards:
+            return cards
+        names = tuple(only) if only is not None else self.detail_fields
+        if not names:
+            return cards
+        table = self.detail
+        ids = [card["id"] for card in cards]
+        rows = (
+            await table.select(table.card.as_alias("card_id"), *(getattr(table, name) for name in names))
+            .where(table.card.is_in(ids))
+            .output(load_json=True)
+            if len(ids) <= 500
+            else await self._rows_by_board(cards, names)
+        )
+        by_card = {row.pop("card_id"): row for row in rows}
+        defaults = {name: getattr(table, name).get_default_value() for name in names}
+        for card in cards:
+            card.update(by_card.get(card["id"]) or defaults)
+        return cards
+
+    async def _rows_by_board(self, cards: list[dict[str, Any]], names: tuple[str, ...]) -> list[dict[str, Any]]:
+        """A whole board's details in one statement, instead of a list of a thousand ids."""
+        table = self.detail
+        boards = sorted({card["board"] for card in cards})
+        return (
+            await table.select(table.card.as_alias("card_id"), *(getattr(table, name) for name in names))
+            .where(table.card.board.is_in(boards))
+            .output(load_json=True)
+        )
+
+    async def insert_detail(self, card_id: int, values: Mapping[str, Any]) -> None:
+        if self.detail is not None:
+            await self.detail.insert(self.detail(card=card_id, **values))
+
+    async def update_detail(self, card_id: int, values: Mapping[str, Any]) -> None:
+        if self.detail is None or not values:
+            return
+        table = self.detail
+        updated = (
+            await table.update({getattr(table, name): value for name, value in values.items()})
+            .where(table.card == card_id)
+            .returning(table.id)
+        )
+        if not updated:  # a card from before its kind had a detail row
+            await self.insert_detail(card_id, values)
+
+    def where(self, name: str, value: Any):
+        """A filter on a detail field, as a condition on the card (``Card.id IN (…)``)."""
+        from portal.cards.tables import Card
+
+        table = self.detail
+        return Card.id.is_in(table.select(table.card).where(getattr(table, name) == value))
+
+
+_KINDS: dict[str, CardKind] = {}
+
+
+def register(kind: CardKind) -> CardKind:
+    _KINDS[kind.name] = kind
+    return kind
+
+
+def _loaded() -> dict[str, CardKind]:
+    if not _KINDS:
+        # The kinds register themselves when their one registry module is imported.
+        importlib.import_module("portal.kinds")
+    return _KINDS
+
+
+def kind_of(name: str) -> CardKind:
+    try:
+        return _loaded()[name]
+    except KeyError:
+        raise LookupError(f"no card kind {name!r} is registered") from None
+
+
+def all_kinds() -> list[CardKind]:
+    return list(_loaded().values())
+
+
+def is_kind(name: Any) -> bool:
+    return isinstance(name, str) and name in _loaded()
+
+
+def kind_label(name: str | None) -> str:
+    """The kind's name in the active language (the code itself for an unknown one)."""
+    kind = _loaded().get(name or "")
+    return str(kind.label) if kind else (name or "")
+
+
+def kind_options() -> list[tuple[str, str]]:
+    """(name, label) of every kind, in registration order, for <select>."""
+    return [(kind.name, str(kind.label)) for kind in all_kinds()]
+
+
+def _install_template_global() -> None:
+    """Templates ask ``card_kind(board.kind)`` for the kind's partials (a tile's line, the
+    form's fields); registered here, where kinds live, since core knows no domain."""
+    from portal.core.templating import environment
+
+    environment().globals.update(card_kind=kind_of, kind_label=kind_label, kind_options=kind_options)
+
+
+_install_template_global()

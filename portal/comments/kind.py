@@ -1,0 +1,35 @@
+"""The comments kind: its columns, its first-reply clock, its fields and partials."""
+
+from portal.cards.kinds import CardKind, ClockSpec, ColumnSpec
+from portal.comments.schemas import CommentInput
+from portal.comments.tables import CommentDetail
+from portal.i18n import lazy_gettext as _l
+
+KIND = CardKind(
+    name="comments",
+    label=_l("Comments"),
+    columns=(
+        ColumnSpec("new", "新留言", "new"),
+        ColumnSpec("pending", "待处理", "working"),
+        ColumnSpec("replied", "已回复", "waiting"),
+        ColumnSpec("reported", "已上报", "waiting"),
+        ColumnSpec("closed", "已关闭", "done"),
+    ),
+    input_model=CommentInput,
+    detail=CommentDetail,
+    # One clock: the first reply, 24 natural hours from the comment's receipt; moving the
+    # card to 已上报 and back does not restart it, reaching 已回复 completes it.
+    stages=("first_response",),
+    stage_by_column_key={"new": "first_response", "pending": "first_response"},
+    stage_by_meaning={"new": "first_response", "working": "first_response"},
+    completed_by_column_key={"first_response": frozenset({"replied"})},
+    clocks=(ClockSpec("first_response", 24, "natural_hours"),),
+    fields_partial="partials/comments/_fields.html",
+    tile_partial="partials/comments/_tile.html",
+    drawer_partial="partials/comments/_drawer.html",
+    filters_partial="partials/comments/_filters.html",
+    tile_fields=("platform", "sentiment"),
+    filterable=("platform", "sentiment"),
+    searchable=("author_handle",),
+    demo_file="demo.json",
+)

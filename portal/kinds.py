@@ -1,0 +1,10 @@
+"""The one place card kinds are registered. A new kind is a package with a ``kind.py``
+(see ``portal.cards.kinds``) added here; nothing else in the board-generic code changes."""
+
+from portal.campaigns.kind import KIND as CAMPAIGNS
+from portal.cards.kinds import register
+from portal.comments.kind import KIND as COMMENTS
+from portal.inquiries.kind import KIND as INQUIRIES
+
+KINDS = tuple(register(kind) for kind in (COMMENTS, INQUIRIES, CAMPAIGNS))
+DETAIL_TABLES = [kind.detail for kind in KINDS if kind.detail is not None]
