@@ -27,6 +27,7 @@ from portal.api.auth import EndpointList
 from portal.api.controllers import ApiV1
 from portal.boards.controllers import BoardController, BoardSettingsController
 from portal.cards.controllers import CardController
+from portal.comments.routes import ROUTES as COMMENT_ROUTES
 from portal.core import redis as portal_redis
 from portal.core.forms import FormError
 from portal.core.templating import environment
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             BoardController,
             BoardSettingsController,
             CardController,
+            *COMMENT_ROUTES,
             board_socket,
             my_socket,
             CalendarController,

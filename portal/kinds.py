@@ -7,4 +7,5 @@ from portal.comments.kind import KIND as COMMENTS
 from portal.inquiries.kind import KIND as INQUIRIES
 
 KINDS = tuple(register(kind) for kind in (COMMENTS, INQUIRIES, CAMPAIGNS))
-DETAIL_TABLES = [kind.detail for kind in KINDS if kind.detail is not None]
+# Every table of every kind (its detail table and the rest), for the Piccolo app.
+KIND_TABLES = [table for kind in KINDS for table in (*kind.tables, *([kind.detail] if kind.detail else []))]

@@ -7,7 +7,7 @@ from portal.accounts.tables import Department, PersonalToken, User
 from portal.boards.tables import Board, BoardColumn, BoardMember
 from portal.cards.tables import Card, CardStage, Note
 from portal.events.tables import Event, Outbox
-from portal.kinds import DETAIL_TABLES
+from portal.kinds import KIND_TABLES
 from portal.notifications.tables import Notification, WebhookDelivery
 from portal.sla.tables import CalendarDay, CalendarYear, CardClock, SlaPolicy
 
@@ -32,7 +32,7 @@ APP_CONFIG = AppConfig(
         CardStage,
         CardClock,
         Outbox,
-        *DETAIL_TABLES,  # each card kind's own table (portal.kinds)
+        *KIND_TABLES,  # each card kind's own tables (portal.kinds)
     ],
     migration_dependencies=[],
     commands=[],

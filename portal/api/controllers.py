@@ -230,7 +230,7 @@ class ApiV1(Controller):
     @post("/cards/{card_id:int}/move", summary="Move a card to a column (send the version you saw)", status_code=200)
     async def move_card(self, request: Request, card_id: FromPath[int], data: JSONBody[MoveBody]) -> Response[CardOut]:
         access = await _access_for_card(request, card_id)
-        await cards.get_card(access, card_id)
+        await cards.require_visible(access, card_id)
         column_id = await _column_id(access, data.column_id, data.column_key)
         try:
             await cards.move_card(
@@ -243,7 +243,7 @@ class ApiV1(Controller):
     @get("/cards/{card_id:int}/history", summary="The card's stage history")
     async def history(self, request: Request, card_id: FromPath[int]) -> list[StageOut]:
         access = await _access_for_card(request, card_id)
-        await cards.get_card(access, card_id)
+        await cards.require_visible(access, card_id)
         return [StageOut(**row) for row in await stages.history(card_id)]
 
     @get("/notifications", summary="Your notifications, unread first")

@@ -88,3 +88,11 @@ async def access_for(user: CurrentUser, board_id: int) -> BoardAccess:
         role = role if role == BoardRole.viewer or user.department_id is not None else BoardRole.viewer
         role = BoardRole.member if role == BoardRole.manager else role
     return BoardAccess(user, board_id, board["kind"], role, department_only)
+
+
+async def system_access(board_id: int) -> BoardAccess:
+    """The portal's own access to a board (intake, the worker's triage): what an
+    administrator may do, recorded with no person as the actor."""
+    from portal.core.identity import SYSTEM
+
+    return await access_for(SYSTEM, board_id)

@@ -184,11 +184,14 @@ async def board_view(user: CurrentUser, board_id: int, filters: BoardFilters | N
         .first()
     )
     columns = await list_columns(board_id)
-    query = Card.select(*CARD_TILE_FIELDS).where((Card.board == board_id) & (Card.archived == False))  # noqa: E712
+    kind = kind_of(board["kind"])
+    # The kind's tile fields (a comment's platform …) come joined, in the same statement.
+    query = Card.select(*CARD_TILE_FIELDS, *kind.joined(kind.tile_fields)).where(
+        (Card.board == board_id) & (Card.archived == False)  # noqa: E712
+    )
     query = _apply_filters(query, access, filters)
     by_column: dict[int, list[dict[str, Any]]] = {column["id"]: [] for column in columns}
-    kind = kind_of(board["kind"])
-    rows = await kind.attach(await query.order_by(Card.position).output(load_json=True), kind.tile_fields)
+    rows = await query.order_by(Card.position).output(load_json=True)
     for card in rows:
         # Labels are a JSON list whose text form differs per engine: filter them here.
         if filters.label and filters.label not in (card["labels"] or []):
@@ -216,6 +219,7 @@ async def list_cards(
         Card.column.name.as_alias("column_name"),
         Card.column.position.as_alias("column_position"),
         Card.assignee.display_name.as_alias("assignee_name"),
+        *kind_of(access.board_kind).joined(),
     ).where((Card.board == access.board_id) & (Card.archived == False) & (Card.column.archived == False))  # noqa: E712
     if ids is not None:
         # Only these (the live page asks which of the cards it was just sent match its filters).
@@ -224,7 +228,7 @@ async def list_cards(
         query = query.where(Card.id.is_in(ids))
     query = _apply_filters(query, access, filters)
     kind = kind_of(access.board_kind)
-    rows = await kind.attach(await query.order_by(Card.position).output(load_json=True))
+    rows = [kind.defaults(row) for row in await query.order_by(Card.position).output(load_json=True)]
     cards = [
         card
         for card in rows

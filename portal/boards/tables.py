@@ -41,6 +41,9 @@ class Board(Table, tablename="board"):
     seq = Integer(default=0)
     # Group robots (WeCom / DingTalk) told about this board's reminders: [{"kind", "url"}]
     webhooks = JSONB(default=[])
+    # Automatic assignment of arriving work: round robin among the members on duty, none of
+    # whom gets more than this many open cards (None: no automatic assignment).
+    assign_cap = Integer(null=True, default=None)
     archived = Boolean(default=False)
     created_at = Timestamptz(default=TimestamptzNow())
 
@@ -49,6 +52,7 @@ class BoardMember(Table, tablename="board_member"):
     board = ForeignKey(references=Board, index=True)
     user = ForeignKey(references=User, index=True)
     role = Varchar(length=16, choices=BoardRole, default=BoardRole.member)
+    on_duty = Boolean(default=True)  # 值班: takes automatically assigned work
 
 
 class BoardColumn(Table, tablename="board_column"):

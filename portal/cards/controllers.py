@@ -41,8 +41,9 @@ def stale_message(error: StaleCard) -> str:
     )
 
 
-async def _live_card(card_id: int, *, flash: str = "", level: str = "ok") -> dict[str, Any]:
-    return {"cards": await services.tiles([card_id]), "seq": None, "flash": flash, "level": level}
+async def _live_card(access: BoardAccess, card_id: int, *, flash: str = "", level: str = "ok") -> dict[str, Any]:
+    tiles = await services.tiles([card_id], access.board_kind)
+    return {"cards": tiles, "seq": None, "flash": flash, "level": level}
 
 
 async def _access_for_card(request: Request, card_id: int) -> BoardAccess:
@@ -76,7 +77,7 @@ class CardController(Controller):
                 context={"cards": [], "seq": None, "level": "error", "flash": " ".join(error.errors.values())},
                 status_code=422,
             )
-        return Template("partials/live/_response.html", context=await _live_card(change.card_id))
+        return Template("partials/live/_response.html", context=await _live_card(access, change.card_id))
 
     @get("/cards/{card_id:int}")
     async def card_page(self, request: Request, card_id: FromPath[int]) -> Template:
@@ -114,19 +115,20 @@ class CardController(Controller):
             context["values_version"] = context["card"]["version"]
             return Template(
                 "partials/cards/_drawer.html",
-                context={**context, **await _live_card(card_id), "flash": context["flash"], "level": "error"},
+                context={**context, **await _live_card(access, card_id), "flash": context["flash"], "level": "error"},
                 status_code=409,
             )
         context = await _drawer(access, card_id, flash=_("Saved."))
         return Template(
-            "partials/cards/_drawer.html", context={**context, "live_cards": await services.tiles([card_id])}
+            "partials/cards/_drawer.html",
+            context={**context, "live_cards": await services.tiles([card_id], access.board_kind)},
         )
 
     @post("/cards/{card_id:int}/move")
     async def move(self, request: Request, card_id: FromPath[int]) -> Template:
         """Drag and drop answers with the live card; the drawer's "move to…" menu with the drawer."""
         access = await _access_for_card(request, card_id)
-        await services.get_card(access, card_id)  # before anything about the card is shown
+        await services.require_visible(access, card_id)  # before anything about the card is shown
         data = await request.form()
         from_drawer = data.get("from_drawer") == "1"
         try:
@@ -140,31 +142,32 @@ class CardController(Controller):
                 return Template(
                     "partials/cards/_drawer.html",
                     status_code=status,
-                    context={**context, "live_cards": await services.tiles([card_id])},
+                    context={**context, "live_cards": await services.tiles([card_id], access.board_kind)},
                 )
             return Template(
                 "partials/live/_response.html",
                 status_code=status,
-                context=await _live_card(card_id, flash=message, level="error"),
+                context=await _live_card(access, card_id, flash=message, level="error"),
             )
         if from_drawer:
             context = await _drawer(access, card_id, flash=_("Moved."))
             return Template(
-                "partials/cards/_drawer.html", context={**context, "live_cards": await services.tiles([card_id])}
+                "partials/cards/_drawer.html",
+                context={**context, "live_cards": await services.tiles([card_id], access.board_kind)},
             )
-        return Template("partials/live/_response.html", context=await _live_card(card_id))
+        return Template("partials/live/_response.html", context=await _live_card(access, card_id))
 
     @post("/cards/{card_id:int}/archive")
     async def archive(self, request: Request, card_id: FromPath[int]) -> Template:
         access = await _access_for_card(request, card_id)
-        await services.get_card(access, card_id)
+        await services.require_visible(access, card_id)
         version = optional_int((await request.form()).get("version"))
         if version is None:
             return Template(
                 "partials/live/_response.html",
                 status_code=422,
                 context=await _live_card(
-                    card_id, flash=_("The form is missing the card's version. Reload the page."), level="error"
+                    access, card_id, flash=_("The form is missing the card's version. Reload the page."), level="error"
                 ),
             )
         try:
@@ -173,11 +176,11 @@ class CardController(Controller):
             return Template(
                 "partials/live/_response.html",
                 status_code=409,
-                context=await _live_card(card_id, flash=stale_message(error), level="error"),
+                context=await _live_card(access, card_id, flash=stale_message(error), level="error"),
             )
         return Template(
             "partials/live/_response.html",
-            context={**await _live_card(card_id, flash=_("The card was archived.")), "close_drawer": True},
+            context={**await _live_card(access, card_id, flash=_("The card was archived.")), "close_drawer": True},
         )
 
     @post("/cards/{card_id:int}/notes")
@@ -198,7 +201,7 @@ class CardController(Controller):
     async def deadline(self, request: Request, card_id: FromPath[int]) -> Template:
         """挂起 / 恢复 / 申请延期 / 批准或驳回延期, from the drawer's deadline section."""
         access = await _access_for_card(request, card_id)
-        await services.get_card(access, card_id)
+        await services.require_visible(access, card_id)
         data = await request.form()
         action, version = text(data, "action"), optional_int(data.get("version"))
         try:
@@ -229,11 +232,12 @@ class CardController(Controller):
             return Template(
                 "partials/cards/_drawer.html",
                 status_code=409,
-                context={**context, "live_cards": await services.tiles([card_id])},
+                context={**context, "live_cards": await services.tiles([card_id], access.board_kind)},
             )
         context = await _drawer(access, card_id, flash=_("Saved."))
         return Template(
-            "partials/cards/_drawer.html", context={**context, "live_cards": await services.tiles([card_id])}
+            "partials/cards/_drawer.html",
+            context={**context, "live_cards": await services.tiles([card_id], access.board_kind)},
         )
 
     @get("/boards/{board_id:int}/cards/new")
@@ -268,7 +272,8 @@ class CardController(Controller):
             )
         context = await _drawer(access, change.card_id, flash=_("The card was created."))
         return Template(
-            "partials/cards/_drawer.html", context={**context, "live_cards": await services.tiles([change.card_id])}
+            "partials/cards/_drawer.html",
+            context={**context, "live_cards": await services.tiles([change.card_id], access.board_kind)},
         )
 
 

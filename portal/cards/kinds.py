@@ -60,6 +60,7 @@ class CardKind:
     columns: tuple[ColumnSpec, ...]
     input_model: type[CardInput]
     detail: type[Table] | None = None  # one row per card, holding the kind's own fields
+    tables: tuple[type[Table], ...] = ()  # the kind's other tables (replies, dispatches …)
     # Deadline stages in the order they follow each other (reaching a later one completes the
     # earlier ones); the first starts at the message's receipt time.
     stages: tuple[str, ...] = ()
@@ -73,6 +74,7 @@ class CardKind:
     fields_partial: str | None = None
     tile_partial: str | None = None
     drawer_partial: str | None = None
+    sections_partial: str | None = None  # the kind's sections under the drawer's form (replies …)
     filters_partial: str | None = None
     tile_fields: tuple[str, ...] = ()  # detail fields the tile (and its filters) need
     filterable: tuple[str, ...] = ()  # detail fields the board filters by equality
@@ -84,6 +86,9 @@ class CardKind:
     own_clock: Callable[[Mapping[str, Any], Mapping[str, Any], datetime], dict[str, Any] | None] | None = None
     # Common fields a change of the kind's fields implies ({"ends_at": …} -> {"due_at": …}).
     implied: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None
+    # Effects to run after a new card of this kind commits (a comment's triage), whoever made
+    # it: the drawer, the API, intake or an import. (card_id) -> outbox effects.
+    created_effects: Callable[[int], list[Any]] | None = None
     # Hide what this viewer may not see, in place, before any template sees the card.
     conceal: Callable[[BoardAccess, dict[str, Any]], None] | None = None
     demo_file: str | None = None  # a JSON file in the kind's package: its demo cards
@@ -119,37 +124,28 @@ class CardKind:
 
     # Reading and writing the detail row ------------------------------------------------
 
-    async def attach(self, cards: list[dict[str, Any]], only: Iterable[str] | None = None) -> list[dict[str, Any]]:
-        """Merge each card's detail fields into its dict (defaults when it has no row)."""
-        if self.detail is None or not cards:
-            return cards
-        names = tuple(only) if only is not None else self.detail_fields
-        if not names:
-            return cards
-        table = self.detail
-        ids = [card["id"] for card in cards]
-        rows = (
-            await table.select(table.card.as_alias("card_id"), *(getattr(table, name) for name in names))
-            .where(table.card.is_in(ids))
-            .output(load_json=True)
-            if len(ids) <= 500
-            else await self._rows_by_board(cards, names)
-        )
-        by_card = {row.pop("card_id"): row for row in rows}
-        defaults = {name: getattr(table, name).get_default_value() for name in names}
-        for card in cards:
-            card.update(by_card.get(card["id"]) or defaults)
-        return cards
+    def joined(self, only: Iterable[str] | None = None, prefix: str = "") -> list[Any]:
+        """The detail fields as columns of a ``Card.select`` (a LEFT JOIN on the detail table):
+        a card's kind fields come in the same statement as its common ones."""
+        if self.detail is None:
+            return []
+        from portal.cards.tables import Card
 
-    async def _rows_by_board(self, cards: list[dict[str, Any]], names: tuple[str, ...]) -> list[dict[str, Any]]:
-        """A whole board's details in one statement, instead of a list of a thousand ids."""
-        table = self.detail
-        boards = sorted({card["board"] for card in cards})
-        return (
-            await table.select(table.card.as_alias("card_id"), *(getattr(table, name) for name in names))
-            .where(table.card.board.is_in(boards))
-            .output(load_json=True)
-        )
+        names = tuple(only) if only is not None else self.detail_fields
+        join = Card.id.join_on(self.detail.card)
+        return [getattr(join, name).as_alias(prefix + name) for name in names]
+
+    def defaults(self, row: dict[str, Any], only: Iterable[str] | None = None) -> dict[str, Any]:
+        """A card from before its kind had a detail row reads the columns' defaults, not NULLs."""
+        if self.detail is None:
+            return row
+        names = tuple(only) if only is not None else self.detail_fields
+        for name in names:
+            if row.get(name) is None:
+                default = getattr(self.detail, name).get_default_value()
+                if default is not None:
+                    row[name] = default
+        return row
 
     async def insert_detail(self, card_id: int, values: Mapping[str, Any]) -> None:
         if self.detail is not None:

@@ -81,10 +81,14 @@ def _departments(card: dict[str, Any]) -> list[int]:
 async def _load(access: BoardAccess, card_id: int, only: tuple[str, ...] | None = None) -> dict[str, Any] | None:
     """The open card: its common fields and its kind's own (``only`` those, when the caller
     needs just a few: a move reads only what the kind's clocks need)."""
-    card = await Card.select().where((Card.id == card_id) & (Card.archived == False)).output(load_json=True).first()  # noqa: E712
-    if card is not None and card["board"] == access.board_id:
-        await kind_of(access.board_kind).attach([card], only)
-    return card
+    kind = kind_of(access.board_kind)
+    card = (
+        await Card.select(*Card.all_columns(), *kind.joined(only))
+        .where((Card.id == card_id) & (Card.archived == False))  # noqa: E712
+        .output(load_json=True)
+        .first()
+    )
+    return kind.defaults(card, only) if card is not None else None
 
 
 async def get_card(access: BoardAccess, card_id: int) -> dict[str, Any]:
@@ -98,6 +102,12 @@ async def get_card(access: BoardAccess, card_id: int) -> dict[str, Any]:
     return card
 
 
+async def require_visible(access: BoardAccess, card_id: int) -> None:
+    """NotFound unless this viewer may see the card (for routes that show it only after
+    acting on it: one light read, none of its kind's fields)."""
+    access.require_card(await _load(access, card_id, ()))
+
+
 async def find_board_of(card_id: int) -> int:
     if not valid_id(card_id):
         raise NotFound
@@ -107,18 +117,38 @@ async def find_board_of(card_id: int) -> int:
     return row["board"]
 
 
-async def tiles(card_ids: list[int]) -> list[dict[str, Any]]:
-    """What the board shows of these cards (archived ones come back flagged)."""
+async def tiles(card_ids: list[int], kind: str | None = None) -> list[dict[str, Any]]:
+    """What the board shows of these cards (archived ones come back flagged). Given their
+    board's kind, one statement (its tile fields joined); otherwise one more per kind."""
     if not card_ids:
         return []
+    if kind is not None:
+        card_kind = kind_of(kind)
+        rows = (
+            await Card.select(*boards.CARD_TILE_FIELDS, Card.archived, *card_kind.joined(card_kind.tile_fields))
+            .where(Card.id.is_in(card_ids))
+            .output(load_json=True)
+        )
+        return [{**row, "kind": kind} for row in rows]
     rows = (
         await Card.select(*boards.CARD_TILE_FIELDS, Card.archived, Card.board.kind.as_alias("kind"))
         .where(Card.id.is_in(card_ids))
         .output(load_json=True)
     )
-    for name in {row["kind"] for row in rows}:
-        kind = kind_of(name)
-        await kind.attach([row for row in rows if row["kind"] == name], kind.tile_fields)
+    for name in sorted({row["kind"] for row in rows}):
+        card_kind = kind_of(name)
+        if not card_kind.tile_fields:
+            continue
+        ids = [row["id"] for row in rows if row["kind"] == name]
+        extra = {
+            row["id"]: row
+            for row in await Card.select(Card.id, *card_kind.joined(card_kind.tile_fields))
+            .where(Card.id.is_in(ids))
+            .output(load_json=True)
+        }
+        for row in rows:
+            if row["kind"] == name:
+                row.update(extra[row["id"]])
     return rows
 
 
@@ -175,10 +205,16 @@ async def department_ids() -> set[int]:
 
 
 def _after_card_write(
-    unit: BoardWrite, card_id: int, before: list[int] | None, after: list[int] | None, *, arm: bool = True
+    unit: BoardWrite,
+    access: BoardAccess,
+    card_id: int,
+    before: list[int] | None,
+    after: list[int] | None,
+    *,
+    arm: bool = True,
 ) -> None:
     """Every card write: its viewers see the new tile; its reminders follow its due times."""
-    unit.after_commit(live_effects.cards_changed(unit.board_id, [card_id], before, after))
+    unit.after_commit(live_effects.cards_changed(unit.board_id, [card_id], before, after, access.board_kind))
     if arm:
         unit.after_commit(reminder_effects.arm(card_id))
 
@@ -245,7 +281,9 @@ async def create_card(access: BoardAccess, column_id: int, fields: dict[str, Any
             card_id, access.board_id, column, now, access.user.id, clock=due.get("due_stage"), round_number=1
         )
         unit.record(EventKind.card_created, "card", card_id, {"title": fields.get("title", ""), "column": column_id})
-        _after_card_write(unit, card_id, None, _departments(fields))
+        _after_card_write(unit, access, card_id, None, _departments(fields))
+        if kind.created_effects is not None:
+            unit.after_commit(*kind.created_effects(card_id))
     return CardChange(access.board_id, unit.seq, card_id, "card.created", departments_after=_departments(fields))
 
 
@@ -276,7 +314,7 @@ async def update_card(access: BoardAccess, card_id: int, form: CardForm) -> Card
         kind = EventKind.card_assigned if set(changes) == {"assignee"} else EventKind.card_updated
         unit.record(kind, "card", card_id, {"fields": sorted(changes), "assignee": changes.get("assignee")})
         after = {**card, **changes}
-        _after_card_write(unit, card_id, _departments(card), _departments(after))
+        _after_card_write(unit, access, card_id, _departments(card), _departments(after))
     return CardChange(access.board_id, unit.seq, card_id, str(kind), _departments(card), _departments(after))
 
 
@@ -340,7 +378,7 @@ async def move_card(access: BoardAccess, card_id: int, form: MoveForm) -> CardCh
             # Its own sequence number (the unit gives each further event the next one).
             unit.record(EventKind.card_reopened, "card", card_id, {"round": (card.get("clock_round") or 1) + 1})
         departments = _departments(card)
-        _after_card_write(unit, card_id, departments, departments)
+        _after_card_write(unit, access, card_id, departments, departments)
     return CardChange(access.board_id, unit.seq, card_id, "card.moved", departments, departments)
 
 
@@ -400,7 +438,7 @@ async def archive_card(access: BoardAccess, card_id: int, version: int | None) -
         await stages.leave(card, now, access.user.id, calendar, clocks.resumed_due(calendar, card, now))
         unit.record(EventKind.card_archived, "card", card_id, {"title": card["title"]})
         # Gone from the board; its reminders find it archived and do nothing.
-        _after_card_write(unit, card_id, _departments(card), [], arm=False)
+        _after_card_write(unit, access, card_id, _departments(card), [], arm=False)
     return CardChange(access.board_id, unit.seq, card_id, "card.archived", _departments(card), [], archived=True)
 
 
@@ -434,7 +472,7 @@ async def add_note(access: BoardAccess, card_id: int, form: NoteForm) -> CardCha
                 for user_id in mentioned
             ],
         )
-        _after_card_write(unit, card_id, departments, departments)
+        _after_card_write(unit, access, card_id, departments, departments)
     return CardChange(access.board_id, unit.seq, card_id, "card.noted", departments, departments, mentioned=mentioned)
 
 
@@ -544,7 +582,7 @@ async def _deadline_write(
         if notices is not None:
             await _notify(unit, await notices(card, unit.seq))
         departments = _departments(card)
-        _after_card_write(unit, card_id, departments, departments)
+        _after_card_write(unit, access, card_id, departments, departments)
     return CardChange(access.board_id, unit.seq, card_id, str(kind), departments, departments)
 
 

@@ -2,7 +2,17 @@
 
 from portal.cards.kinds import CardKind, ClockSpec, ColumnSpec
 from portal.comments.schemas import CommentInput
-from portal.comments.tables import CommentDetail
+from portal.comments.tables import (
+    CategoryRule,
+    CommentDetail,
+    Escalation,
+    IntakeSource,
+    Reply,
+    ReplyTemplate,
+    ReplyTemplateVersion,
+    SensitiveWord,
+    SentimentCorrection,
+)
 from portal.i18n import lazy_gettext as _l
 
 KIND = CardKind(
@@ -17,6 +27,16 @@ KIND = CardKind(
     ),
     input_model=CommentInput,
     detail=CommentDetail,
+    tables=(
+        IntakeSource,
+        SensitiveWord,
+        CategoryRule,
+        SentimentCorrection,
+        ReplyTemplate,
+        ReplyTemplateVersion,
+        Reply,
+        Escalation,
+    ),
     # One clock: the first reply, 24 natural hours from the comment's receipt; moving the
     # card to 已上报 and back does not restart it, reaching 已回复 completes it.
     stages=("first_response",),
@@ -27,6 +47,7 @@ KIND = CardKind(
     fields_partial="partials/comments/_fields.html",
     tile_partial="partials/comments/_tile.html",
     drawer_partial="partials/comments/_drawer.html",
+    sections_partial="partials/comments/_sections.html",
     filters_partial="partials/comments/_filters.html",
     tile_fields=("platform", "sentiment"),
     filterable=("platform", "sentiment"),

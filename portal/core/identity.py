@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class CurrentUser:
-    id: int
+    id: int | None  # None: the portal itself (intake, triage, imports run by the worker)
     username: str
     display_name: str
     role: str  # admin, manager, member, liaison, viewer
@@ -21,3 +21,14 @@ class CurrentUser:
     @property
     def is_manager(self) -> bool:
         return self.role in ("admin", "manager")
+
+    @property
+    def is_system(self) -> bool:
+        return self.id is None
+
+
+# The portal acting on its own (a signed intake post, the worker's triage): it may write on
+# any board like an administrator, and events record no person as the actor.
+SYSTEM = CurrentUser(
+    id=None, username="system", display_name="系统", role="admin", department_id=None, language="zh_Hans"
+)

@@ -35,6 +35,17 @@ class EventKind(StrEnum):
     member_removed = "member.removed"
     webhook_added = "webhook.added"
     webhook_removed = "webhook.removed"
+    # The comments workflow
+    comment_triaged = "comment.triaged"
+    comment_sentiment_corrected = "comment.sentiment_corrected"
+    reply_submitted = "reply.submitted"
+    reply_approved = "reply.approved"
+    reply_returned = "reply.returned"
+    reply_sent = "reply.sent"
+    reply_failed = "reply.failed"
+    comment_escalated = "comment.escalated"
+    escalation_instructed = "escalation.instructed"
+    escalation_closed = "escalation.closed"
 
 
 class _Payload(BaseModel):
@@ -105,6 +116,36 @@ class WebhookAdded(_Payload):
     kind: str
 
 
+class Triaged(_Payload):
+    topic: str | None = None
+    sentiment: str | None = None
+    flag_tier: str | None = None
+    words: list[str] = []
+    assignee: int | None = None
+    similar: int = 0
+
+
+class SentimentCorrected(_Payload):
+    automatic: str | None = None
+    corrected: str
+
+
+class ReplyEvent(_Payload):
+    reply: int
+    reason: str = ""
+    batch: str = ""
+
+
+class Escalated(_Payload):
+    escalation: int
+    target: str
+    risk: str
+
+
+class EscalationEvent(_Payload):
+    escalation: int
+
+
 PAYLOADS: dict[EventKind, type[_Payload]] = {
     EventKind.board_created: Named,
     EventKind.card_created: CardCreated,
@@ -127,6 +168,16 @@ PAYLOADS: dict[EventKind, type[_Payload]] = {
     EventKind.member_removed: Empty,
     EventKind.webhook_added: WebhookAdded,
     EventKind.webhook_removed: Empty,
+    EventKind.comment_triaged: Triaged,
+    EventKind.comment_sentiment_corrected: SentimentCorrected,
+    EventKind.reply_submitted: ReplyEvent,
+    EventKind.reply_approved: ReplyEvent,
+    EventKind.reply_returned: ReplyEvent,
+    EventKind.reply_sent: ReplyEvent,
+    EventKind.reply_failed: ReplyEvent,
+    EventKind.comment_escalated: Escalated,
+    EventKind.escalation_instructed: EscalationEvent,
+    EventKind.escalation_closed: EscalationEvent,
 }
 
 

@@ -433,7 +433,8 @@ class BoardConnection(Connection):
             await self.send(for_browser(REFRESH, html, seq=last_seq))
             return
         card_ids = list(dict.fromkeys(e["object_id"] for e in missed if e["object_type"] == "card" and e["object_id"]))
-        visible = [tile for tile in await cards.tiles(card_ids) if tile["board"] == self.board_id]
+        tiles = await cards.tiles(card_ids, self.access.board_kind)
+        visible = [tile for tile in tiles if tile["board"] == self.board_id]
         shown_tiles = [tile for tile in visible if self.access.can_see_card(tile)]
         hidden = [tile["id"] for tile in visible if not self.access.can_see_card(tile) and tile["id"] in shown]
         html = fragments.render_one("partials/live/_cards.html", self.locale, cards=shown_tiles, seq=last_seq)

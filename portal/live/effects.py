@@ -14,13 +14,20 @@ from typing import Any
 from portal.events.outbox import Effect, EffectContext, handler
 
 
-def cards_changed(board_id: int, card_ids: list[int], before: list[int] | None, after: list[int] | None) -> Effect:
+def cards_changed(
+    board_id: int,
+    card_ids: list[int],
+    before: list[int] | None,
+    after: list[int] | None,
+    kind: str | None = None,
+) -> Effect:
     """Show these cards' tiles as they are after the write. ``before``/``after``: the
     departments whose liaisons may see them before and after (see portal.live.channels).
     The unit fills in ``seq``: the board's number once the write commits."""
     return Effect(
         "publish_cards",
-        {"board_id": board_id, "card_ids": list(card_ids), "seq": None, "before": before, "after": after},
+        # ``kind``: the board's card kind, so that the tiles are read in one statement.
+        {"board_id": board_id, "card_ids": list(card_ids), "seq": None, "before": before, "after": after, "kind": kind},
     )
 
 
@@ -55,7 +62,7 @@ async def publish_cards(ctx: EffectContext, payload: dict[str, Any]) -> None:
             departments_before=payload.get("before"),
             departments_after=payload.get("after"),
         )
-        await publisher.publish_card_change(send, change)
+        await publisher.publish_card_change(send, change, payload.get("kind"))
 
 
 @handler("publish_refresh")

@@ -22,8 +22,8 @@ def backend_for(redis) -> RedisChannelsPubSubBackend:
     return RedisChannelsPubSubBackend(redis=redis)
 
 
-async def publish_card_change(send: Send, change: CardChange) -> bytes:
-    tiles = await cards.tiles([change.card_id])
+async def publish_card_change(send: Send, change: CardChange, kind: str | None = None) -> bytes:
+    tiles = await cards.tiles([change.card_id], kind)
     envelope = Envelope(
         type=CARDS,
         seq=change.seq,

@@ -508,6 +508,10 @@ TABLE: list[Row | Any] = [
     row("API: a comment's history", "GET", "/api/v1/cards/{card}/history", "ok ok ok ok 404 404 login"),
     row("API: a health inquiry's history", "GET", "/api/v1/cards/{health_card}/history", "ok ok ok ok ok 404 login"),
     row("API: notifications", "GET", "/api/v1/notifications", "ok ok ok ok ok ok login"),
+    # -- comments: intake and import rows above this line --
+    # -- comments: triage rows above this line --
+    # -- comments: replies rows above this line --
+    # -- comments: escalations and batch rows above this line --
 ]
 
 

@@ -79,13 +79,13 @@ async def build_world() -> dict:
 
 async def card_row(card_id: int) -> dict:
     """The card as stored: its common fields and its kind's own."""
-    card = (
-        await Card.select(*Card.all_columns(), Card.board.kind.as_alias("kind"))
+    kind = (await Card.select(Card.board.kind.as_alias("kind")).where(Card.id == card_id).first())["kind"]
+    return (
+        await Card.select(*Card.all_columns(), *kind_of(kind).joined())
         .where(Card.id == card_id)
         .output(load_json=True)
         .first()
     )
-    return (await kind_of(card["kind"]).attach([card]))[0]
 
 
 async def client_for(username: str) -> AsyncTestClient:
