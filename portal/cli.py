@@ -176,6 +176,51 @@ def create_token_command(username: str, token_name: str) -> None:
     click.echo(f"Send it as `Authorization: Bearer {token[:10]}…`; it is shown only this once.", err=True)
 
 
+@main.command("create-intake-source")
+@click.argument("name")
+@click.option("--board", "board_id", type=int, required=True, help="The comments board its posts go to.")
+@_fail_cleanly
+def create_intake_source_command(name: str, board_id: int) -> None:
+    """Make an intake source for POST /api/intake/NAME (its secret is printed once)."""
+    from portal.comments.intake_services import create_source
+    from portal.core.forms import FormError
+    from portal.core.identity import SYSTEM
+
+    async def run() -> str:
+        try:
+            return (await create_source(SYSTEM, name, board_id)).secret
+        except FormError as error:
+            raise SettingsError(" ".join(error.errors.values())) from None
+
+    _migrate()
+    secret = asyncio.run(run())
+    click.echo(secret)
+    click.echo(f"Sign posts to /api/intake/{name} with it; it is shown only this once.", err=True)
+
+
+@main.command()
+@click.option("--board", "board_id", type=int, required=True, help="The comments board to feed.")
+@click.option("--rate", type=click.FloatRange(0.1, 500), default=1.0, show_default=True, help="Comments a second.")
+@click.option("--seconds", type=click.FloatRange(1, 86400), default=60, show_default=True, help="For how long.")
+@_fail_cleanly
+def simulate(board_id: int, rate: float, seconds: float) -> None:
+    """Feed realistic comments to a comments board through the intake path (demos, load)."""
+    from portal.comments import simulate as simulation
+    from portal.core.errors import NotFound
+    from portal.core.forms import FormError
+
+    async def run() -> int:
+        try:
+            return await simulation.run(board_id, rate, seconds, echo=click.echo)
+        except FormError as error:
+            raise SettingsError(" ".join(error.errors.values())) from None
+        except NotFound:
+            raise SettingsError(f"There is no board {board_id}.") from None
+
+    _migrate()
+    click.echo(f"{asyncio.run(run())} comments sent; a running worker triages them.")
+
+
 @main.command()
 @click.option("--host", default=None, help="Address to listen on (default: PORTAL_HOST).")
 @click.option("--port", type=int, default=None, help="Port to listen on (default: PORTAL_PORT).")

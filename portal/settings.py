@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     # Group robots may only post to public https addresses; these hosts (names or IP
     # addresses as written in the robot's URL, comma-separated) are exempt, http allowed.
     robot_allowed_hosts: str = Field(default="", validation_alias="PORTAL_ROBOT_ALLOWED_HOSTS")
+    # Sent replies are POSTed as JSON to this address (portal/comments/publishing.py,
+    # docs/api.md "Publishing replies"); empty: they are only recorded in the portal.
+    publish_url: str = Field(default="", validation_alias="PORTAL_PUBLISH_URL")
 
     @field_validator("database_url")
     @classmethod

@@ -372,3 +372,119 @@
   document.addEventListener("htmx:wsAfterMessage", refresh);
   window.setInterval(refresh, 30000);
 })();
+
+// ---- comments: escalations and batch — many at once (the bulk bar) -----------------------
+// On a comments board whose viewer may edit, load the bulk bar (GET /boards/{id}/batch).
+// "Select cards" toggles selection mode: a checkbox on each tile (put back on tiles that a
+// live update re-renders), a click on a tile ticks it instead of opening the drawer, and
+// the bar's form carries one hidden card_ids input per selected card.
+(function () {
+  "use strict";
+  var selected = {};
+
+  function root() { return document.getElementById("board-root"); }
+  function selecting() { var r = root(); return !!r && r.classList.contains("bulk-selecting"); }
+
+  function loadBar(element) {
+    var r = element && element.id === "board-root" ? element : element && element.querySelector && element.querySelector("#board-root");
+    if (!r || r.dataset.kind !== "comments" || r.dataset.canEdit !== "true" || r.querySelector("#bulk-bar-slot")) { return; }
+    var slot = document.createElement("div");
+    slot.id = "bulk-bar-slot";
+    slot.setAttribute("hx-get", "/boards/" + r.dataset.boardId + "/batch");
+    slot.setAttribute("hx-trigger", "load");
+    slot.setAttribute("hx-swap", "innerHTML");
+    var head = r.querySelector(".board-head");
+    r.insertBefore(slot, head ? head.nextSibling : r.firstChild);
+    selected = {};
+    htmx.process(slot);
+  }
+
+  function sync() {
+    var on = selecting();
+    var ids = document.getElementById("bulk-ids");
+    var count = document.querySelector("[data-bulk-count]");
+    document.querySelectorAll("#board-root article.card[data-card-id]").forEach(function (card) {
+      var box = card.querySelector("input.bulk-check");
+      if (on && !box) {
+        box = document.createElement("input");
+        box.type = "checkbox";
+        box.className = "bulk-check";
+        var title = card.querySelector("h3");
+        box.setAttribute("aria-label", title ? title.textContent.trim() : card.dataset.cardId);
+        card.insertBefore(box, card.firstChild);
+      }
+      if (!on && box) { box.remove(); }
+      if (on) {
+        box.checked = !!selected[card.dataset.cardId];
+        card.classList.toggle("bulk-selected", box.checked);
+      } else {
+        card.classList.remove("bulk-selected");
+      }
+    });
+    if (ids) {
+      ids.textContent = "";
+      Object.keys(selected).forEach(function (id) {
+        var input = document.createElement("input");
+        input.type = "hidden";
+        input.name = "card_ids";
+        input.value = id;
+        ids.appendChild(input);
+      });
+    }
+    if (count) { count.textContent = String(Object.keys(selected).length); }
+  }
+
+  document.addEventListener("click", function (event) {
+    var toggle = event.target.closest && event.target.closest("[data-bulk-toggle]");
+    if (toggle) {
+      var r = root();
+      if (!r) { return; }
+      var on = !r.classList.contains("bulk-selecting");
+      r.classList.toggle("bulk-selecting", on);
+      toggle.setAttribute("aria-pressed", on ? "true" : "false");
+      var form = document.querySelector("#bulk-bar .bulk-form");
+      if (form) { form.hidden = !on; }
+      if (!on) { selected = {}; }
+      sync();
+      return;
+    }
+    if (!selecting()) { return; }
+    var card = event.target.closest && event.target.closest("#board-root article.card[data-card-id]");
+    if (!card) { return; }
+    // In selection mode a tile is ticked, not opened (the checkbox itself toggles as usual).
+    var box = event.target.classList.contains("bulk-check");
+    if (!box) { event.preventDefault(); }
+    event.stopPropagation();
+    var id = card.dataset.cardId;
+    if (box ? event.target.checked : !selected[id]) { selected[id] = true; } else { delete selected[id]; }
+    sync();
+  }, true);
+
+  htmx.onLoad(loadBar);
+  document.addEventListener("DOMContentLoaded", function () { loadBar(root()); });
+  document.addEventListener("htmx:afterSettle", function () { if (selecting()) { sync(); } });
+  document.addEventListener("htmx:oobAfterSwap", function () { if (selecting()) { sync(); } });
+  document.addEventListener("htmx:wsAfterMessage", function () { if (selecting()) { sync(); } });
+})();
+
+// comments: replies — the reply editor's live character count against the platform's limit
+// (the textarea carries it in data-reply-limit; the server enforces the same number).
+(function () {
+  "use strict";
+  function count(area) {
+    var output = document.querySelector('output[data-count-for="' + area.id + '"]');
+    if (!output) { return; }
+    var used = Array.from(area.value).length; // characters, as the server counts them
+    var limit = parseInt(area.getAttribute("data-reply-limit"), 10);
+    output.textContent = used;
+    output.classList.toggle("over-limit", !isNaN(limit) && used > limit);
+  }
+  function countAll() {
+    document.querySelectorAll("textarea[data-reply-limit]").forEach(count);
+  }
+  document.addEventListener("input", function (event) {
+    if (event.target.matches && event.target.matches("textarea[data-reply-limit]")) { count(event.target); }
+  });
+  document.addEventListener("DOMContentLoaded", countAll);
+  document.addEventListener("htmx:afterSettle", countAll);
+})();

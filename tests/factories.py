@@ -1,6 +1,9 @@
 """Small builders for test data: a board of one kind with the people a test needs, and
 cards on it — instead of seeding the whole demo city. Everything goes through the same
-services the portal uses (or, for set-up that has no service, the tables directly)."""
+services the portal uses (or, for set-up that has no service, the tables directly).
+
+A world with several boards: build the first with ``board()``, then ``world.board(kind)``
+for each further one; the people of the first are reused (nobody is created twice)."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from portal.accounts.services import create_user_unchecked, get_active_user
-from portal.accounts.tables import Department
+from portal.accounts.tables import Department, User
 from portal.boards.access import access_for
 from portal.boards.tables import Board, BoardColumn, BoardMember
 from portal.cards import services as cards
@@ -27,9 +30,15 @@ class World:
     columns: dict[str, int]
     users: dict[str, int] = field(default_factory=dict)
     departments: dict[str, int] = field(default_factory=dict)
+    people: dict[str, tuple] = field(default_factory=dict, repr=False)
 
     async def access(self, username: str):
         return await access_for(await get_active_user(self.users[username]), self.board_id)
+
+    async def board(self, kind: str, people: dict[str, tuple] | None = None, **options: Any) -> World:
+        """Another board in the same world: ``people`` as for ``board()`` (by default this
+        world's people, with the same board roles); existing users are reused."""
+        return await board(kind, people if people is not None else self.people, **options)
 
     async def card(self, username: str = "member", column: str | None = None, **fields: Any) -> int:
         """A card made by ``username`` through the card service (title defaults to "卡片")."""
@@ -48,17 +57,24 @@ async def department(code: str, name_zh: str | None = None) -> int:
 
 
 async def user(username: str, role: str = "member", department_code: str | None = "publicity", name: str = "") -> int:
+    """A user whose password is PASSWORD, shown as ``name`` (default: the user name); a user
+    name that already exists is that user, as it is."""
+    row = await User.select(User.id).where(User.username == username).first()
+    if row:
+        return row["id"]
     department_id = await department(department_code) if department_code else None
     return await create_user_unchecked(username, name or username, PASSWORD, role, department_id)
 
 
 async def board(
     kind: str = "comments",
-    people: dict[str, tuple[str, str | None, str]] | None = None,
+    people: dict[str, tuple] | None = None,
+    name: str = "",
 ) -> World:
-    """A board of ``kind`` with its default columns. ``people`` maps a user name to
-    (global role, department code, board role or "" for no membership); the default is one
-    person per role: admin, manager, member, viewer, a health liaison and an outsider."""
+    """A board of ``kind`` with its default columns, named ``name`` (default "测试看板 <kind>").
+    ``people`` maps a user name to (global role, department code, board role or "" for no
+    membership[, display name]); the default is one person per role: admin, manager, member,
+    viewer, a health liaison and an outsider."""
     people = people or {
         "admin": ("admin", None, ""),
         "manager": ("manager", "publicity", "manager"),
@@ -67,7 +83,7 @@ async def board(
         "liaison": ("liaison", "health", "member"),
         "outsider": ("member", "health", ""),
     }
-    rows = await Board.insert(Board(name=f"测试看板 {kind}", kind=kind, created_at=datetime.now(UTC)))
+    rows = await Board.insert(Board(name=name or f"测试看板 {kind}", kind=kind, created_at=datetime.now(UTC)))
     board_id = rows[0]["id"]
     columns = {}
     for position, column in enumerate(kind_of(kind).columns):
@@ -75,9 +91,9 @@ async def board(
             BoardColumn(board=board_id, key=column.key, name=column.name, meaning=column.meaning, position=position)
         )
         columns[column.key] = inserted[0]["id"]
-    world = World(board_id, kind, columns)
-    for username, (role, department_code, board_role) in people.items():
-        world.users[username] = await user(username, role, department_code)
+    world = World(board_id, kind, columns, people=people)
+    for username, (role, department_code, board_role, *display_name) in people.items():
+        world.users[username] = await user(username, role, department_code, *display_name)
         if department_code:
             world.departments[department_code] = await department(department_code)
         if board_role:

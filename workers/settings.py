@@ -110,9 +110,27 @@ async def sweep_reminders(ctx: dict) -> int:
     return await reminders.sweep(ctx["redis"], full=full)
 
 
+_triage_one_at_a_time = asyncio.Lock()
+
+
+async def triage_comment(ctx: dict, card_id: int) -> bool:
+    """Triage one new comment (portal/comments/triage.py): sentiment, topic, sensitive words,
+    similar comments, automatic assignment, the managers told about a 较大 / 重大 flag. Queued
+    by the comment's creation (its outbox effect) with a job id per card; a card triaged before
+    is left alone, so a second run changes and notifies nothing.
+
+    One at a time per worker: the reading is CPU-bound (one core either way), and a burst of
+    intake must not start a hundred write transactions that queue on the database's lock
+    (on SQLite they stalled each other for seconds and starved the web's writes)."""
+    from portal.comments import triage
+
+    async with _triage_one_at_a_time:
+        return await triage.triage_card(card_id) is not None
+
+
 class WorkerSettings:
     redis_settings = RedisSettings.from_dsn(get_settings().effective_redis_url)
-    functions = [send_reminder]
+    functions = [send_reminder, triage_comment]
     cron_jobs = [
         cron(heartbeat, second={0, 30}, run_at_startup=False, unique=False),
         cron(sweep_reminders, second={15}, run_at_startup=True, unique=True),

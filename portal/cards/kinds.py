@@ -75,6 +75,7 @@ class CardKind:
     tile_partial: str | None = None
     drawer_partial: str | None = None
     sections_partial: str | None = None  # the kind's sections under the drawer's form (replies …)
+    tools_partial: str | None = None  # the kind's buttons in the board's header (import …)
     filters_partial: str | None = None
     tile_fields: tuple[str, ...] = ()  # detail fields the tile (and its filters) need
     filterable: tuple[str, ...] = ()  # detail fields the board filters by equality

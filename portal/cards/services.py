@@ -219,7 +219,7 @@ def _after_card_write(
         unit.after_commit(reminder_effects.arm(card_id))
 
 
-async def _notify(unit: BoardWrite, notices: list[tuple[int, dict[str, Any]]]) -> list[int]:
+async def notify_within(unit: BoardWrite, notices: list[tuple[int, dict[str, Any]]]) -> list[int]:
     """Notifications caused by the write, in its transaction, delivered after the commit;
     returns who was newly notified (a repeated dedupe key notifies nobody)."""
     ids, users = [], []
@@ -323,63 +323,112 @@ async def move_card(access: BoardAccess, card_id: int, form: MoveForm) -> CardCh
     visit in the stage history; its clock goes on, completes, or (out of a done column: 重办)
     starts a new round, as ``portal.sla.clocks`` decides."""
     access.require_edit()
-    reopened = False
     async with board_write(access.board_id, access.user.id) as unit:
         card = access.require_card(await _load(access, card_id, kind_of(access.board_kind).clock_fields))
         await _check_version(card, form.version)
         target = await _column(access, form.column_id)
-        position = await _position_after(form.column_id, card_id, form.after_id)
-        now = datetime.now(UTC)
-        updates: dict[Any, Any] = {}
-        if target["id"] != card["column"]:
-            source = await _column_any(card["column"])
-            calendar = await sla.get_calendar()
-            round_number = card.get("clock_round") or 1
-            if clocks.is_reopening(source, target):
-                round_number += 1
-                reopened = True
-            await clocks.on_leave(access.board_kind, card, target, now, calendar)
-            due = await clocks.on_enter(
-                access.board_kind,
-                target,
-                card,
-                now,
-                calendar=calendar,
-                policy_rows=await sla.list_policies(),
-                round_number=round_number,
-            )
-            await stages.leave(card, now, access.user.id, calendar, clocks.resumed_due(calendar, card, now))
-            await stages.enter(
-                card_id,
-                access.board_id,
-                target,
-                now,
-                access.user.id,
-                clock=due.get("due_stage", card.get("due_stage")),
-                round_number=round_number,
-            )
-            updates = {**_card_columns(due), Card.column_entered_at: now, Card.clock_round: round_number}
-        await Card.update(
-            {
-                **updates,
-                Card.column: form.column_id,
-                Card.position: position,
-                Card.version: Card.version + 1,
-                Card.updated_at: now,
-            }
-        ).where(Card.id == card_id)
-        unit.record(
-            EventKind.card_moved,
-            "card",
-            card_id,
-            {"from": card["column"], "to": form.column_id, "to_name": target["name"], "after": form.after_id},
-        )
-        if reopened:
-            # Its own sequence number (the unit gives each further event the next one).
-            unit.record(EventKind.card_reopened, "card", card_id, {"round": (card.get("clock_round") or 1) + 1})
+        await move_within(unit, access, card, target, after_id=form.after_id)
         departments = _departments(card)
         _after_card_write(unit, access, card_id, departments, departments)
     return CardChange(access.board_id, unit.seq, card_id, "card.moved", departments, departments)
+
+
+async def load_for_write(access: BoardAccess, card_id: int) -> dict[str, Any]:
+    """Inside a unit of the write path: the card as it is now (with its kind's fields), for a
+    kind's own write to change; NotFound when this viewer may not see it."""
+    return access.require_card(await _load(access, card_id))
+
+
+async def column_by_key(access: BoardAccess, key: str) -> dict[str, Any] | None:
+    """The board's open column with this key (a kind's workflow moves cards by key)."""
+    return (
+        await BoardColumn.select(
+            BoardColumn.id, BoardColumn.name, BoardColumn.key, BoardColumn.meaning, BoardColumn.archived
+        )
+        .where((BoardColumn.board == access.board_id) & (BoardColumn.key == key) & (BoardColumn.archived == False))  # noqa: E712
+        .first()
+    )
+
+
+async def move_within(
+    unit: BoardWrite,
+    access: BoardAccess,
+    card: dict[str, Any],
+    target: dict[str, Any],
+    *,
+    after_id: int | None = None,
+    now: datetime | None = None,
+) -> bool:
+    """The move itself, inside a unit the caller holds (``move_card``, or a kind's own write
+    that moves the card as part of it: a sent reply to 已回复, a report to 已上报): the stage
+    history, the clocks (a reopening starts a new round), the card's column, position and
+    version, and the ``card.moved`` event. The caller adds the effects (``after_card_write``).
+    Returns whether the card was reopened."""
+    now = now or datetime.now(UTC)
+    card_id = card["id"]
+    position = await _position_after(target["id"], card_id, after_id)
+    updates: dict[Any, Any] = {}
+    reopened = False
+    if target["id"] != card["column"]:
+        source = await _column_any(card["column"])
+        calendar = await sla.get_calendar()
+        round_number = card.get("clock_round") or 1
+        if clocks.is_reopening(source, target):
+            round_number += 1
+            reopened = True
+        await clocks.on_leave(access.board_kind, card, target, now, calendar)
+        due = await clocks.on_enter(
+            access.board_kind,
+            target,
+            card,
+            now,
+            calendar=calendar,
+            policy_rows=await sla.list_policies(),
+            round_number=round_number,
+        )
+        await stages.leave(card, now, access.user.id, calendar, clocks.resumed_due(calendar, card, now))
+        await stages.enter(
+            card_id,
+            access.board_id,
+            target,
+            now,
+            access.user.id,
+            clock=due.get("due_stage", card.get("due_stage")),
+            round_number=round_number,
+        )
+        updates = {**_card_columns(due), Card.column_entered_at: now, Card.clock_round: round_number}
+    await Card.update(
+        {
+            **updates,
+            Card.column: target["id"],
+            Card.position: position,
+            Card.version: Card.version + 1,
+            Card.updated_at: now,
+        }
+    ).where(Card.id == card_id)
+    unit.record(
+        EventKind.card_moved,
+        "card",
+        card_id,
+        {"from": card["column"], "to": target["id"], "to_name": target["name"], "after": after_id},
+    )
+    if reopened:
+        # Its own sequence number (the unit gives each further event the next one).
+        unit.record(EventKind.card_reopened, "card", card_id, {"round": (card.get("clock_round") or 1) + 1})
+    return reopened
+
+
+def after_card_write(
+    unit: BoardWrite,
+    access: BoardAccess,
+    card: dict[str, Any],
+    *,
+    before: list[int] | None = None,
+) -> None:
+    """A kind's own card write, inside its unit: viewers see the new tile and the reminders
+    follow the card's due times (``before``: the departments it was routed to, if changed)."""
+    departments = _departments(card)
+    _after_card_write(unit, access, card["id"], before if before is not None else departments, departments)
 
 
 def _card_columns(fields: dict[str, Any]) -> dict[Any, Any]:
@@ -455,7 +504,7 @@ async def add_note(access: BoardAccess, card_id: int, form: NoteForm) -> CardCha
         note_id = rows[0]["id"]
         unit.record(EventKind.card_noted, "card", card_id, {"note": note_id, "mentions": mentioned})
         title = _("%(name)s mentioned you on “%(title)s”", name=access.user.display_name, title=card["title"])
-        await _notify(
+        await notify_within(
             unit,
             [
                 (
@@ -580,7 +629,7 @@ async def _deadline_write(
         )
         unit.record(kind, "card", card_id, payload)
         if notices is not None:
-            await _notify(unit, await notices(card, unit.seq))
+            await notify_within(unit, await notices(card, unit.seq))
         departments = _departments(card)
         _after_card_write(unit, access, card_id, departments, departments)
     return CardChange(access.board_id, unit.seq, card_id, str(kind), departments, departments)

@@ -15,6 +15,13 @@ from portal.comments.tables import (
 )
 from portal.i18n import lazy_gettext as _l
 
+
+def _triage_effect(card_id: int):
+    from portal.comments.triage_effects import triage
+
+    return triage(card_id)
+
+
 KIND = CardKind(
     name="comments",
     label=_l("Comments"),
@@ -48,8 +55,10 @@ KIND = CardKind(
     tile_partial="partials/comments/_tile.html",
     drawer_partial="partials/comments/_drawer.html",
     sections_partial="partials/comments/_sections.html",
+    tools_partial="partials/comments/_tools.html",
     filters_partial="partials/comments/_filters.html",
-    tile_fields=("platform", "sentiment"),
+    tile_fields=("platform", "sentiment", "flag_tier"),
+    created_effects=lambda card_id: [_triage_effect(card_id)],  # the worker triages every new comment
     filterable=("platform", "sentiment"),
     searchable=("author_handle",),
     demo_file="demo.json",

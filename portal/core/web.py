@@ -62,7 +62,8 @@ class SessionMiddleware(ASGIMiddleware):
         session = None
         user: CurrentUser | None = None
         auth_method = None
-        if not scope["path"].startswith(("/static/", "/healthz")):
+        # Signed intake posts authenticate by their signature alone: no session, no token.
+        if not scope["path"].startswith(("/static/", "/healthz", "/api/intake/")):
             session = await store.get(cookies.get(SESSION_COOKIE))
             if session:
                 user = await get_active_user(session.user_id)

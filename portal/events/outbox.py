@@ -40,6 +40,8 @@ HANDLER_MODULES = (
     "portal.live.effects",
     "portal.reminders.effects",
     "portal.notifications.effects",
+    "portal.comments.triage_effects",
+    "portal.comments.replies",
 )
 
 Handler = Callable[["EffectContext", dict[str, Any]], Awaitable[None]]

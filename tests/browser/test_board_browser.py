@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from portal.boards.tables import Board, BoardColumn
 from portal.cards.tables import Card
-from portal.demo.services import seed_demo
+from tests import factories
 from tests.browser.conftest import browser_login
 from tests.processes import free_port, portal_process
 
@@ -16,17 +15,16 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 async def demo(clean_db):
-    await seed_demo()
-    board = (await Board.select(Board.id).where(Board.kind == "comments").first())["id"]
-    columns = {
-        row["key"]: row["id"]
-        for row in await BoardColumn.select(BoardColumn.key, BoardColumn.id).where(BoardColumn.board == board)
-    }
-    return {"board": board, "columns": columns}
+    """A comments board worked by 张伟 and 李娜, with a card in 新留言 and one in 已回复."""
+    people = {"zhangwei": ("member", "publicity", "member", "张伟"), "lina": ("member", "publicity", "member", "李娜")}
+    world = await factories.board("comments", people=people)
+    await world.card("zhangwei", column="replied", title="已经回复的留言")
+    await world.card("zhangwei", column="new", title="地铁站电梯停运")
+    return {"board": world.board_id, "columns": world.columns}
 
 
 async def open_board(page, base, demo, username):
-    await browser_login(page, base, username, "portal-demo")
+    await browser_login(page, base, username, factories.PASSWORD)
     await page.wait_for_url(f"{base}/boards")
     await page.goto(f"{base}/boards/{demo['board']}")
     await page.wait_for_selector('#live-status[data-state="connected"]', timeout=10000)
@@ -138,7 +136,7 @@ async def test_a_lost_session_asks_to_log_in_again(demo, page, tmp_path, redis_c
         # Logging in again leads back to the board, live.
         await link.click()
         await page.fill("#f-username", "lina")
-        await page.fill("#f-password", "portal-demo")
+        await page.fill("#f-password", factories.PASSWORD)
         await page.click("button[type=submit].primary")
         await page.wait_for_url(f"{base}/boards/{demo['board']}")
         await page.wait_for_selector('#live-status[data-state="connected"]', timeout=10000)
@@ -161,7 +159,7 @@ async def test_board_catches_up_after_the_server_restarts(demo, page, tmp_path):
         # … a colleague changes a card through the restarted server …
         from tests.live_helpers import csrf, htmx_post, http_login
 
-        colleague = await http_login(base, "zhangwei")
+        colleague = await http_login(base, "zhangwei", factories.PASSWORD)
         token = await csrf(colleague)
         await htmx_post(
             colleague, f"/cards/{card['id']}", {"title": "重启期间的修改", "version": card["version"]}, token

@@ -4,34 +4,39 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from litestar.testing import AsyncTestClient
 
 from portal.app import create_app
-from portal.boards.tables import Board, BoardColumn
+from portal.boards.tables import BoardColumn
 from portal.cards.tables import Card, Note
 from portal.comments.tables import CommentDetail
-from portal.demo.services import seed_demo
 from portal.events.tables import Event
 from portal.notifications.tables import Notification
+from tests import factories
 from tests.conftest import csrf_from, login
 
+PEOPLE = {
+    "zhangwei": ("member", "publicity", "member", "张伟"),
+    "lina": ("member", "publicity", "member", "李娜"),
+    "chenjing": ("manager", "publicity", "manager", "陈静"),
+    # A health liaison who is a member of the comments board (she sees her department's cards only).
+    "wangfang": ("liaison", "health", "member", "王芳"),
+}
 
-@pytest.fixture
-async def board(clean_db):
-    await seed_demo()
-    board_id = (await Board.select(Board.id).where(Board.kind == "comments").first())["id"]
-    columns = {
-        row["key"]: row["id"]
-        for row in await BoardColumn.select(BoardColumn.key, BoardColumn.id).where(BoardColumn.board == board_id)
-    }
-    return {"id": board_id, "columns": columns}
+
+async def comments_board(*names: str) -> factories.World:
+    """A comments board with the people a test needs (张伟 always: he makes the cards)."""
+    return await factories.board("comments", people={name: PEOPLE[name] for name in ("zhangwei", *names)})
+
+
+def as_dict(world: factories.World) -> dict:
+    return {"id": world.board_id, "columns": world.columns}
 
 
 async def client_for(username: str):
     client = AsyncTestClient(create_app(), base_url="http://testserver.local")
     await client.__aenter__()
-    await login(client, username, "portal-demo")
+    await login(client, username, factories.PASSWORD)
     client.headers["x-csrftoken"] = csrf_from((await client.get("/boards")).text)
     client.headers["HX-Request"] = "true"
     return client
@@ -49,7 +54,10 @@ async def card_in(column_id: int) -> dict:
     )
 
 
-async def test_quick_add_puts_the_card_on_top_and_records_it(board):
+async def test_quick_add_puts_the_card_on_top_and_records_it(clean_db):
+    world = await comments_board()
+    await world.card("zhangwei", column="new", title="早先的卡片")
+    board = as_dict(world)
     client = await client_for("zhangwei")
     column = board["columns"]["new"]
     response = await client.post(
@@ -64,7 +72,10 @@ async def test_quick_add_puts_the_card_on_top_and_records_it(board):
     await client.__aexit__(None, None, None)
 
 
-async def test_stale_edit_gets_409_names_who_and_loses_nothing(board):
+async def test_stale_edit_gets_409_names_who_and_loses_nothing(clean_db):
+    world = await comments_board("lina")
+    await world.card("zhangwei", column="pending", title="地铁站电梯停运")
+    board = as_dict(world)
     li, zhang = await client_for("lina"), await client_for("zhangwei")
     card = await card_in(board["columns"]["pending"])
     # 李娜 moves the card …
@@ -93,7 +104,10 @@ async def test_stale_edit_gets_409_names_who_and_loses_nothing(board):
         await client.__aexit__(None, None, None)
 
 
-async def test_stale_move_gets_409_and_the_card_stays(board):
+async def test_stale_move_gets_409_and_the_card_stays(clean_db):
+    world = await comments_board()
+    await world.card("zhangwei", column="new")
+    board = as_dict(world)
     client = await client_for("zhangwei")
     card = await card_in(board["columns"]["new"])
     await client.post(
@@ -110,7 +124,12 @@ async def test_stale_move_gets_409_and_the_card_stays(board):
     await client.__aexit__(None, None, None)
 
 
-async def test_move_lands_directly_under_the_chosen_card(board):
+async def test_move_lands_directly_under_the_chosen_card(clean_db):
+    world = await comments_board()
+    for title in ("已回复一", "已回复二", "已回复三"):
+        await world.card("zhangwei", column="replied", title=title)
+    await world.card("zhangwei", column="new")
+    board = as_dict(world)
     client = await client_for("zhangwei")
     target = board["columns"]["replied"]
     ids = [row["id"] for row in await Card.select(Card.id).where(Card.column == target).order_by(Card.position)]
@@ -123,7 +142,10 @@ async def test_move_lands_directly_under_the_chosen_card(board):
     await client.__aexit__(None, None, None)
 
 
-async def test_bad_card_input_changes_nothing(board):
+async def test_bad_card_input_changes_nothing(clean_db):
+    world = await comments_board()
+    await world.card("zhangwei", column="new", title="原来的标题")
+    board = as_dict(world)
     client = await client_for("zhangwei")
     card = await card_in(board["columns"]["new"])
     for data, message in [
@@ -142,9 +164,12 @@ async def test_bad_card_input_changes_nothing(board):
     await client.__aexit__(None, None, None)
 
 
-async def test_mention_in_a_note_notifies_once(board):
+async def test_mention_in_a_note_notifies_once(clean_db):
     from portal.accounts.tables import User
 
+    world = await comments_board("lina")
+    await world.card("zhangwei", column="new")
+    board = as_dict(world)
     client = await client_for("zhangwei")
     card = await card_in(board["columns"]["new"])
     response = await client.post(f"/cards/{card['id']}/notes", data={"body": "@lina 请核实后回复，@李娜 辛苦"})
@@ -160,7 +185,18 @@ async def test_mention_in_a_note_notifies_once(board):
         await c.__aexit__(None, None, None)
 
 
-async def test_filters_are_kept_in_the_url(board):
+async def test_filters_are_kept_in_the_url(clean_db):
+    world = await comments_board("lina")
+    zhang, lina = world.users["zhangwei"], world.users["lina"]
+    for fields in [
+        {"title": "医保报销比例咨询", "assignee": zhang, "platform": "weibo", "priority": "high", "labels": ["表扬"]},
+        {"title": "地铁4号线拥挤", "assignee": zhang, "platform": "weibo", "sentiment": "negative"},
+        {"title": "公交线路调整", "assignee": lina, "platform": "weibo", "priority": "high", "sentiment": "negative"},
+        {"title": "异地就医备案", "body": "医保卡怎么办", "platform": "wechat", "priority": "high"},
+        {"title": "路灯不亮", "platform": "douyin", "sentiment": "positive", "labels": ["投诉"]},
+    ]:
+        await world.card("zhangwei", column="new", **fields)
+    board = as_dict(world)
     client = await client_for("zhangwei")
     shown = lambda html: set(re.findall(r'<article class="card[^"]*" id="card-(\d+)"', html))  # noqa: E731
     mine = shown((await client.get(f"/boards/{board['id']}?assignee=me")).text)
@@ -202,7 +238,10 @@ async def test_filters_are_kept_in_the_url(board):
     await client.__aexit__(None, None, None)
 
 
-async def test_manager_edits_columns_and_viewers_are_told_to_refetch(board):
+async def test_manager_edits_columns_and_viewers_are_told_to_refetch(clean_db):
+    world = await comments_board("chenjing")
+    await world.card("zhangwei", column="new")  # a column with cards cannot be archived
+    board = as_dict(world)
     client = await client_for("chenjing")
     response = await client.post(
         f"/boards/{board['id']}/settings/columns/{board['columns']['pending']}",
@@ -225,9 +264,12 @@ async def test_manager_edits_columns_and_viewers_are_told_to_refetch(board):
     await client.__aexit__(None, None, None)
 
 
-async def test_resaving_after_a_conflict_keeps_the_other_persons_change(board):
+async def test_resaving_after_a_conflict_keeps_the_other_persons_change(clean_db):
     from portal.accounts.tables import User
 
+    world = await comments_board("chenjing", "lina")
+    await world.card("zhangwei", column="pending", title="医保报销咨询", assignee=world.users["zhangwei"])
+    board = as_dict(world)
     chen, zhang = await client_for("chenjing"), await client_for("zhangwei")
     card = await card_in(board["columns"]["pending"])
     lina = (await User.select(User.id).where(User.username == "lina").first())["id"]
@@ -260,14 +302,11 @@ async def test_resaving_after_a_conflict_keeps_the_other_persons_change(board):
         await client.__aexit__(None, None, None)
 
 
-async def test_mentioning_someone_who_cannot_see_the_card_tells_them_nothing(board):
-    from portal.accounts.tables import User
-    from portal.boards.tables import BoardMember
-
-    wang = (await User.select(User.id).where(User.username == "wangfang").first())["id"]
-    await BoardMember.insert(
-        BoardMember(board=board["id"], user=wang, role="member")
-    )  # a liaison on the comments board
+async def test_mentioning_someone_who_cannot_see_the_card_tells_them_nothing(clean_db):
+    world = await comments_board("wangfang")  # a liaison on the comments board
+    await world.card("zhangwei", column="new")  # no department: not hers
+    board = as_dict(world)
+    wang = world.users["wangfang"]
     client = await client_for("zhangwei")
     card = await card_in(board["columns"]["new"])
     await client.post(f"/cards/{card['id']}/notes", data={"body": "@wangfang 这条请看下"})

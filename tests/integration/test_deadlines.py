@@ -6,79 +6,57 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from portal.accounts.services import get_active_user
-from portal.accounts.tables import User
-from portal.boards.access import access_for
-from portal.boards.tables import Board, BoardColumn
 from portal.cards import services as cards
 from portal.cards.forms import MoveForm
 from portal.cards.tables import Card
-from portal.demo.services import seed_demo
-from portal.inquiries.tables import InquiryDetail
 from portal.sla import services as sla
 from portal.sla.calendar import calendar_from_days, chinese_calendar_data
+from tests import factories
+
+ADMIN = {"admin": ("admin", None, "")}  # admins work every board without membership
 
 
 @pytest.fixture
-async def world(clean_db):
+async def comments(clean_db):
     sla.invalidate()
-    await seed_demo()
-    boards = {row["kind"]: row["id"] for row in await Board.select(Board.kind, Board.id)}
-    columns = {
-        (row["board"], row["key"]): row["id"]
-        for row in await BoardColumn.select(BoardColumn.board, BoardColumn.key, BoardColumn.id)
-    }
-    admin_id = (await User.select(User.id).where(User.username == "admin").first())["id"]
-    admin = await get_active_user(admin_id)
-    return {"boards": boards, "columns": columns, "admin": admin}
+    return await factories.board("comments", people=ADMIN)
 
 
-async def test_a_new_comment_is_due_24_natural_hours_after_it_arrived(world):
-    access = await access_for(world["admin"], world["boards"]["comments"])
+@pytest.fixture
+async def inquiries(clean_db):
+    sla.invalidate()
+    return await factories.board("inquiries", people=ADMIN)
+
+
+async def test_a_new_comment_is_due_24_natural_hours_after_it_arrived(comments):
+    access = await comments.access("admin")
     received = datetime(2026, 11, 27, 16, 0, tzinfo=UTC)
     change = await cards.create_card(
-        access,
-        world["columns"][(world["boards"]["comments"], "new")],
-        {"title": "地铁站扶梯停运", "received_at": received},
+        access, comments.columns["new"], {"title": "地铁站扶梯停运", "received_at": received}
     )
     card = await Card.select(Card.due_at, Card.due_stage).where(Card.id == change.card_id).first()
     assert card == {"due_at": received + timedelta(hours=24), "due_stage": "first_response"}
 
 
-async def test_replying_stops_the_clock(world):
-    access = await access_for(world["admin"], world["boards"]["comments"])
-    card = (
-        await Card.select(Card.id, Card.version)
-        .where(Card.column == world["columns"][(world["boards"]["comments"], "new")])
-        .first()
-    )
+async def test_replying_stops_the_clock(comments):
+    access = await comments.access("admin")
+    card_id = await comments.card("admin", column="new")
+    card = await Card.select(Card.id, Card.version, Card.due_at).where(Card.id == card_id).first()
+    assert card["due_at"] is not None  # the clock was running
     await cards.move_card(
-        access,
-        card["id"],
-        MoveForm(
-            column_id=world["columns"][(world["boards"]["comments"], "closed")], after_id=None, version=card["version"]
-        ),
+        access, card["id"], MoveForm(column_id=comments.columns["closed"], after_id=None, version=card["version"])
     )
     row = await Card.select(Card.due_at, Card.due_stage).where(Card.id == card["id"]).first()
     assert row == {"due_at": None, "due_stage": None}
 
 
-async def test_dispatching_an_inquiry_starts_the_three_working_day_clock(world):
-    board = world["boards"]["inquiries"]
-    access = await access_for(world["admin"], board)
-    card = (
-        await Card.select(Card.id, Card.version)
-        .where(
-            (Card.column == world["columns"][(board, "pending_accept")])
-            & Card.id.is_in(InquiryDetail.select(InquiryDetail.card).where(InquiryDetail.category != "complex"))
-        )
-        .first()
-    )
+async def test_dispatching_an_inquiry_starts_the_three_working_day_clock(inquiries):
+    access = await inquiries.access("admin")
+    card_id = await inquiries.card("admin", column="pending_accept", title="社保卡补办", category="policy")
+    card = await Card.select(Card.id, Card.version).where(Card.id == card_id).first()
     before = datetime.now(UTC)
     await cards.move_card(
-        access,
-        card["id"],
-        MoveForm(column_id=world["columns"][(board, "dispatched")], after_id=None, version=card["version"]),
+        access, card["id"], MoveForm(column_id=inquiries.columns["dispatched"], after_id=None, version=card["version"])
     )
     row = await Card.select(Card.due_at, Card.due_stage, Card.stage_started_at).where(Card.id == card["id"]).first()
     holidays, workdays, years = chinese_calendar_data()
@@ -88,12 +66,12 @@ async def test_dispatching_an_inquiry_starts_the_three_working_day_clock(world):
     # Moving within the same stage keeps the clock.
     version = (await Card.select(Card.version).where(Card.id == card["id"]).first())["version"]
     await cards.move_card(
-        access, card["id"], MoveForm(column_id=world["columns"][(board, "handling")], after_id=None, version=version)
+        access, card["id"], MoveForm(column_id=inquiries.columns["handling"], after_id=None, version=version)
     )
     assert (await Card.select(Card.due_at).where(Card.id == card["id"]).first())["due_at"] == row["due_at"]
 
 
-async def test_complex_inquiries_get_ten_working_days(world):
+async def test_complex_inquiries_get_ten_working_days(clean_db):
     policies = await sla.list_policies()
     from portal.sla.policies import pick_policy
 
@@ -101,28 +79,26 @@ async def test_complex_inquiries_get_ten_working_days(world):
     assert pick_policy(policies, "inquiries", "answer", "normal", "help")["amount"] == 3
 
 
-async def test_overdue_and_due_today_filters(world, client):
+async def test_overdue_and_due_today_filters(comments, client):
     from tests.conftest import login
 
-    board = world["boards"]["comments"]
-    column = world["columns"][(board, "new")]
-    ids = [row["id"] for row in await Card.select(Card.id).where(Card.column == column).limit(2)]
+    board = comments.board_id
+    ids = [await comments.card("admin", column="new", title=title) for title in ("逾期的", "还早的")]
     now = datetime.now(UTC)
     await Card.update({Card.due_at: now - timedelta(hours=1)}).where(Card.id == ids[0])
     await Card.update({Card.due_at: now + timedelta(days=30)}).where(Card.id == ids[1])
-    await login(client, "admin", "portal-demo")
+    await login(client, "admin", factories.PASSWORD)
     overdue = (await client.get(f"/boards/{board}?due=overdue")).text
     assert f'id="card-{ids[0]}"' in overdue and f'id="card-{ids[1]}"' not in overdue
     assert 'class="due"' in overdue
 
 
-async def test_an_inquiry_received_before_national_day_is_due_on_the_right_working_day(world):
-    board = world["boards"]["inquiries"]
-    access = await access_for(world["admin"], board)
+async def test_an_inquiry_received_before_national_day_is_due_on_the_right_working_day(inquiries):
+    access = await inquiries.access("admin")
     received = datetime(2026, 9, 30, 16, 0, tzinfo=UTC)  # 2026-10-01 00:00 in Shanghai is a holiday
     change = await cards.create_card(
         access,
-        world["columns"][(board, "pending_accept")],
+        inquiries.columns["pending_accept"],
         {"title": "国庆前来电：社保卡补办进度", "received_at": received},
     )
     row = await Card.select(Card.due_at, Card.due_stage).where(Card.id == change.card_id).first()
@@ -131,14 +107,13 @@ async def test_an_inquiry_received_before_national_day_is_due_on_the_right_worki
     assert row["due_at"] == datetime(2026, 10, 8, 9, 30, tzinfo=UTC)  # 17:30 in Shanghai
 
 
-async def test_a_deadline_in_a_year_without_holiday_data_says_so(world, client):
+async def test_a_deadline_in_a_year_without_holiday_data_says_so(comments, client):
     from tests.conftest import login
 
-    board = world["boards"]["comments"]
-    card = await Card.select(Card.id).where(Card.board == board).first()
+    card = {"id": await comments.card("admin", column="new")}
     await Card.update({Card.due_at: datetime(2031, 3, 3, 9, 0, tzinfo=UTC), Card.due_stage: "first_response"}).where(
         Card.id == card["id"]
     )
-    await login(client, "admin", "portal-demo")
+    await login(client, "admin", factories.PASSWORD)
     html = (await client.get(f"/cards/{card['id']}", headers={"HX-Request": "true"})).text
     assert "2031" in html and "节假日" in html

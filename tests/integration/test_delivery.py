@@ -20,15 +20,20 @@ from arq.connections import RedisSettings
 from portal.accounts.tables import User
 from portal.boards.tables import Board
 from portal.cards.tables import Card
-from portal.demo.services import seed_demo
 from portal.events import outbox
 from portal.events.outbox import EffectContext
 from portal.events.tables import Outbox
 from portal.notifications.tables import Notification
 from portal.reminders import services as reminders
 from portal.settings import get_settings
+from tests import factories
 from tests.conftest import login, post_form
 from tests.processes import free_port
+
+PEOPLE = {
+    "zhangwei": ("member", "publicity", "member", "张伟"),
+    "chenjing": ("manager", "publicity", "manager", "陈静"),
+}
 
 
 @pytest.fixture
@@ -103,11 +108,10 @@ def robot(robot_hosts):
 
 @pytest.fixture
 async def overdue_card(clean_db, effects):
-    await seed_demo()
-    board = (await Board.select(Board.id).where(Board.kind == "comments").first())["id"]
-    zhang = (await User.select(User.id).where(User.username == "zhangwei").first())["id"]
+    world = await factories.board("comments", people=PEOPLE)
+    board, zhang = world.board_id, world.users["zhangwei"]
     await User.update({User.email: "zhangwei@linjiang.example"}).where(User.id == zhang)
-    card = await Card.select(Card.id).where((Card.board == board) & (Card.column.key == "new")).first()
+    card = {"id": await world.card("zhangwei", column="new", title="地铁站电梯停运")}
     due = datetime.now(UTC) - timedelta(minutes=5)
     await Card.update(
         {
@@ -132,7 +136,7 @@ async def test_reminder_by_email_and_robot_once_each(overdue_card, smtp, robot):
 
 
 async def test_users_choose_what_reaches_them_by_email(overdue_card, smtp, client):
-    await login(client, "zhangwei", "portal-demo")
+    await login(client, "zhangwei", factories.PASSWORD)
     response = await post_form(
         client,
         "/account/notifications",
@@ -169,7 +173,7 @@ async def test_smtp_down_means_retry_later_not_lost(overdue_card, monkeypatch):
 
 
 async def test_managers_set_up_robots_with_checked_addresses(overdue_card, client, robot_hosts):
-    await login(client, "chenjing", "portal-demo")
+    await login(client, "chenjing", factories.PASSWORD)
     board = overdue_card["board"]
     bad = await post_form(
         client,
@@ -187,7 +191,7 @@ async def test_managers_set_up_robots_with_checked_addresses(overdue_card, clien
     assert good.status_code == 200
     hooks = (await Board.select(Board.webhooks).where(Board.id == board).output(load_json=True).first())["webhooks"]
     assert hooks == [{"kind": "dingtalk", "url": "https://oapi.dingtalk.example/robot/send?access_token=x"}]
-    await login(client, "zhangwei", "portal-demo")
+    await login(client, "zhangwei", factories.PASSWORD)
     member = await post_form(
         client, f"/boards/{board}/settings/webhooks", {"kind": "wecom", "url": "https://x.example"}
     )

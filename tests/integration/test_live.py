@@ -9,20 +9,33 @@ import re
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from portal.boards.tables import Board
 from portal.cards.tables import Card
-from portal.demo.services import seed_demo
+from tests import factories
 from tests.live_helpers import board_socket, card_version, csrf, hello, htmx_post, http_login, receive_until
 from tests.processes import free_port, portal_process
 
 pytestmark = pytest.mark.processes
 
+PEOPLE = {
+    "zhangwei": ("member", "publicity", "member", "张伟"),
+    "lina": ("member", "publicity", "member", "李娜"),
+    "chenjing": ("manager", "publicity", "manager", "陈静"),
+    "sunli": ("member", "hotline", "member", "孙丽"),
+    "wangfang": ("liaison", "health", "", "王芳"),  # a health liaison, on no comments board
+}
 
-@pytest.fixture
-async def demo(clean_db):
-    await seed_demo()
-    boards = {row["kind"]: row["id"] for row in await Board.select(Board.kind, Board.id)}
-    return boards
+
+async def board_with(kind: str, *names: str, roles: dict[str, str] | None = None) -> factories.World:
+    """A board of ``kind`` with the named people (``roles`` overrides a board role)."""
+    people = {}
+    for name in names:
+        role, department, board_role, display = PEOPLE[name]
+        people[name] = (role, department, (roles or {}).get(name, board_role), display)
+    return await factories.board(kind, people=people)
+
+
+async def login_as(base: str, username: str):
+    return await http_login(base, username, factories.PASSWORD)
 
 
 @pytest.fixture
@@ -35,34 +48,20 @@ def two_webs(tmp_path):
         yield f"http://127.0.0.1:{port_a}", f"http://127.0.0.1:{port_b}"
 
 
-async def first_card(board_id: int, column_key: str = "new") -> dict:
-    return (
-        await Card.select(Card.id, Card.version, Card.column, Card.title)
-        .where(
-            (Card.board == board_id) & (Card.column.key == column_key) & (Card.archived == False)  # noqa: E712
-        )
-        .order_by(Card.position)
-        .first()
-    )
+async def a_card(world: factories.World, column: str = "new", **fields) -> dict:
+    card_id = await world.card(next(iter(world.users)), column=column, **fields)
+    return await Card.select(Card.id, Card.version, Card.column, Card.title).where(Card.id == card_id).first()
 
 
-async def column_id(board_id: int, key: str) -> int:
-    from portal.boards.tables import BoardColumn
-
-    return (
-        await BoardColumn.select(BoardColumn.id)
-        .where((BoardColumn.board == board_id) & (BoardColumn.key == key))
-        .first()
-    )["id"]
-
-
-async def test_move_on_one_process_reaches_a_viewer_on_another_within_a_second(demo, two_webs):
+async def test_move_on_one_process_reaches_a_viewer_on_another_within_a_second(clean_db, two_webs):
     base_a, base_b = two_webs
-    board = demo["comments"]
-    mover = await http_login(base_a, "zhangwei")
-    watcher = await http_login(base_b, "lina")
-    card = await first_card(board)
-    replied = await column_id(board, "replied")
+    world = await board_with("comments", "zhangwei", "lina")
+    board = world.board_id
+    await a_card(world, "new", title="另一张卡片")
+    mover = await login_as(base_a, "zhangwei")
+    watcher = await login_as(base_b, "lina")
+    card = await a_card(world, "new")
+    replied = world.columns["replied"]
     async with board_socket(base_b, board, watcher) as socket:
         await hello(socket, 10**9)
         await asyncio.sleep(0.3)  # let the subscription settle
@@ -85,13 +84,14 @@ async def test_move_on_one_process_reaches_a_viewer_on_another_within_a_second(d
     assert order(page_a) == order(page_b)
 
 
-async def test_every_viewer_gets_the_same_bytes(demo, two_webs):
+async def test_every_viewer_gets_the_same_bytes(clean_db, two_webs):
     base_a, base_b = two_webs
-    board = demo["comments"]
+    world = await board_with("comments", "zhangwei", "lina", "chenjing")
+    board = world.board_id
     users = [
-        await http_login(base, name) for base, name in [(base_a, "zhangwei"), (base_b, "lina"), (base_b, "chenjing")]
+        await login_as(base, name) for base, name in [(base_a, "zhangwei"), (base_b, "lina"), (base_b, "chenjing")]
     ]
-    card = await first_card(board)
+    card = await a_card(world)
     sockets = [board_socket(base, board, client) for base, client in zip([base_a, base_b, base_b], users, strict=True)]
     opened = [await s.__aenter__() for s in sockets]
     try:
@@ -110,14 +110,15 @@ async def test_every_viewer_gets_the_same_bytes(demo, two_webs):
     assert received[0] == received[1] == received[2]
 
 
-async def test_reconnecting_client_catches_up_from_its_sequence(demo, two_webs):
+async def test_reconnecting_client_catches_up_from_its_sequence(clean_db, two_webs):
     base_a, base_b = two_webs
-    board = demo["comments"]
-    editor = await http_login(base_a, "zhangwei")
-    viewer = await http_login(base_b, "lina")
+    world = await board_with("comments", "zhangwei", "lina")
+    board = world.board_id
+    card = await a_card(world)
+    editor = await login_as(base_a, "zhangwei")
+    viewer = await login_as(base_b, "lina")
     page = (await viewer.get(f"/boards/{board}")).text
     seq = int(re.search(r'data-seq="(\d+)"', page).group(1))
-    card = await first_card(board)
     token = await csrf(editor)
     # Changes happen while the viewer is disconnected …
     await htmx_post(editor, f"/cards/{card['id']}", {"title": "断线期间的修改", "version": card["version"]}, token)
@@ -130,15 +131,16 @@ async def test_reconnecting_client_catches_up_from_its_sequence(demo, two_webs):
     assert f'data-seq="{seq + 2}"' in message, message[:300]
 
 
-async def test_too_much_missed_means_refetch(demo, two_webs):
+async def test_too_much_missed_means_refetch(clean_db, two_webs):
     base_a, _ = two_webs
-    board = demo["comments"]
-    viewer = await http_login(base_a, "lina")
-    editor = await http_login(base_a, "zhangwei")
+    world = await board_with("comments", "zhangwei", "lina")
+    board = world.board_id
+    viewer = await login_as(base_a, "lina")
+    editor = await login_as(base_a, "zhangwei")
     token = await csrf(editor)
-    card = await first_card(board, "pending")
+    column = world.columns["pending"]
     for index in range(205):
-        await htmx_post(editor, f"/boards/{board}/columns/{card['column']}/cards", {"title": f"批量{index}"}, token)
+        await htmx_post(editor, f"/boards/{board}/columns/{column}/cards", {"title": f"批量{index}"}, token)
     async with board_socket(base_a, board, viewer) as socket:
         await hello(socket, 0)
         message = await receive_until(socket, 'id="board-refresh"')
@@ -146,17 +148,18 @@ async def test_too_much_missed_means_refetch(demo, two_webs):
     assert header["type"] == "refresh"
 
 
-async def test_liaison_receives_only_her_departments_cards(demo, two_webs):
+async def test_liaison_receives_only_her_departments_cards(clean_db, two_webs):
     base_a, _ = two_webs
-    board = demo["inquiries"]
-    from portal.accounts.tables import Department
-
-    health = (await Department.select(Department.id).where(Department.code == "health").first())["id"]
+    world = await board_with("inquiries", "sunli", "wangfang", roles={"wangfang": "member"})
+    board = world.board_id
+    health, housing = world.departments["health"], await factories.department("housing", "住建局")
     fields = (Card.id, Card.version, Card.department)
-    ours = await Card.select(*fields).where((Card.board == board) & (Card.department == health)).first()
-    theirs = await Card.select(*fields).where((Card.board == board) & (Card.department != health)).first()
-    liaison = await http_login(base_a, "wangfang")
-    editor = await http_login(base_a, "sunli")
+    ours_id = await world.card("sunli", column="handling", title="卫健委来电", department=health)
+    theirs_id = await world.card("sunli", column="handling", title="住建局来电", department=housing)
+    ours = await Card.select(*fields).where(Card.id == ours_id).first()
+    theirs = await Card.select(*fields).where(Card.id == theirs_id).first()
+    liaison = await login_as(base_a, "wangfang")
+    editor = await login_as(base_a, "sunli")
     token = await csrf(editor)
     async with board_socket(base_a, board, liaison) as socket:
         await hello(socket, 10**9)
@@ -180,10 +183,10 @@ async def test_liaison_receives_only_her_departments_cards(demo, two_webs):
             await receive_until(socket, "别的部门的工单", timeout=0.5)
 
 
-async def test_presence_lists_who_is_looking(demo, two_webs):
+async def test_presence_lists_who_is_looking(clean_db, two_webs):
     base_a, base_b = two_webs
-    board = demo["comments"]
-    first, second = await http_login(base_a, "zhangwei"), await http_login(base_b, "lina")
+    board = (await board_with("comments", "zhangwei", "lina")).board_id
+    first, second = await login_as(base_a, "zhangwei"), await login_as(base_b, "lina")
     async with board_socket(base_a, board, first) as socket_a:
         await hello(socket_a, 10**9)
         async with board_socket(base_b, board, second) as socket_b:
@@ -201,10 +204,10 @@ async def test_presence_lists_who_is_looking(demo, two_webs):
         ("zhangwei", None, None),
     ],
 )
-async def test_websocket_handshake_checks_session_origin_and_access(demo, two_webs, who, origin, expected):
+async def test_websocket_handshake_checks_session_origin_and_access(clean_db, two_webs, who, origin, expected):
     base, _ = two_webs
-    client = await http_login(base, who) if who else None
-    board = demo["comments"]
+    board = (await board_with("comments", "zhangwei", "wangfang")).board_id
+    client = await login_as(base, who) if who else None
     async with board_socket(base, board, client, origin=origin) as socket:
         if expected is None:
             await hello(socket, 10**9)
@@ -222,27 +225,28 @@ async def closed_with(socket) -> int:
     return socket.close_code
 
 
-async def test_guessed_board_id_over_websocket_is_refused(demo, two_webs):
+async def test_guessed_board_id_over_websocket_is_refused(clean_db, two_webs):
     base, _ = two_webs
-    client = await http_login(base, "wangfang")
-    for board in (demo["campaigns"], 99999, 2**40):
+    campaigns = await board_with("campaigns", "wangfang")  # a real board she is not on
+    client = await login_as(base, "wangfang")
+    for board in (campaigns.board_id, 99999, 2**40):
         async with board_socket(base, board, client) as socket:
             assert await closed_with(socket) == 4404
 
 
-async def test_the_bell_counts_up_live_when_someone_mentions_me(demo, two_webs):
+async def test_the_bell_counts_up_live_when_someone_mentions_me(clean_db, two_webs):
     import websockets
 
     base_a, base_b = two_webs
-    board = demo["comments"]
-    lina = await http_login(base_b, "lina")
+    world = await board_with("comments", "zhangwei", "lina")
+    lina = await login_as(base_b, "lina")
     cookie = "; ".join(f"{k}={v}" for k, v in lina.cookies.items())
     async with websockets.connect(
         base_b.replace("http", "ws", 1) + "/ws/me", additional_headers={"Cookie": cookie}, origin=base_b
     ) as socket:
         await asyncio.sleep(0.3)
-        zhang = await http_login(base_a, "zhangwei")
-        card = await first_card(board)
+        zhang = await login_as(base_a, "zhangwei")
+        card = await a_card(world)
         await htmx_post(zhang, f"/cards/{card['id']}/notes", {"body": "@lina 这条麻烦跟进"}, await csrf(zhang))
         message = await receive_until(socket, 'id="bell"')
     assert 'class="badge"' in message and ">1<" in message

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from portal.demo.services import seed_demo
+from tests import factories
 from tests.conftest import login
 
 
@@ -49,9 +49,12 @@ async def test_navigation_shows_admin_only_to_admins(client, users):
     assert 'href="/admin/users"' in (await client.get("/boards")).text
 
 
-async def test_demo_boards_page_lists_the_three_boards_for_admin(client):
-    await seed_demo()
-    response = await login(client, "admin", "portal-demo")
+async def test_boards_page_lists_every_board_for_admin(client):
+    # Admins see every board without being a member of any.
+    world = await factories.board("comments", people={"admin": ("admin", None, "")}, name="留言评论")
+    await world.board("inquiries", name="问题解答")
+    await world.board("campaigns", name="互动活动")
+    response = await login(client, "admin", factories.PASSWORD)
     assert response.url.path == "/boards"
     for name in ["留言评论", "问题解答", "互动活动"]:
         assert name in response.text
@@ -59,20 +62,29 @@ async def test_demo_boards_page_lists_the_three_boards_for_admin(client):
 
 
 async def test_board_page_shows_columns_and_cards_to_members(client):
-    await seed_demo()
-    await login(client, "zhangwei", "portal-demo")
+    world = await factories.board("comments", people={"zhangwei": ("member", "publicity", "member")})
+    cards = {key: await world.card("zhangwei", column=key, title=f"卡片 {key}") for key in world.columns}
+    await login(client, "zhangwei", factories.PASSWORD)
     boards = (await client.get("/boards")).text
     board_id = re.search(r'href="/boards/(\d+)"', boards).group(1)
     html = (await client.get(f"/boards/{board_id}")).text
     assert html.count('<section class="column') == 5
-    assert (
-        len(re.findall(r'<article class="card[^"]*" id="card-\d+" data-card-id="\d+" data-version="\d+"', html)) >= 150
-    )
+    shown = re.findall(r'<article class="card[^"]*" id="card-(\d+)" data-card-id="\d+" data-version="\d+"', html)
+    assert sorted(shown) == sorted(str(card_id) for card_id in cards.values())
+    for key, card_id in cards.items():  # each card in its own column
+        column = html.split(f'id="column-{world.columns[key]}"', 1)[1].split("<section", 1)[0]
+        assert f'id="card-{card_id}"' in column
 
 
 async def test_my_work_lists_only_my_open_cards(client):
-    await seed_demo()
-    await login(client, "zhangwei", "portal-demo")
+    people = {"zhangwei": ("member", "publicity", "member"), "lina": ("member", "publicity", "member")}
+    world = await factories.board("comments", people=people)
+    zhang, lina = world.users["zhangwei"], world.users["lina"]
+    mine = await world.card("zhangwei", column="pending", title="我的待处理", assignee=zhang)
+    closed = await world.card("zhangwei", column="closed", title="我的已关闭", assignee=zhang)
+    theirs = await world.card("zhangwei", column="pending", title="李娜的", assignee=lina)
+    await login(client, "zhangwei", factories.PASSWORD)
     html = (await client.get("/my-work")).text
-    assert "my-card-" in html
+    assert f"my-card-{mine}" in html
+    assert f"my-card-{closed}" not in html and f"my-card-{theirs}" not in html
     assert "已关闭" not in re.sub(r"<nav.*?</nav>", "", html, flags=re.S).split("<tbody>")[1]

@@ -508,9 +508,181 @@ TABLE: list[Row | Any] = [
     row("API: a comment's history", "GET", "/api/v1/cards/{card}/history", "ok ok ok ok 404 404 login"),
     row("API: a health inquiry's history", "GET", "/api/v1/cards/{health_card}/history", "ok ok ok ok ok 404 login"),
     row("API: notifications", "GET", "/api/v1/notifications", "ok ok ok ok ok ok login"),
+    # Intake sources (admin) and the signed intake API: signed, not logged in, so without a
+    # signature everyone gets the same 401 (the matrix's tokens and cookies count for nothing).
+    row("intake sources", "GET", "/admin/intake", "ok 403 403 403 403 403 login"),
+    row(
+        "create an intake source",
+        "POST",
+        "/admin/intake",
+        "ok 403 403 403 403 403 login",
+        {"name": "src-{person}", "board": "{board}"},
+    ),
+    row("rotate an intake secret", "POST", f"/admin/intake/{MISSING}/rotate", "404 403 403 403 403 403 login"),
+    row("deactivate an intake source", "POST", f"/admin/intake/{MISSING}/deactivate", "404 403 403 403 403 403 login"),
+    row("API: signed intake, unsigned", "POST", f"/api/intake/{MISSING}", "401 401 401 401 401 401 401", {}),
+    # Spreadsheet import: whoever may edit the board except liaisons (it is about the whole
+    # board). The row sends no file: 422 is the form's answer once the person is let in.
+    row("import page", "GET", "/boards/{board}/import", "ok ok ok 403 404 404 login"),
+    row("upload an import", "POST", "/boards/{board}/import", "422 422 422 403 404 404 login", {"platform": ""}),
+    row("an import's preview", "GET", f"/boards/{{board}}/import/{MISSING}", "404 404 404 403 404 404 login"),
+    row("confirm an import", "POST", f"/boards/{{board}}/import/{MISSING}/confirm", "404 404 404 403 404 404 login"),
+    row("an import's next batch", "POST", f"/boards/{{board}}/import/{MISSING}/batch", "404 404 404 403 404 404 login"),
     # -- comments: intake and import rows above this line --
+    # Comments: triage (sensitive words, category rules, sentiment, duty)
+    row("a comment's triage", "GET", "/comments/{card}/triage", "ok ok ok ok 404 404 login"),
+    row("an inquiry's triage", "GET", "/comments/{health_card}/triage", "404 404 404 404 404 404 login"),
+    row(
+        "correct a comment's sentiment",
+        "POST",
+        "/comments/{card}/sentiment",
+        "ok ok ok 403 404 404 login",
+        {"sentiment": "negative", "version": "{version}"},
+        fresh="comment",
+    ),
+    row("sensitive words", "GET", "/admin/sensitive-words", "ok 403 403 403 403 403 login"),
+    row(
+        "add a sensitive word",
+        "POST",
+        "/admin/sensitive-words",
+        "ok 403 403 403 403 403 login",
+        {"word": "矩阵词{person}", "tier": "serious"},
+    ),
+    row(
+        "import sensitive words",
+        "POST",
+        "/admin/sensitive-words/import",
+        "ok 403 403 403 403 403 login",
+        {"text": "矩阵导入{person},一般"},
+    ),
+    row(
+        "remove a sensitive word",
+        "POST",
+        f"/admin/sensitive-words/{MISSING}/delete",
+        "ok 403 403 403 403 403 login",
+    ),
+    row("category rules", "GET", "/admin/category-rules", "ok 403 403 403 403 403 login"),
+    row(
+        "add a category rule",
+        "POST",
+        "/admin/category-rules",
+        "ok 403 403 403 403 403 login",
+        {"category": "矩阵{person}", "keywords": "矩阵关键词", "priority": "0"},
+    ),
+    row("remove a category rule", "POST", f"/admin/category-rules/{MISSING}/delete", "ok 403 403 403 403 403 login"),
+    row("API: sensitive words", "GET", "/api/v1/sensitive-words", "ok 403 403 403 403 403 login"),
+    row(
+        "API: add a sensitive word",
+        "POST",
+        "/api/v1/sensitive-words",
+        "ok 403 403 403 403 403 login",
+        {"word": "接口词{person}", "tier": "general"},
+    ),
+    row("duty rota", "GET", "/boards/{board}/duty", "ok ok 403 403 403 404 login"),
+    row("another board's duty rota", "GET", "/boards/{private}/duty", "ok 404 404 404 404 404 login"),
+    row(
+        "switch a member's duty",
+        "POST",
+        "/boards/{board}/duty/{duty_member}",
+        "ok ok 403 403 403 404 login",
+        {"on_duty": "1"},
+    ),
+    row(
+        "set the assignment cap",
+        "POST",
+        "/boards/{board}/assign-cap",
+        "ok ok 403 403 403 404 login",
+        {"assign_cap": ""},
+    ),
     # -- comments: triage rows above this line --
+    row("reply templates", "GET", "/reply-templates", "ok ok ok 403 403 403 login"),
+    row("new reply template form", "GET", "/reply-templates/new", "ok ok ok 403 403 403 login"),
+    row(
+        "create a reply template",
+        "POST",
+        "/reply-templates",
+        "ok ok ok 403 403 403 login",
+        {"title": "口径 {person}", "body": "{{称呼}}您好"},
+    ),
+    # No template in the world: the checks on a real one are in test_comments_replies.py.
+    row("a reply template that does not exist", "GET", f"/reply-templates/{MISSING}", "404 404 404 403 403 403 login"),
+    row(
+        "save a reply template that does not exist",
+        "POST",
+        f"/reply-templates/{MISSING}",
+        "404 404 404 403 403 403 login",
+        {"title": "口径", "body": "正文"},
+    ),
+    row(
+        "approve a reply template that does not exist",
+        "POST",
+        f"/reply-templates/{MISSING}/approve",
+        "404 404 403 403 403 403 login",
+    ),
+    row(
+        "history of a reply template that does not exist",
+        "GET",
+        f"/reply-templates/{MISSING}/history",
+        "404 404 404 403 403 403 login",
+    ),
+    row("a comment's replies", "GET", "/comments/{card}/replies", "ok ok ok ok 404 404 login"),
+    row("templates for a comment", "GET", "/comments/{card}/reply-templates?q=地铁", "ok ok ok 403 404 404 login"),
+    row(
+        "reply to a comment",
+        "POST",
+        "/comments/{card}/replies",
+        "ok ok ok 403 404 404 login",
+        {"body": "您好 {person}"},
+        fresh="comment",
+    ),
+    row("replies waiting for approval", "GET", "/replies/pending", "ok ok 403 403 403 403 login"),
+    # No pending reply in the world: approving and returning a real one (403 for a member,
+    # 404 for an outsider) are in test_comments_replies.py.
+    row("approve a reply that does not exist", "POST", f"/replies/{MISSING}/approve", "404 404 404 404 404 404 login"),
+    row(
+        "return a reply that does not exist",
+        "POST",
+        f"/replies/{MISSING}/return",
+        "404 404 404 404 404 404 login",
+        {"reason": "请修改"},
+    ),
     # -- comments: replies rows above this line --
+    row("a comment's escalations", "GET", "/comments/{card}/escalations", "ok ok ok ok 404 404 login"),
+    row(
+        "report a comment upward",
+        "POST",
+        "/comments/{card}/escalations",
+        "ok ok ok 403 404 404 login",
+        {"target": "cac", "risk": "general", "reason": "矩阵 {person}"},
+        fresh="comment",
+    ),
+    row("reports list", "GET", "/escalations", "ok ok ok ok ok ok login"),
+    # The viewer is the leader it was reported to; the member sees the card but may not answer.
+    row(
+        "instruct on a report",
+        "POST",
+        "/escalations/{escalation}/instruct",
+        "ok ok 403 ok 404 404 login",
+        {"instruction": "批示 {person}"},
+    ),
+    row("close a report", "POST", "/escalations/{escalation_to_close}/close", "ok ok 403 ok 404 404 login"),
+    row("bulk bar", "GET", "/boards/{board}/batch", "ok ok ok 403 ok 404 login"),
+    row(
+        "many cards at once",
+        "POST",
+        "/boards/{board}/batch",
+        "ok ok ok 403 ok 404 login",
+        {"action": "label", "label": "批量", "card_ids": "{card}"},
+        fresh="comment",
+    ),
+    row("FAQ candidates", "GET", "/boards/{board}/faq", "ok ok ok ok ok 404 login"),
+    row(
+        "FAQ reply to a draft template (no such reply)",
+        "POST",
+        "/boards/{board}/faq/template",
+        "404 404 404 403 404 404 login",
+        {"reply_id": str(MISSING), "title": "常见问题"},
+    ),
     # -- comments: escalations and batch rows above this line --
 ]
 
@@ -625,10 +797,21 @@ async def _build_world(world: World) -> None:
         ),
         "user": users["target"],
         "member": users["target"],
+        "duty_member": users["member"],  # stays a member of the comments board ("remove a member" takes target)
         "department": publicity,
         "other_notification": world.notifications["target"],
         "index": 0,
     }
+    # comments: escalations and batch — two reports of the comment to the viewer as a leader
+    # (one to instruct on, one to close).
+    from portal.comments.tables import Escalation
+
+    for name in ("escalation", "escalation_to_close"):
+        report = Escalation(
+            card=world.values["card"], board=comments.board_id, target="leader", target_user=users["viewer"]
+        )
+        report.risk, report.reason = "general", "矩阵"
+        world.values[name] = (await Escalation.insert(report).returning(Escalation.id))[0]["id"]
     redis = async_client(get_settings())
     try:
         await redis.set(MARKER, "1")

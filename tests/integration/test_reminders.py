@@ -11,17 +11,20 @@ from arq import create_pool, cron
 from arq.connections import RedisSettings
 from arq.worker import Worker
 
-from portal.accounts.tables import User
 from portal.boards.services import board_managers
-from portal.boards.tables import Board
 from portal.cards.tables import Card
-from portal.demo.services import seed_demo
 from portal.events import outbox
 from portal.events.outbox import EffectContext
 from portal.notifications.tables import Notification
 from portal.reminders import services as reminders
 from portal.settings import get_settings
+from tests import factories
 from workers.settings import send_reminder, sweep_reminders
+
+PEOPLE = {
+    "zhangwei": ("member", "publicity", "member", "张伟"),
+    "chenjing": ("manager", "publicity", "manager", "陈静"),
+}
 
 
 @pytest.fixture
@@ -36,13 +39,14 @@ async def arq_pool(redis_client):
 
 
 @pytest.fixture
-async def card(clean_db, monkeypatch):
+async def card(clean_db, redis_client, monkeypatch):
     """A comment assigned to 张伟 on a board managed by 陈静, due in two seconds."""
     monkeypatch.setattr(reminders, "ESCALATION_DELAY", timedelta(seconds=1))
-    await seed_demo()
-    board = (await Board.select(Board.id).where(Board.kind == "comments").first())["id"]
-    zhang = (await User.select(User.id).where(User.username == "zhangwei").first())["id"]
-    row = await Card.select(Card.id).where((Card.board == board) & (Card.column.key == "new")).first()
+    world = await factories.board("comments", people=PEOPLE)
+    board, zhang = world.board_id, world.users["zhangwei"]
+    row = {"id": await world.card("zhangwei", column="new", title="地铁站电梯停运")}
+    # Creating it armed the reminders of its real (24-hour) deadline; the test sets its own.
+    await redis_client.flushdb()
     now = datetime.now(UTC)
     await Card.update(
         {
@@ -53,7 +57,7 @@ async def card(clean_db, monkeypatch):
         }
     ).where(Card.id == row["id"])
     CARD["id"] = row["id"]
-    return {"id": row["id"], "board": board, "assignee": zhang}
+    return {"id": row["id"], "board": board, "assignee": zhang, "manager": world.users["chenjing"], "world": world}
 
 
 async def run_worker_until(pool, condition, timeout: float = 20, with_sweep: bool = False) -> None:
@@ -84,7 +88,7 @@ CARD: dict[str, int] = {}
 
 
 async def kinds(user_id: int | None = None) -> list[str]:
-    """The reminders sent about the test's card (the demo's other cards have their own)."""
+    """The reminders sent about the test's card (other cards have their own)."""
     query = Notification.select(Notification.kind).where(Notification.card_id == CARD["id"])
     rows = await (query.where(Notification.user == user_id) if user_id else query)
     return sorted(row["kind"] for row in rows)
@@ -100,8 +104,7 @@ async def test_nudge_due_and_escalation_each_arrive_once(card, arq_pool):
 
     await run_worker_until(arq_pool, all_three)
     assert await kinds(card["assignee"]) == ["due", "nudge"]
-    chen = (await User.select(User.id).where(User.username == "chenjing").first())["id"]
-    assert await kinds(chen) == ["escalation"]
+    assert await kinds(card["manager"]) == ["escalation"]
     assert await Notification.count().where(
         (Notification.kind == "escalation") & (Notification.card_id == card["id"])
     ) == len(await board_managers(card["board"]))
@@ -182,8 +185,7 @@ async def manager_access(card):
     from portal.accounts.services import get_active_user
     from portal.boards.access import access_for
 
-    chen = (await User.select(User.id).where(User.username == "chenjing").first())["id"]
-    return await access_for(await get_active_user(chen), card["board"])
+    return await access_for(await get_active_user(card["manager"]), card["board"])
 
 
 async def test_pausing_cancels_the_pending_nudge_and_resuming_moves_the_deadline(card, arq_pool):
@@ -224,8 +226,9 @@ async def test_an_approved_extension_moves_the_deadline_and_its_reminders(card, 
         await cards.request_extension(member, card["id"], row["version"], row["due_at"] - timedelta(hours=1), "x")
     later = row["due_at"] + timedelta(days=2)
     await cards.request_extension(member, card["id"], row["version"], later, "需要协调住建局现场核查")
-    chen = (await User.select(User.id).where(User.username == "chenjing").first())["id"]
-    assert await Notification.exists().where((Notification.user == chen) & (Notification.kind == "extension"))
+    assert await Notification.exists().where(
+        (Notification.user == card["manager"]) & (Notification.kind == "extension")
+    )
     from portal.accounts.services import PermissionDenied
 
     version = (await Card.select(Card.version).where(Card.id == card["id"]).first())["version"]
@@ -298,11 +301,8 @@ async def test_the_sweep_leaves_closed_and_long_overdue_cards_alone(card, arq_po
     now = datetime.now(UTC)
     # Answered: in a done column, yet still carrying its deadline (campaign cards keep theirs).
     await Card.update({Card.column: closed, Card.due_at: now + timedelta(minutes=5)}).where(Card.id == card["id"])
-    other = (
-        await Card.select(Card.id)
-        .where((Card.board == card["board"]) & (Card.id != card["id"]) & (Card.column.meaning != "done"))
-        .first()
-    )["id"]
+    other = await card["world"].card("zhangwei", column="pending", title="早就逾期的")
+    await arq_pool.flushdb()  # its creation armed its real deadline's reminders; the test sets its own
     # Overdue for longer than every 督办 round lasts (MAX_ESCALATION_ROUNDS working days).
     await Card.update(
         {

@@ -8,10 +8,8 @@ import re
 
 import pytest
 
-from portal.accounts.tables import Department
-from portal.boards.tables import Board
 from portal.cards.tables import Card
-from portal.demo.services import seed_demo
+from tests import factories
 from tests.live_helpers import board_socket, csrf, htmx_post, http_login, receive_until
 from tests.processes import free_port, portal_process
 
@@ -19,9 +17,13 @@ pytestmark = pytest.mark.processes
 
 
 @pytest.fixture
-async def inquiries(clean_db):
-    await seed_demo()
-    return (await Board.select(Board.id).where(Board.kind == "inquiries").first())["id"]
+async def world(clean_db):
+    """An inquiries board: 孙丽 of the hotline dispatches, 王芳 is the health liaison."""
+    people = {
+        "sunli": ("member", "hotline", "member", "孙丽"),
+        "wangfang": ("liaison", "health", "member", "王芳"),
+    }
+    return await factories.board("inquiries", people=people)
 
 
 @pytest.fixture
@@ -31,15 +33,17 @@ def base(tmp_path):
         yield f"http://127.0.0.1:{port}"
 
 
-async def test_catch_up_deletes_only_cards_the_page_showed(inquiries, base):
-    health = (await Department.select(Department.id).where(Department.code == "health").first())["id"]
-    housing = (await Department.select(Department.id).where(Department.code != "health").first())["id"]
+async def test_catch_up_deletes_only_cards_the_page_showed(world, base):
+    inquiries = world.board_id
+    health, housing = world.departments["health"], await factories.department("housing", "住建局")
+    for title, department in [("卫健委一", health), ("卫健委二", health), ("住建局的", housing)]:
+        await world.card("sunli", column="handling", title=title, department=department)
     fields = (Card.id, Card.version, Card.department)
     ours = await Card.select(*fields).where((Card.board == inquiries) & (Card.department == health)).order_by(Card.id)
     theirs = await Card.select(*fields).where((Card.board == inquiries) & (Card.department != health)).first()
     assert len(ours) >= 2 and theirs
-    liaison = await http_login(base, "wangfang")
-    editor = await http_login(base, "sunli")
+    liaison = await http_login(base, "wangfang", factories.PASSWORD)
+    editor = await http_login(base, "sunli", factories.PASSWORD)
     page = (await liaison.get(f"/boards/{inquiries}")).text
     assert f'id="card-{theirs["id"]}"' not in page
     seq = int(page.split('data-seq="', 1)[1].split('"', 1)[0])

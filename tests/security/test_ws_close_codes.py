@@ -9,8 +9,7 @@ import asyncio
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from portal.boards.tables import Board
-from portal.demo.services import seed_demo
+from tests import factories
 from tests.live_helpers import board_socket, csrf, hello, http_login, live_socket, receive_until
 from tests.processes import free_port, portal_process
 
@@ -19,8 +18,15 @@ pytestmark = pytest.mark.processes
 
 @pytest.fixture
 async def boards(clean_db):
-    await seed_demo()
-    return {row["kind"]: row["id"] for row in await Board.select(Board.kind, Board.id)}
+    people = {
+        "zhangwei": ("member", "publicity", "member", "张伟"),
+        "wangfang": ("liaison", "health", "", "王芳"),  # a health liaison, not on the comments board
+    }
+    return {"comments": (await factories.board("comments", people=people)).board_id}
+
+
+async def login_as(base: str, username: str):
+    return await http_login(base, username, factories.PASSWORD)
 
 
 @pytest.fixture
@@ -46,7 +52,7 @@ async def test_no_session_means_log_in_again(boards, base):
 
 
 async def test_an_ended_session_means_log_in_again(boards, base, redis_client):
-    zhang = await http_login(base, "zhangwei")
+    zhang = await login_as(base, "zhangwei")
     # The session vanished (a Redis restart, FLUSHALL, expiry): the cookie is worthless.
     await redis_client.flushdb()
     async with board_socket(base, boards["comments"], zhang) as socket:
@@ -56,7 +62,7 @@ async def test_an_ended_session_means_log_in_again(boards, base, redis_client):
 
 
 async def test_a_foreign_page_is_not_allowed(boards, base):
-    zhang = await http_login(base, "zhangwei")
+    zhang = await login_as(base, "zhangwei")
     async with board_socket(base, boards["comments"], zhang, origin="http://evil.example") as socket:
         code, reason = await close_of(socket)
     assert code == 4403 and "实时更新已停止" in reason
@@ -65,7 +71,7 @@ async def test_a_foreign_page_is_not_allowed(boards, base):
 
 
 async def test_a_board_without_access_is_not_found(boards, base):
-    liaison = await http_login(base, "wangfang")  # not on the comments board
+    liaison = await login_as(base, "wangfang")  # not on the comments board
     for board in (boards["comments"], 999999):
         async with board_socket(base, board, liaison) as socket:
             code, reason = await close_of(socket)
@@ -73,7 +79,7 @@ async def test_a_board_without_access_is_not_found(boards, base):
 
 
 async def test_the_reason_speaks_the_users_language(boards, base):
-    client = await http_login(base, "zhangwei")
+    client = await login_as(base, "zhangwei")
     await client.post("/language", data={"language": "en"}, headers={"x-csrftoken": await csrf(client)})
     async with board_socket(base, boards["comments"], client, origin="http://evil.example") as socket:
         code, reason = await close_of(socket)

@@ -9,7 +9,7 @@ import pytest
 
 from portal.boards.tables import Board
 from portal.cards.tables import Card
-from portal.demo.services import seed_demo
+from tests import factories
 from tests.live_helpers import board_socket, csrf, hello, htmx_post, http_login, receive_all_until, receive_until
 from tests.processes import free_port, portal_process
 
@@ -17,9 +17,13 @@ pytestmark = pytest.mark.processes
 
 
 @pytest.fixture
-async def board(clean_db):
-    await seed_demo()
-    return (await Board.select(Board.id).where(Board.kind == "comments").first())["id"]
+async def world(clean_db):
+    people = {
+        "zhangwei": ("member", "publicity", "member", "张伟"),
+        "lina": ("member", "publicity", "member", "李娜"),
+        "hejianguo": ("viewer", "publicity", "viewer", "何建国"),  # a leader who only looks
+    }
+    return await factories.board("comments", people=people)
 
 
 @pytest.fixture
@@ -33,13 +37,16 @@ def header_of(message: str) -> dict:
     return json.loads(message.partition("\n")[0])
 
 
-async def card_ids(board: int, count: int) -> list[int]:
-    return [row["id"] for row in await Card.select(Card.id).where(Card.board == board).order_by(Card.id).limit(count)]
+async def card_ids(world: factories.World, count: int) -> list[int]:
+    return [await world.card("zhangwei", column="new", title=f"卡片{index}") for index in range(count)]
 
 
-async def test_a_viewer_cannot_show_editing_on_a_card(board, base):
-    first, second = await card_ids(board, 2)
-    lina, leader, zhang = [await http_login(base, name) for name in ("lina", "hejianguo", "zhangwei")]
+async def test_a_viewer_cannot_show_editing_on_a_card(world, base):
+    board = world.board_id
+    first, second = await card_ids(world, 2)
+    lina, leader, zhang = [
+        await http_login(base, name, factories.PASSWORD) for name in ("lina", "hejianguo", "zhangwei")
+    ]
     # Something to catch up on, so that the leader's hello gets an answer.
     seq = (await Board.select(Board.seq).where(Board.id == board).first())["seq"]
     card = await Card.select(Card.version).where(Card.id == second).first()
@@ -61,9 +68,10 @@ async def test_a_viewer_cannot_show_editing_on_a_card(board, base):
     assert f'data-user-id="{header["user"]}"' in received[-1]
 
 
-async def test_editing_messages_are_throttled(board, base):
-    cards = await card_ids(board, 3)
-    lina, zhang = await http_login(base, "lina"), await http_login(base, "zhangwei")
+async def test_editing_messages_are_throttled(world, base):
+    board = world.board_id
+    cards = await card_ids(world, 3)
+    lina, zhang = [await http_login(base, name, factories.PASSWORD) for name in ("lina", "zhangwei")]
     async with board_socket(base, board, lina) as watcher:
         await hello(watcher, 10**9)
         async with board_socket(base, board, zhang) as member:

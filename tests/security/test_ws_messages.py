@@ -7,9 +7,8 @@ import json
 
 import pytest
 
-from portal.boards.tables import Board
 from portal.cards.tables import Card
-from portal.demo.services import seed_demo
+from tests import factories
 from tests.live_helpers import board_socket, csrf, hello, htmx_post, http_login, receive_all_until, receive_until
 from tests.processes import free_port, portal_process
 
@@ -17,9 +16,9 @@ pytestmark = pytest.mark.processes
 
 
 @pytest.fixture
-async def board(clean_db):
-    await seed_demo()
-    return (await Board.select(Board.id).where(Board.kind == "comments").first())["id"]
+async def world(clean_db):
+    people = {"zhangwei": ("member", "publicity", "member", "张伟"), "lina": ("member", "publicity", "member", "李娜")}
+    return await factories.board("comments", people=people)
 
 
 @pytest.fixture
@@ -46,10 +45,12 @@ BAD_MESSAGES = [
 ]
 
 
-async def test_huge_numbers_and_junk_neither_fail_nor_end_the_socket(board, base):
-    zhang = await http_login(base, "zhangwei")
-    lina = await http_login(base, "lina")
-    card = await Card.select(Card.id, Card.version).where(Card.board == board).order_by(Card.id).first()
+async def test_huge_numbers_and_junk_neither_fail_nor_end_the_socket(world, base):
+    board = world.board_id
+    card_id = await world.card("zhangwei", column="new")
+    zhang = await http_login(base, "zhangwei", factories.PASSWORD)
+    lina = await http_login(base, "lina", factories.PASSWORD)
+    card = await Card.select(Card.id, Card.version).where(Card.id == card_id).first()
     async with board_socket(base, board, zhang, max_size=None) as socket:
         for message in BAD_MESSAGES:
             await socket.send(json.dumps(message))
@@ -66,12 +67,11 @@ async def test_huge_numbers_and_junk_neither_fail_nor_end_the_socket(board, base
     assert (await zhang.get(f"/boards/{board}")).status_code == 200
 
 
-async def test_an_oversized_message_is_ignored(board, base):
-    zhang = await http_login(base, "zhangwei")
-    lina = await http_login(base, "lina")
-    first, second = [
-        row["id"] for row in await Card.select(Card.id).where(Card.board == board).order_by(Card.id).limit(2)
-    ]
+async def test_an_oversized_message_is_ignored(world, base):
+    board = world.board_id
+    first, second = [await world.card("zhangwei", column="new", title=title) for title in ("第一张", "第二张")]
+    zhang = await http_login(base, "zhangwei", factories.PASSWORD)
+    lina = await http_login(base, "lina", factories.PASSWORD)
     async with board_socket(base, board, lina) as watcher:
         await hello(watcher, 10**9)
         async with board_socket(base, board, zhang) as socket:

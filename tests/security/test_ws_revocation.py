@@ -11,9 +11,7 @@ import json
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from portal.accounts.tables import User
-from portal.boards.tables import Board
-from portal.demo.services import seed_demo
+from tests import factories
 from tests.live_helpers import board_socket, csrf, hello, htmx_post, http_login, live_socket, receive_until
 from tests.processes import free_port, portal_process
 
@@ -22,10 +20,20 @@ pytestmark = pytest.mark.processes
 
 @pytest.fixture
 async def demo(clean_db):
-    await seed_demo()
-    boards = {row["kind"]: row["id"] for row in await Board.select(Board.kind, Board.id)}
-    users = {row["username"]: row["id"] for row in await User.select(User.username, User.id)}
-    return {"boards": boards, "users": users}
+    """A comments board with a card: 张伟 and 李娜 work it, 陈静 manages it; an administrator."""
+    people = {
+        "admin": ("admin", None, ""),
+        "zhangwei": ("member", "publicity", "member", "张伟"),
+        "lina": ("member", "publicity", "member", "李娜"),
+        "chenjing": ("manager", "publicity", "manager", "陈静"),
+    }
+    world = await factories.board("comments", people=people)
+    await world.card("zhangwei", column="new")
+    return {"boards": {"comments": world.board_id}, "users": world.users}
+
+
+async def login_as(base: str, username: str):
+    return await http_login(base, username, factories.PASSWORD)
 
 
 @contextlib.contextmanager
@@ -83,7 +91,7 @@ async def a_card(board_id: int) -> int:
 
 async def test_logout_closes_the_board_socket_and_the_bell_socket_at_once(demo, base):
     board = demo["boards"]["comments"]
-    zhang = await http_login(base, "zhangwei")
+    zhang = await login_as(base, "zhangwei")
     socket = await open_chatty_board(base, board, zhang)
     async with live_socket(base, "/ws/me", zhang) as bell:
         token = await csrf(zhang)
@@ -100,8 +108,8 @@ async def test_logout_closes_the_board_socket_and_the_bell_socket_at_once(demo, 
 @pytest.mark.parametrize("action", ["disable", "reset_password"])
 async def test_an_administrator_ending_the_account_closes_its_sockets(demo, base, action):
     board = demo["boards"]["comments"]
-    zhang = await http_login(base, "zhangwei")
-    admin = await http_login(base, "admin")
+    zhang = await login_as(base, "zhangwei")
+    admin = await login_as(base, "admin")
     socket = await open_chatty_board(base, board, zhang)
     talking = asyncio.create_task(chatty_until_closed(socket, await a_card(board)))
     await asyncio.sleep(0.3)
@@ -121,8 +129,8 @@ async def test_an_administrator_ending_the_account_closes_its_sockets(demo, base
 
 async def test_removal_from_the_board_closes_the_board_socket(demo, base):
     board = demo["boards"]["comments"]
-    zhang = await http_login(base, "zhangwei")
-    manager = await http_login(base, "chenjing")
+    zhang = await login_as(base, "zhangwei")
+    manager = await login_as(base, "chenjing")
     socket = await open_chatty_board(base, board, zhang)
     talking = asyncio.create_task(chatty_until_closed(socket, await a_card(board)))
     await asyncio.sleep(0.3)
@@ -132,7 +140,7 @@ async def test_removal_from_the_board_closes_the_board_socket(demo, base):
     assert response.status_code == 303, response.text[:300]
     assert await talking == 4404
     # 李娜, still a member, keeps her live board: a card change reaches her.
-    lina = await http_login(base, "lina")
+    lina = await login_as(base, "lina")
     async with board_socket(base, board, lina) as watcher:
         await hello(watcher, 10**9)
         await receive_until(watcher, f'id="presence-{board}"', timeout=10)
@@ -147,7 +155,7 @@ async def test_removal_from_the_board_closes_the_board_socket(demo, base):
 async def test_a_vanished_session_is_caught_by_the_timer_however_chatty_the_browser(demo, tmp_path, redis_client):
     with web(tmp_path, "1") as base:
         board = demo["boards"]["comments"]
-        zhang = await http_login(base, "zhangwei")
+        zhang = await login_as(base, "zhangwei")
         socket = await open_chatty_board(base, board, zhang)
         talking = asyncio.create_task(chatty_until_closed(socket, await a_card(board)))
         await asyncio.sleep(0.3)

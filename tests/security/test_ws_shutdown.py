@@ -11,10 +11,9 @@ import subprocess
 
 import pytest
 
-from portal.boards.tables import Board
-from portal.demo.services import seed_demo
 from portal.live.channels import Envelope, board_channel
 from portal.live.publisher import backend_for
+from tests import factories
 from tests.live_helpers import board_socket, hello, http_login, receive_until
 from tests.processes import free_port, portal_process
 
@@ -23,8 +22,8 @@ pytestmark = pytest.mark.processes
 
 @pytest.fixture
 async def board(clean_db):
-    await seed_demo()
-    return (await Board.select(Board.id).where(Board.kind == "comments").first())["id"]
+    people = {"zhangwei": ("member", "publicity", "member", "张伟"), "lina": ("member", "publicity", "member", "李娜")}
+    return (await factories.board("comments", people=people)).board_id
 
 
 async def presence_without(socket, board_id: int, name: str, timeout: float) -> str:
@@ -43,8 +42,8 @@ async def test_a_socket_that_stops_reading_and_closes_is_released_and_ctrl_c_sto
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     with portal_process("web", "--port", str(port), port=port, log=tmp_path / "web.log") as process:
-        zhang = await http_login(base, "zhangwei")
-        lina = await http_login(base, "lina")
+        zhang = await http_login(base, "zhangwei", factories.PASSWORD)
+        lina = await http_login(base, "lina", factories.PASSWORD)
         # 张伟's browser says hello, then stops reading (a frozen tab, a dead network) …
         async with board_socket(base, board, zhang, max_queue=1, close_timeout=2) as stuck:
             await hello(stuck, 10**9)
