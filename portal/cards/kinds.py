@@ -20,10 +20,13 @@ live, sla, reminders) asks ``kind_of(board_kind)`` and never branches on a kind'
 from __future__ import annotations
 
 import importlib
+import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+
+from piccolo.columns import JSON
 
 if TYPE_CHECKING:
     from piccolo.table import Table
@@ -143,10 +146,18 @@ class CardKind:
         names = tuple(only) if only is not None else self.detail_fields
         for name in names:
             if row.get(name) is None:
-                default = getattr(self.detail, name).get_default_value()
+                default = self.default(name)
                 if default is not None:
                     row[name] = default
         return row
+
+    def default(self, name: str) -> Any:
+        """A detail field's default as a value (a JSON column's default is its JSON text)."""
+        column = getattr(self.detail, name)
+        default = column.get_default_value()
+        if isinstance(column, JSON) and isinstance(default, str):
+            return json.loads(default)
+        return default
 
     async def insert_detail(self, card_id: int, values: Mapping[str, Any]) -> None:
         if self.detail is not None:

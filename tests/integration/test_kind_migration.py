@@ -66,7 +66,7 @@ async def test_the_kind_tables_migration_keeps_every_cards_fields(tmp_path):
     # … and each kind's table holds them, card for card.
     for kind in all_kinds():
         fields = kind.detail_fields
-        defaults = {name: getattr(kind.detail, name).get_default_value() for name in fields}
+        defaults = {name: kind.default(name) for name in fields}
         expected = result["expected"][kind.name]
         assert len(expected) >= 8
         moved = sorted(_canonical(row, fields, defaults) for row in result["details"][kind.name])

@@ -20,6 +20,7 @@ from portal.events.tables import Outbox
 from portal.notifications.tables import Notification
 from portal.reminders import services as reminders
 from portal.settings import get_settings
+from tests import factories
 from tests.conftest import login, post_form
 from tests.integration.test_delivery import effects, overdue_card, robot_hosts, run_retries, smtp  # noqa: F401 (fixtures)
 from tests.processes import free_port
@@ -135,7 +136,7 @@ async def test_one_failing_robot_does_not_stop_the_others(overdue_card, robots, 
 async def test_managers_cannot_point_robots_at_internal_addresses(overdue_card, client, robots, monkeypatch):  # noqa: F811
     robot = robots[0]
     board = overdue_card["board"]
-    await login(client, "chenjing", "portal-demo")
+    await login(client, "chenjing", factories.PASSWORD)
     internal = [
         robot.url,  # http://127.0.0.1:…
         f"https://127.0.0.1:{robot.server.server_port}/send",
