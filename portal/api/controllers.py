@@ -33,14 +33,11 @@ from portal.cards import services as cards
 from portal.cards import stages
 from portal.cards.forms import CardForm, MoveForm
 from portal.cards.kinds import kind_of
-from portal.cards.schemas import CardInput
 from portal.cards.services import StaleCard
 from portal.core.forms import FormError
 from portal.core.schemas import parse
 from portal.core.templating import department_name
 from portal.notifications import services as notifications
-
-COMMON_FIELDS = set(CardInput.model_fields)
 
 
 def kind_fields(kind: str) -> list[str]:

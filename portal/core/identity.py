@@ -22,10 +22,6 @@ class CurrentUser:
     def is_manager(self) -> bool:
         return self.role in ("admin", "manager")
 
-    @property
-    def is_system(self) -> bool:
-        return self.id is None
-
 
 # The portal acting on its own (a signed intake post, the worker's triage): it may write on
 # any board like an administrator, and events record no person as the actor.
