@@ -34,6 +34,7 @@ from portal.core.templating import environment
 from portal.core.web import EXCEPTION_HANDLERS, SessionMiddleware, add_security_headers, login_required, sane_path
 from portal.events import outbox
 from portal.events.outbox import EffectContext
+from portal.inquiries.routes import ROUTES as INQUIRY_ROUTES
 from portal.live.controllers import board_socket, my_socket
 from portal.live.publisher import backend_for
 from portal.notifications.controllers import NotificationController
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             BoardSettingsController,
             CardController,
             *COMMENT_ROUTES,
+            *INQUIRY_ROUTES,
             board_socket,
             my_socket,
             CalendarController,
