@@ -24,7 +24,9 @@
 
   document.addEventListener("htmx:confirm", function (event) {
     var el = event.detail.elt.closest("form") || event.detail.elt;
-    var button = el.querySelector && el.querySelector("[data-confirm]");
+    // Not for requests made from script: htmx.ajax() without a source comes from <body>, which
+    // holds every confirm button on the page (opening a second card asked "Archive this card?").
+    var button = el !== document.body && el.querySelector && el.querySelector("[data-confirm]");
     if (button && !window.confirm(button.getAttribute("data-confirm"))) { event.preventDefault(); }
   });
 
@@ -487,4 +489,50 @@
   });
   document.addEventListener("DOMContentLoaded", countAll);
   document.addEventListener("htmx:afterSettle", countAll);
+
+  // A card changed while its drawer is open (a manager approved a reply, a department signed
+  // for a case): the card comes back live with a newer version than the drawer's live
+  // sections (data-live-section: the URL they load from) were rendered from. Re-load each
+  // such section, and the deadline, unless something is being written in it; the drawer's
+  // own form is left alone (it keeps its 409).
+  function refreshOpenSections() {
+    var drawer = document.getElementById("drawer");
+    var id = drawer && drawer.dataset.cardId;
+    var tile = id && document.getElementById("card-" + id);
+    if (!tile) { return; }
+    var refreshed = false;
+    drawer.querySelectorAll("[data-live-section]").forEach(function (section) {
+      var shown = section.querySelector("[data-card-version]");
+      if (!shown || !(parseInt(tile.dataset.version, 10) > parseInt(shown.dataset.cardVersion, 10))) { return; }
+      var writing = Array.prototype.some.call(section.querySelectorAll("textarea, input:not([type=hidden]):not([type=checkbox]):not([type=radio]), select"), function (field) {
+        return field.tagName === "SELECT" ? false : field.value !== field.defaultValue;
+      });
+      if (writing) { return; }
+      shown.dataset.cardVersion = tile.dataset.version; // once per change
+      htmx.ajax("GET", section.dataset.liveSection, { target: section, swap: "innerHTML" });
+      refreshed = true;
+    });
+    if (refreshed && document.getElementById("deadline-" + id)) {
+      htmx.ajax("GET", "/cards/" + id, { target: "#deadline-" + id, select: "#deadline-" + id, swap: "outerHTML" });
+    }
+  }
+  document.addEventListener("htmx:wsAfterMessage", refreshOpenSections);
+})();
+
+// inquiries: knowledge base — "Use this answer" puts an approved entry's answer into the
+// inquiry's answer field in the same drawer (appended after what is already written).
+(function () {
+  "use strict";
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("button[data-insert-answer]");
+    if (!button) { return; }
+    var scope = button.closest(".drawer") || document;
+    var area = scope.querySelector('textarea[name="answer"]');
+    if (!area) { return; }
+    var text = button.getAttribute("data-insert-answer");
+    var current = area.value.replace(/\s+$/, "");
+    area.value = current ? current + "\n\n" + text : text;
+    area.dispatchEvent(new Event("input", { bubbles: true }));
+    area.focus();
+  });
 })();

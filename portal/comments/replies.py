@@ -9,6 +9,9 @@
   done column) with its stage history and clocks handled as a move does, the first-reply
   clock is completed whatever column the card is in, a template's use is counted, and
   ``reply.sent`` recorded. Viewers see the card move live.
+- A group's lead (``portal.comments.groups``): its sent reply is sent in the same unit to every
+  open member not answered yet whose platform allows its length; its reply waits for a
+  manager when any open member's would.
 - Publishing to the platform is an outbox effect after the commit (``publish_reply``, run
   through ``portal.comments.publishing``): retried while the platform is unreachable, and
   after the outbox's last attempt, or at once when the platform refuses it, the reply is
@@ -31,7 +34,7 @@ from portal.boards.access import BoardAccess, access_for
 from portal.boards.tables import Board, BoardColumn, BoardMember, BoardRole
 from portal.cards import services as cards
 from portal.cards.tables import Card
-from portal.comments import publishing, reply_templates
+from portal.comments import groups, publishing, reply_templates
 from portal.comments.kind import KIND
 from portal.comments.matching import Tier
 from portal.comments.tables import CommentDetail, Reply, ReplyStatus
@@ -137,7 +140,7 @@ async def section(access: BoardAccess, card_id: int, template_id: int | None = N
         "access": access,
         "replies": await list_replies(card_id),
         "limit": limit_for(card.get("platform")),
-        "needs_approval": needs_approval(card) and not access.can_manage,
+        "needs_approval": (needs_approval(card) or await groups.needs_approval(card)) and not access.can_manage,
         "draft": draft,
         "chosen": chosen,
         "template_id": chosen["id"] if chosen else None,
@@ -184,7 +187,7 @@ async def submit(access: BoardAccess, card_id: int, form: ReplyInput) -> dict[st
             )
         if await Reply.exists().where((Reply.card == card_id) & (Reply.status == ReplyStatus.pending)):
             raise FormError({"body": _("A reply to this comment is already waiting for approval.")})
-        waits = needs_approval(card) and not access.can_manage
+        waits = (needs_approval(card) or await groups.needs_approval(card)) and not access.can_manage
         now = datetime.now(UTC)
         rows = await Reply.insert(
             Reply(
@@ -198,12 +201,14 @@ async def submit(access: BoardAccess, card_id: int, form: ReplyInput) -> dict[st
             )
         ).returning(Reply.id)
         reply_id = rows[0]["id"]
+        group = None
         if waits:
             unit.record(EventKind.reply_submitted, "card", card_id, {"reply": reply_id})
             await _tell_managers(unit, access, card, reply_id)
         else:
-            await _send(unit, access, card, reply_id, template["id"] if template else None, now)
-    return {"id": reply_id, "status": ReplyStatus.pending if waits else ReplyStatus.sent}
+            group = await send_within(unit, access, card, reply_id, template["id"] if template else None, now)
+    # ``group``: for a group's lead, the members answered with it and those it was too long for.
+    return {"id": reply_id, "status": ReplyStatus.pending if waits else ReplyStatus.sent, "group": group}
 
 
 async def _reply_access(user: CurrentUser, reply_id: int) -> tuple[BoardAccess, dict[str, Any]]:
@@ -242,7 +247,7 @@ async def approve(user: CurrentUser, reply_id: int) -> int:
             Reply.id == reply_id
         )
         unit.record(EventKind.reply_approved, "card", card["id"], {"reply": reply_id})
-        await _send(unit, access, card, reply_id, reply["template"], now)
+        await send_within(unit, access, card, reply_id, reply["template"], now)
     return row["card"]
 
 
@@ -305,21 +310,26 @@ async def _tell_managers(unit: BoardWrite, access: BoardAccess, card: dict[str, 
     )
 
 
-async def _send(
+async def send_within(
     unit: BoardWrite,
     access: BoardAccess,
     card: dict[str, Any],
     reply_id: int,
     template_id: int | None,
     now: datetime,
-) -> None:
-    """Inside the unit: the reply is sent and everything a sent reply means for the card."""
+    *,
+    batch: str = "",
+) -> dict[str, Any] | None:
+    """Inside the unit: the reply is sent and everything a sent reply means for the card; a
+    group's lead answers its open members with it (``portal.comments.groups``), whose
+    outcome is returned (None for a card that leads no group). ``batch``: the reply was sent
+    to many at once (a member answered through its group)."""
     card_id = card["id"]
     await Reply.update({Reply.status: ReplyStatus.sent, Reply.sent_at: now}).where(Reply.id == reply_id)
     await reply_templates.count_use(template_id)
     if card.get("replied_at") is None:
         await CommentDetail.update({CommentDetail.replied_at: now}).where(CommentDetail.card == card_id)
-    unit.record(EventKind.reply_sent, "card", card_id, {"reply": reply_id})
+    unit.record(EventKind.reply_sent, "card", card_id, {"reply": reply_id, "batch": batch})
     current = await _column_of(card["column"])
     target = await cards.column_by_key(access, REPLIED_KEY)
     moved = target is not None and current["key"] != REPLIED_KEY and current["meaning"] != "done"
@@ -336,6 +346,9 @@ async def _send(
         await Card.update({**updates, Card.version: Card.version + 1, Card.updated_at: now}).where(Card.id == card_id)
     cards.after_card_write(unit, access, card)
     unit.after_commit(Effect(PUBLISH, {"reply": reply_id}))
+    if groups.member_count(card):
+        return await groups.answer_group(unit, access, card, reply_id, now)
+    return None
 
 
 async def complete_first_reply_clock(card: dict[str, Any], now: datetime) -> bool:

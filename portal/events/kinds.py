@@ -46,6 +46,14 @@ class EventKind(StrEnum):
     comment_escalated = "comment.escalated"
     escalation_instructed = "escalation.instructed"
     escalation_closed = "escalation.closed"
+    comment_grouped = "comment.grouped"
+    comment_ungrouped = "comment.ungrouped"
+    comment_group_answered = "comment.group_answered"
+    # The inquiries workflow: one event per action on a case (its step row holds the rest)
+    inquiry_action = "inquiry.action"
+    inquiry_supervised = "inquiry.supervised"
+    inquiry_merged = "inquiry.merged"
+    inquiry_unmerged = "inquiry.unmerged"
 
 
 class _Payload(BaseModel):
@@ -146,6 +154,30 @@ class EscalationEvent(_Payload):
     escalation: int
 
 
+class Grouped(_Payload):
+    group: int  # the lead: the card whose reply answers the group
+    members: list[int] = []  # on the lead's event: the cards that joined or left
+
+
+class GroupAnswered(_Payload):
+    reply: int  # the lead's reply
+    members: list[int] = []  # answered with it
+    skipped: list[int] = []  # the text is longer than their platform allows
+
+
+class InquiryAction(_Payload):
+    action: str
+    step: int
+    from_state: str = ""
+    to_state: str = ""
+    department: int | None = None
+
+
+class InquiryMerged(_Payload):
+    master: int
+    cards: list[int] = []
+
+
 PAYLOADS: dict[EventKind, type[_Payload]] = {
     EventKind.board_created: Named,
     EventKind.card_created: CardCreated,
@@ -178,6 +210,13 @@ PAYLOADS: dict[EventKind, type[_Payload]] = {
     EventKind.comment_escalated: Escalated,
     EventKind.escalation_instructed: EscalationEvent,
     EventKind.escalation_closed: EscalationEvent,
+    EventKind.comment_grouped: Grouped,
+    EventKind.comment_ungrouped: Grouped,
+    EventKind.comment_group_answered: GroupAnswered,
+    EventKind.inquiry_action: InquiryAction,
+    EventKind.inquiry_supervised: InquiryAction,
+    EventKind.inquiry_merged: InquiryMerged,
+    EventKind.inquiry_unmerged: InquiryMerged,
 }
 
 

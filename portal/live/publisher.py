@@ -18,8 +18,36 @@ from portal.live.channels import ACCESS, BELL, CARDS, REFRESH, Envelope, board_c
 Send = Callable[[bytes, list[str]], Awaitable[None]]
 
 
+class NamespacedPubSubBackend(RedisChannelsPubSubBackend):
+    """Redis pub/sub channels are global to the server, not per database: two portals (or
+    two test runs) on one Redis server with different database numbers would receive each
+    other's ``board:1``. Each channel is published and subscribed as "<database>:<name>";
+    the app's subscribers see the plain name."""
+
+    def __init__(self, *, redis, namespace: str) -> None:
+        super().__init__(redis=redis)
+        self._namespace = namespace
+
+    def _names(self, channels) -> list[str]:
+        return [self._namespace + channel for channel in channels]
+
+    async def subscribe(self, channels) -> None:
+        await super().subscribe(self._names(channels))
+
+    async def unsubscribe(self, channels) -> None:
+        await super().unsubscribe(self._names(channels))
+
+    async def publish(self, data: bytes, channels) -> None:
+        await super().publish(data, self._names(channels))
+
+    async def stream_events(self):
+        async for channel, data in super().stream_events():
+            yield channel.removeprefix(self._namespace), data
+
+
 def backend_for(redis) -> RedisChannelsPubSubBackend:
-    return RedisChannelsPubSubBackend(redis=redis)
+    database = redis.connection_pool.connection_kwargs.get("db", 0)
+    return NamespacedPubSubBackend(redis=redis, namespace=f"portal:{database}:")
 
 
 async def publish_card_change(send: Send, change: CardChange, kind: str | None = None) -> bytes:
