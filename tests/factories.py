@@ -17,6 +17,7 @@ from portal.boards.access import access_for
 from portal.boards.tables import Board, BoardColumn, BoardMember
 from portal.cards import services as cards
 from portal.cards.kinds import kind_of
+from portal.events.unit import board_write
 
 PASSWORD = "correct-horse-battery"
 
@@ -41,11 +42,23 @@ class World:
         return await board(kind, people if people is not None else self.people, **options)
 
     async def card(self, username: str = "member", column: str | None = None, **fields: Any) -> int:
-        """A card made by ``username`` through the card service (title defaults to "卡片")."""
+        """A card made by ``username`` through the card service (title defaults to "卡片").
+        A kind whose new cards start in its first column (an inquiry starts at 待受理) gets
+        the card there, then moved to ``column`` by the write path's own move (stage
+        history and clocks as for any move, the kind's rule for drags not applied): a case
+        that reached that state."""
         access = await self.access(username)
         column_id = self.columns[column or next(iter(self.columns))]
-        change = await cards.create_card(access, column_id, {"title": "卡片", **fields})
-        return change.card_id
+        first = self.columns[next(iter(self.columns))]
+        if kind_of(self.kind).on_create is None or column_id == first:
+            return (await cards.create_card(access, column_id, {"title": "卡片", **fields})).card_id
+        card_id = (await cards.create_card(access, first, {"title": "卡片", **fields})).card_id
+        async with board_write(self.board_id, access.user.id) as unit:
+            card = await cards.load_for_write(access, card_id)
+            target = await cards.column_by_key(access, column)
+            await cards.move_within(unit, access, card, target)
+            cards.after_card_write(unit, access, card)
+        return card_id
 
 
 async def department(code: str, name_zh: str | None = None) -> int:

@@ -19,6 +19,7 @@ from portal.boards.access import BoardAccess, access_for
 from portal.cards import services
 from portal.cards.forms import CardForm, MoveForm, NoteForm, QuickAddForm, parse_datetime
 from portal.cards.services import StaleCard
+from portal.core.errors import Conflict
 from portal.core.forms import FormError, optional_int, text
 from portal.i18n import gettext as _
 from portal.i18n import lazy_gettext as _l
@@ -134,9 +135,13 @@ class CardController(Controller):
         try:
             form = MoveForm.parse(data)
             await services.move_card(access, card_id, form)
-        except (StaleCard, FormError) as error:
-            message = stale_message(error) if isinstance(error, StaleCard) else " ".join(error.errors.values())
-            status = 409 if isinstance(error, StaleCard) else 422
+        except (StaleCard, FormError, Conflict) as error:
+            if isinstance(error, StaleCard):
+                message, status = stale_message(error), 409
+            elif isinstance(error, Conflict):
+                message, status = error.message, 409  # the kind refuses this move (an inquiry's loop)
+            else:
+                message, status = " ".join(error.errors.values()), 422
             if from_drawer:
                 context = await _drawer(access, card_id, flash=message, level="error")
                 return Template(

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import importlib
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -70,6 +70,12 @@ class CardKind:
     stage_by_column_key: Mapping[str, str] = field(default_factory=dict)
     stage_by_meaning: Mapping[str, str] = field(default_factory=dict)  # columns a manager added
     completed_by_column_key: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    # A card sent back to a stage whose work was done (an inquiry's 退单 or 审核退回) runs
+    # that stage's clock again from the return; otherwise a done stage stays done.
+    restart_on_return: bool = False
+    # Leaving these columns for an earlier, open one is a reopening (重办: a new round of
+    # clocks, counted), as leaving a done column always is.
+    reopening_from: frozenset[str] = frozenset()
     clocks: tuple[ClockSpec, ...] = ()
     categories: Choices | None = None  # what deadline policies may be specific to
     # Partials (paths under templates/): the form's kind fields, the tile's line, the
@@ -93,9 +99,22 @@ class CardKind:
     # Effects to run after a new card of this kind commits (a comment's triage), whoever made
     # it: the drawer, the API, intake or an import. (card_id) -> outbox effects.
     created_effects: Callable[[int], list[Any]] | None = None
+    # The kind's rule for a move (a drag, the API's move): inside the move's unit, before
+    # the move, (unit, access, card, source column, target column) -> raise Conflict for a
+    # move the kind forbids, or do the kind's own writes of the step the move stands for;
+    # returns the card's changed fields (the move then reads them), or None.
+    on_move: Callable[..., Awaitable[dict[str, Any] | None]] | None = None
+    # Which columns a new card may be created in: (access, column) -> raise Conflict if not.
+    on_create: Callable[[BoardAccess, Mapping[str, Any]], None] | None = None
     # Hide what this viewer may not see, in place, before any template sees the card.
     conceal: Callable[[BoardAccess, dict[str, Any]], None] | None = None
+    # On a save, (the stored card, the fields sent) -> the fields to write: puts back what
+    # ``conceal`` masked where a form sends it back unchanged (a number in an inquiry's text).
+    unconceal: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]] | None = None
     demo_file: str | None = None  # a JSON file in the kind's package: its demo cards
+    # What a demo card of this kind has besides its fields (an inquiry's steps so far):
+    # (card_id, board_id, column, fields, users, departments, arrived, now) -> None.
+    demo_card: Callable[..., Awaitable[None]] | None = None
 
     @property
     def detail_fields(self) -> tuple[str, ...]:

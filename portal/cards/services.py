@@ -244,6 +244,9 @@ async def create_card(access: BoardAccess, column_id: int, fields: dict[str, Any
     _check_assignee(await boards.board_people(access.board_id), fields.get("assignee"), fields)
     async with board_write(access.board_id, access.user.id) as unit:
         column = await _column(access, column_id)
+        kind = kind_of(access.board_kind)
+        if kind.on_create is not None:
+            kind.on_create(access, column)  # an inquiry starts at 待受理
         first = (
             await Card.select(Card.position)
             .where((Card.column == column_id) & (Card.archived == False))
@@ -252,7 +255,6 @@ async def create_card(access: BoardAccess, column_id: int, fields: dict[str, Any
         )  # noqa: E712
         position = (first["position"] - POSITION_STEP) if first else POSITION_STEP
         now = datetime.now(UTC)
-        kind = kind_of(access.board_kind)
         common, detail = kind.split(fields)
         card = Card(
             board=access.board_id,
@@ -293,7 +295,10 @@ async def update_card(access: BoardAccess, card_id: int, form: CardForm) -> Card
     async with board_write(access.board_id, access.user.id) as unit:
         card = access.require_card(await _load(access, card_id))
         await _check_version(card, form.version)
-        changes = {name: value for name, value in form.fields.items() if not _same(card.get(name), value)}
+        sent = form.fields
+        if (unconceal := kind_of(access.board_kind).unconceal) is not None:
+            sent = unconceal(card, sent)  # a masked number sent back keeps the stored one
+        changes = {name: value for name, value in sent.items() if not _same(card.get(name), value)}
         if access.department_only is not None:
             # A liaison works the card but cannot re-route it to other departments.
             changes.pop("department", None)
@@ -327,10 +332,17 @@ async def move_card(access: BoardAccess, card_id: int, form: MoveForm) -> CardCh
         card = access.require_card(await _load(access, card_id, kind_of(access.board_kind).clock_fields))
         await _check_version(card, form.version)
         target = await _column(access, form.column_id)
+        departments = after = _departments(card)
+        kind = kind_of(access.board_kind)
+        if kind.on_move is not None and target["id"] != card["column"]:
+            # The kind's rule: an inquiry's drag is a step of its loop (派单 routes it) or nothing.
+            changed = await kind.on_move(unit, access, card, await _column_any(card["column"]), target)
+            if changed is not None:
+                card = {**card, **changed}
+                after = _departments(card)
         await move_within(unit, access, card, target, after_id=form.after_id)
-        departments = _departments(card)
-        _after_card_write(unit, access, card_id, departments, departments)
-    return CardChange(access.board_id, unit.seq, card_id, "card.moved", departments, departments)
+        _after_card_write(unit, access, card_id, departments, after)
+    return CardChange(access.board_id, unit.seq, card_id, "card.moved", departments, after)
 
 
 async def load_for_write(access: BoardAccess, card_id: int) -> dict[str, Any]:
@@ -373,7 +385,7 @@ async def move_within(
         source = await _column_any(card["column"])
         calendar = await sla.get_calendar()
         round_number = card.get("clock_round") or 1
-        if clocks.is_reopening(source, target):
+        if clocks.is_reopening(access.board_kind, source, target):
             round_number += 1
             reopened = True
         await clocks.on_leave(access.board_kind, card, target, now, calendar)

@@ -70,6 +70,7 @@ def environment() -> Environment:
         priority_label=choices.PRIORITIES.label,
         department_name=department_name,
         mask_phone=labels.mask_phone,
+        mask_numbers=labels.mask_numbers,
     )
     env.filters["datetime"] = format_datetime
     return env

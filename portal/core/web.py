@@ -30,6 +30,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from portal.accounts.services import CurrentUser, NotFound, PermissionDenied, get_active_user
 from portal.accounts.sessions import SESSION_COOKIE
 from portal.api.auth import bearer_token
+from portal.core.errors import Conflict
 from portal.core.forms import MAX_ID, FormError
 from portal.i18n import gettext as _
 from portal.i18n import normalize_locale, set_locale
@@ -181,6 +182,12 @@ def on_form_error(request: Request, exc: FormError) -> Response:
     return _error_page(request, 422, _("Request not accepted"), " ".join(exc.errors.values()), exc.errors)
 
 
+def on_conflict(request: Request, exc: Conflict) -> Response:
+    """An action the object's state does not allow (an inquiry's step out of turn): 409 with
+    the message, as JSON for the API, as a page elsewhere."""
+    return _error_page(request, 409, _("Not possible now"), exc.message)
+
+
 def on_validation_error(request: Request, exc: ValidationException) -> Response:
     """A request body that does not fit its model: 422 with a message per field for the API
     (400 when the body is not JSON at all)."""
@@ -207,6 +214,7 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     PermissionDenied: on_forbidden,
     NotFound: on_not_found,
     FormError: on_form_error,
+    Conflict: on_conflict,
     ValidationException: on_validation_error,
     HTTPException: on_http_exception,
 }

@@ -24,6 +24,7 @@ from portal.boards.tables import Board, BoardColumn, BoardMember
 from portal.cards.kinds import CardKind, all_kinds
 from portal.cards.tables import Card, CardStage, Note
 from portal.db import write_transaction
+from portal.inquiries import knowledge
 from portal.sla import clocks
 from portal.sla import services as sla
 
@@ -58,6 +59,8 @@ async def seed_demo() -> dict[str, int]:
         created["boards"] += is_new
         await _members(board_id, demo["board"], users)
         created["cards"] += await _cards(board_id, kind, demo["cards"], users, departments)
+    # The knowledge base's approved entries, published on /faq (portal/inquiries/faq_demo.json).
+    await knowledge.seed_demo_entries(departments)
     return created
 
 
@@ -208,6 +211,8 @@ async def _cards(
             )
             card_id = rows[0]["id"]
             await kind.insert_detail(card_id, detail)
+            if kind.demo_card is not None:
+                await kind.demo_card(card_id, board_id, column, fields, users, departments, arrived, now)
             # Its clock as the portal would have started it on arrival.
             due = await clocks.on_enter(
                 kind.name,

@@ -1,33 +1,16 @@
-"""The inquiries kind: its columns, its three clocks (accept, answer, follow up), its fields."""
+"""The inquiries kind: its columns (the states of its loop), a clock per state, its fields."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from portal.boards.access import BoardAccess
 from portal.cards.kinds import CardKind, ClockSpec, ColumnSpec
 from portal.core.choices import INQUIRY_CATEGORIES
-from portal.core.labels import mask_phone
 from portal.i18n import lazy_gettext as _l
+from portal.inquiries import workflow
+from portal.inquiries.demo import seed_steps
+from portal.inquiries.knowledge_tables import FaqEntry, FaqVersion
+from portal.inquiries.privacy import conceal, unconceal
 from portal.inquiries.schemas import InquiryInput
-from portal.inquiries.tables import InquiryDetail
-
-
-def can_see_phone(access: BoardAccess, card: dict[str, Any]) -> bool:
-    """Citizens' numbers: managers, and the liaison of the responsible department."""
-    return access.can_manage or (
-        access.department_only is not None and card.get("department") == access.department_only
-    )
-
-
-def conceal(access: BoardAccess, card: dict[str, Any]) -> None:
-    """Mask the citizen's number for whoever may not see it, before any page, form, error or
-    API answer can show it; ``phone_visible`` says which. (Writes read the card themselves:
-    a masked number is never saved.)"""
-    card["phone_visible"] = can_see_phone(access, card)
-    if not card["phone_visible"] and card.get("citizen_phone"):
-        card["citizen_phone"] = mask_phone(card["citizen_phone"])
-
+from portal.inquiries.tables import InquiryDetail, InquiryStep
 
 KIND = CardKind(
     name="inquiries",
@@ -38,35 +21,47 @@ KIND = CardKind(
         ColumnSpec("handling", "办理中", "working"),
         ColumnSpec("review", "待审核", "waiting"),
         ColumnSpec("answered", "已答复", "waiting"),
-        ColumnSpec("follow_up", "回访", "working"),
         ColumnSpec("closed", "办结", "done"),
     ),
     input_model=InquiryInput,
     detail=InquiryDetail,
-    stages=("accept", "answer", "follow_up"),
+    tables=(InquiryStep, FaqEntry, FaqVersion),
+    # Each state runs its own clock: 受理 (accept), 签收 (sign for), 办理 (answer), 审核
+    # (review), 回访 (follow up). A case sent back (退单, 审核退回) runs its stage's clock
+    # again; a dissatisfied follow-up reopens it (重办: a new round of clocks).
+    stages=("accept", "sign", "answer", "review", "follow_up"),
     stage_by_column_key={
         "pending_accept": "accept",
-        "dispatched": "answer",
+        "dispatched": "sign",
         "handling": "answer",
-        "review": "answer",
+        "review": "review",
         "answered": "follow_up",
         "follow_up": "follow_up",
     },
     stage_by_meaning={"new": "accept", "working": "answer", "waiting": "answer"},
+    restart_on_return=True,
+    reopening_from=frozenset({"answered", "follow_up"}),
     clocks=(
         ClockSpec("accept", 1, "working_days"),
-        ClockSpec("answer", 3, "working_days"),
+        ClockSpec("sign", 4, "working_hours"),
+        ClockSpec("answer", 5, "working_days"),
         ClockSpec("answer", 10, "working_days", category="complex"),
+        ClockSpec("review", 1, "working_days"),
         ClockSpec("follow_up", 2, "working_days"),
     ),
     categories=INQUIRY_CATEGORIES,
     fields_partial="partials/inquiries/_fields.html",
     tile_partial="partials/inquiries/_tile.html",
     drawer_partial="partials/inquiries/_drawer.html",
+    sections_partial="partials/inquiries/_sections.html",
     filters_partial="partials/inquiries/_filters.html",
-    tile_fields=("category", "channel"),
+    tile_fields=("category", "channel", "urgency", "master_card"),
     filterable=("category", "channel"),
-    conceal=conceal,
+    conceal=conceal,  # a citizen's numbers: portal.inquiries.privacy
+    unconceal=unconceal,
+    on_move=workflow.on_move,
+    on_create=workflow.on_create,
     clock_fields=("category",),
     demo_file="demo.json",
+    demo_card=seed_steps,
 )

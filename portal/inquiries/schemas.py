@@ -14,6 +14,21 @@ from portal.i18n import gettext as _
 from portal.i18n import lazy_gettext as _l
 
 PHONE_PATTERN = re.compile(r"^1[3-9]\d{9}$|^0\d{2,3}-?\d{7,8}$")
+ID_NUMBER_PATTERN = re.compile(r"^\d{17}[\dX]$")
+# GB 11643: the 18th character checks the first 17 (weights 2^(17-i) mod 11).
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+# A masked number keeps the stored one; these are the fields that may come back masked.
+MASKABLE = ("citizen_phone", "citizen_id_number")
+
+
+def valid_id_number(value: str) -> bool:
+    """An 18-character resident ID number (身份证号) whose check character is right."""
+    if not ID_NUMBER_PATTERN.match(value):
+        return False
+    return _ID_CHECK[sum(int(d) * w for d, w in zip(value[:17], _ID_WEIGHTS, strict=True)) % 11] == value[17]
+
+
 Category = INQUIRY_CATEGORIES.literal()
 Channel = PLATFORMS.literal()
 
@@ -21,6 +36,7 @@ Channel = PLATFORMS.literal()
 class InquiryInput(ReceivedInput):
     citizen_name: Annotated[str, Field(max_length=40)] = ""
     citizen_phone: str = ""
+    citizen_id_number: str = ""
     channel: Channel | None = None  # type: ignore[valid-type]
     category: Category | None = None  # type: ignore[valid-type]
     department: int | None = None
@@ -43,7 +59,15 @@ class InquiryInput(ReceivedInput):
         value = re.sub(r"\s", "", value)
         if value and "*" not in value and not PHONE_PATTERN.match(value):
             raise ValueError(_("Enter a mobile number (11 digits) or a landline like 0571-87654321."))
-        return value  # a masked number ("*") means "keep the stored one": see ``card_fields``
+        return value  # a masked number ("*") means "keep the stored one": see ``to_fields``
+
+    @field_validator("citizen_id_number")
+    @classmethod
+    def _id_number(cls, value: str) -> str:
+        value = re.sub(r"\s", "", value).upper()
+        if value and "*" not in value and not valid_id_number(value):
+            raise ValueError(_("Enter an 18-character ID number (17 digits and a digit or X) and check it."))
+        return value  # masked ("*"): keep the stored one, as for the phone
 
     @field_validator("department")
     @classmethod
@@ -60,13 +84,19 @@ class InquiryInput(ReceivedInput):
         return sorted(set(value) & departments) if departments is not None else sorted(set(value))
 
     def to_fields(self, *, creating: bool = False) -> dict:
-        """A masked number ("138****5678", as shown to whoever may not see it) keeps the stored
-        one on an edit; a new inquiry needs the whole number."""
+        """A masked number ("138****5678", "3301**********1234", as the card shows them: see
+        portal.inquiries.privacy) keeps the stored one on an edit; a new inquiry needs the
+        whole number."""
         fields = super().to_fields(creating=creating)
-        if "*" in (fields.get("citizen_phone") or ""):
-            if creating:
-                raise FormError(
-                    {"citizen_phone": _("Enter a mobile number (11 digits) or a landline like 0571-87654321.")}
-                )
-            fields.pop("citizen_phone")
+        masked = [name for name in MASKABLE if "*" in (fields.get(name) or "")]
+        if masked and creating:
+            raise FormError({name: self._whole_number(name) for name in masked})
+        for name in masked:
+            fields.pop(name)
         return fields
+
+    @staticmethod
+    def _whole_number(name: str) -> str:
+        if name == "citizen_id_number":
+            return _("Enter an 18-character ID number (17 digits and a digit or X) and check it.")
+        return _("Enter a mobile number (11 digits) or a landline like 0571-87654321.")

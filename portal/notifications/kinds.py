@@ -7,4 +7,5 @@ KINDS = {
     "due": _l("A deadline is reached"),
     "escalation": _l("Overdue escalation (督办), for managers"),
     "extension": _l("Extension requests and decisions"),
+    "case": _l("Inquiry cases: routed to my department, sent back, reopened, supervised (派单、退回、重办、督办)"),
 }

@@ -50,11 +50,23 @@ def completes(board_kind: str, stage: str, column: dict[str, Any]) -> bool:
         return True
     order = kind.stages
     new_stage = stage_of(board_kind, column)
-    return stage in order and new_stage in order and order.index(new_stage) > order.index(stage)
+    if stage not in order or new_stage not in order:
+        return False
+    # Sent back (退单, 审核退回): for a kind that restarts a stage on its return, this pass
+    # of the stage is over too — the next pass runs a clock of its own.
+    backwards = kind.restart_on_return and order.index(new_stage) < order.index(stage)
+    return order.index(new_stage) > order.index(stage) or backwards
 
 
-def is_reopening(from_column: dict[str, Any], to_column: dict[str, Any]) -> bool:
-    return from_column["meaning"] == "done" and to_column["meaning"] != "done"
+def is_reopening(board_kind: str, from_column: dict[str, Any], to_column: dict[str, Any]) -> bool:
+    """Out of a done column into an open one; or, for a kind that says so, out of a column
+    whose work was answered back to one where it is worked again (an inquiry's 重办)."""
+    if to_column["meaning"] == "done":
+        return False
+    if from_column["meaning"] == "done":
+        return True
+    reopening_from = kind_of(board_kind).reopening_from
+    return from_column["key"] in reopening_from and to_column["key"] not in reopening_from
 
 
 def resumed_due(calendar: BusinessCalendar, card: dict[str, Any], now: datetime) -> datetime | None:
@@ -118,12 +130,12 @@ async def on_enter(
         .where((CardClock.card_id == card["id"]) & (CardClock.stage == stage) & (CardClock.round == round_number))
         .first()
     )
-    if kept is not None:
-        if kept["completed_at"] is not None:
-            return CLEARED  # this stage's work was done; it runs again only after a reopening
+    if kept is not None and kept["completed_at"] is None:
         return _fields(stage, kept["started_at"], kept["due_at"], kept["mode"])
+    if kept is not None and not kind.restart_on_return:
+        return CLEARED  # this stage's work was done; it runs again only after a reopening
     order = kind.stages
-    first_stage = bool(order) and stage == order[0] and round_number == 1
+    first_stage = bool(order) and stage == order[0] and round_number == 1 and kept is None
     started_at = (card.get("received_at") or now) if first_stage else now
     deadline = policies.deadline_for(
         calendar,
@@ -134,14 +146,26 @@ async def on_enter(
         category=card.get("category"),
         started_at=started_at,
     )
-    await CardClock.insert(
-        CardClock(
-            card_id=card["id"],
-            stage=stage,
-            round=round_number,
-            started_at=started_at,
-            due_at=deadline.due_at,
-            mode=deadline.mode,
+    if kept is not None:
+        # Sent back to a stage whose work was done: its clock runs again from now (the
+        # stage history keeps the earlier visit and its clock).
+        await CardClock.update(
+            {
+                CardClock.started_at: started_at,
+                CardClock.due_at: deadline.due_at,
+                CardClock.mode: deadline.mode,
+                CardClock.completed_at: None,
+            }
+        ).where(CardClock.id == kept["id"])
+    else:
+        await CardClock.insert(
+            CardClock(
+                card_id=card["id"],
+                stage=stage,
+                round=round_number,
+                started_at=started_at,
+                due_at=deadline.due_at,
+                mode=deadline.mode,
+            )
         )
-    )
     return _fields(stage, started_at, deadline.due_at, deadline.mode)

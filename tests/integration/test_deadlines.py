@@ -50,25 +50,27 @@ async def test_replying_stops_the_clock(comments):
     assert row == {"due_at": None, "due_stage": None}
 
 
-async def test_dispatching_an_inquiry_starts_the_three_working_day_clock(inquiries):
+async def test_each_inquiry_stage_starts_its_own_clock_when_the_case_reaches_it(inquiries):
+    from portal.inquiries import workflow
+
     access = await inquiries.access("admin")
-    card_id = await inquiries.card("admin", column="pending_accept", title="社保卡补办", category="policy")
-    card = await Card.select(Card.id, Card.version).where(Card.id == card_id).first()
-    before = datetime.now(UTC)
-    await cards.move_card(
-        access, card["id"], MoveForm(column_id=inquiries.columns["dispatched"], after_id=None, version=card["version"])
-    )
-    row = await Card.select(Card.due_at, Card.due_stage, Card.stage_started_at).where(Card.id == card["id"]).first()
+    health = await factories.department("health")
+    card_id = await inquiries.card("admin", column="pending_accept", title="社保卡补办", department=health)
+    await workflow.act(access, card_id, "accept", {"category": "policy", "urgency": "normal"})
     holidays, workdays, years = chinese_calendar_data()
     calendar = calendar_from_days("Asia/Shanghai", holidays, workdays, years)
-    assert row["due_stage"] == "answer" and row["stage_started_at"] >= before
-    assert row["due_at"] == calendar.add_working_days(row["stage_started_at"], 3)
-    # Moving within the same stage keeps the clock.
-    version = (await Card.select(Card.version).where(Card.id == card["id"]).first())["version"]
-    await cards.move_card(
-        access, card["id"], MoveForm(column_id=inquiries.columns["handling"], after_id=None, version=version)
-    )
-    assert (await Card.select(Card.due_at).where(Card.id == card["id"]).first())["due_at"] == row["due_at"]
+    before = datetime.now(UTC)
+    for column, stage, amount, mode in (
+        ("dispatched", "sign", 4, "working_hours"),  # a drag to 已派单 dispatches to the card's department
+        ("handling", "answer", 5, "working_days"),  # a drag to 办理中 signs for it (a manager may)
+    ):
+        version = (await Card.select(Card.version).where(Card.id == card_id).first())["version"]
+        await cards.move_card(
+            access, card_id, MoveForm(column_id=inquiries.columns[column], after_id=None, version=version)
+        )
+        row = await Card.select(Card.due_at, Card.due_stage, Card.stage_started_at).where(Card.id == card_id).first()
+        assert row["due_stage"] == stage and row["stage_started_at"] >= before
+        assert row["due_at"] == calendar.due(row["stage_started_at"], amount, mode)
 
 
 async def test_complex_inquiries_get_ten_working_days(clean_db):
@@ -76,7 +78,7 @@ async def test_complex_inquiries_get_ten_working_days(clean_db):
     from portal.sla.policies import pick_policy
 
     assert pick_policy(policies, "inquiries", "answer", "normal", "complex")["amount"] == 10
-    assert pick_policy(policies, "inquiries", "answer", "normal", "help")["amount"] == 3
+    assert pick_policy(policies, "inquiries", "answer", "normal", "help")["amount"] == 5
 
 
 async def test_overdue_and_due_today_filters(comments, client):

@@ -75,17 +75,25 @@ async def test_reopening_a_closed_card_starts_a_new_round_and_is_counted(comment
 
 
 async def test_an_inquiry_stage_clock_starts_when_the_stage_first_starts(inquiries):
+    from portal.inquiries import workflow
+
     received = datetime.now(UTC) - timedelta(days=1)
-    card_id = await inquiries.card(column="pending_accept", received_at=received)
-    accepted = await move(inquiries, card_id, "dispatched")
-    answer_due = accepted["due_at"]
-    assert accepted["due_stage"] == "answer" and accepted["stage_started_at"] > received + timedelta(hours=23)
-    # Through handling and back to dispatched: the same answer clock.
-    await move(inquiries, card_id, "handling")
-    back = await move(inquiries, card_id, "dispatched")
-    assert back["due_at"] == answer_due
-    # Back to 待受理 (returned): acceptance was done; no accept clock runs again.
-    returned = await move(inquiries, card_id, "pending_accept")
-    assert returned["due_stage"] is None
+    health = inquiries.departments["health"]
+    card_id = await inquiries.card(column="pending_accept", received_at=received, department=health)
+    manager = await inquiries.access("manager")
+    await workflow.act(manager, card_id, "accept", {"category": "policy", "urgency": "normal"})
+    dispatched = await move(inquiries, card_id, "dispatched", "manager")  # a drag to 已派单 dispatches
+    sign_due = dispatched["due_at"]
+    assert dispatched["due_stage"] == "sign" and dispatched["stage_started_at"] > received + timedelta(hours=23)
+    # 退单 back to 待受理: acceptance was done, but the case must be accepted and dispatched
+    # again, so its accept clock runs again from the return; the sign clock keeps its time.
+    await workflow.act(manager, card_id, "return", {"reason": "不属于本单位职责"})
+    returned = await Card.select().where(Card.id == card_id).first()
+    assert returned["due_stage"] == "accept" and returned["due_at"] > datetime.now(UTC)
     clocks = {row["stage"]: row for row in await CardClock.select().where(CardClock.card_id == card_id)}
-    assert clocks["accept"]["completed_at"] is not None and clocks["answer"]["completed_at"] is None
+    assert clocks["accept"]["completed_at"] is None and clocks["accept"]["started_at"] > received + timedelta(hours=23)
+    assert clocks["sign"]["due_at"] == sign_due and clocks["sign"]["completed_at"] is not None
+    # Dispatched again: the department's sign-for clock starts afresh, not from the first time.
+    await workflow.act(manager, card_id, "accept", {"category": "policy", "urgency": "normal"})
+    again = await move(inquiries, card_id, "dispatched", "manager")
+    assert again["due_stage"] == "sign" and again["stage_started_at"] > dispatched["stage_started_at"]

@@ -216,7 +216,11 @@ async def test_effects_of_a_process_that_died_after_its_commit_are_run_by_a_work
                 await htmx_post(
                     mover,
                     f"/cards/{card_id}/move",
-                    {"column_id": world.columns["pending"], "after_id": "", "version": 2},
+                    {
+                        "column_id": world.columns["pending"],
+                        "after_id": "",
+                        "version": (await _card(card_id))["version"],
+                    },
                     token,
                 )
             assert web_a.wait(timeout=10) == EXIT_AFTER_COMMIT_STATUS

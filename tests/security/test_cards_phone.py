@@ -1,5 +1,6 @@
-"""A citizen's phone number stays masked for those who may not see it, on every response
-that shows the card: the drawer, a refused edit, a conflict, a refused move or deadline action."""
+"""A citizen's phone number stays masked on every response that shows the card: the drawer, a
+refused edit, a conflict, a refused move or deadline action. It is masked for everybody
+(portal.inquiries.privacy); those with the right may only reveal it, on purpose and audited."""
 
 from __future__ import annotations
 
@@ -70,7 +71,7 @@ EXPECTED_STATUS = {
         ("health", "housing"),  # nor may the assisting department's liaison; the responsible one may
     ],
 )
-async def test_the_full_number_reaches_only_those_who_may_see_it(world, hidden_from, shown_to):
+async def test_the_full_number_is_never_shown_and_only_those_with_the_right_may_reveal_it(world, hidden_from, shown_to):
     answers = await _responses(world, hidden_from)
     assert {what: status for what, (status, _html) in answers.items()} == EXPECTED_STATUS
     assert [what for what, (_status, html) in answers.items() if PHONE in html] == []
@@ -86,7 +87,10 @@ async def test_the_full_number_reaches_only_those_who_may_see_it(world, hidden_f
         await client.__aexit__(None, None, None)
     assert response.status_code == 200 and PHONE not in response.text
     assert (await card_row(world["card"]))["citizen_phone"] == PHONE
-    # Those who may see it still do, on the drawer and when their own save is refused.
+    assert 'data-reveal="phone"' not in answers["open the drawer"][1]
+    # Those with the right see it masked too, with the button that reveals it (audited).
     answers = await _responses(world, shown_to)
     assert {what: status for what, (status, _html) in answers.items()} == EXPECTED_STATUS
-    assert PHONE in answers["open the drawer"][1] and PHONE in answers["save without a title"][1]
+    assert [what for what, (_status, html) in answers.items() if PHONE in html] == []
+    assert 'data-reveal="phone"' in answers["open the drawer"][1]
+    assert 'data-reveal="phone"' in answers["save without a title"][1]
