@@ -14,11 +14,17 @@ in memory, not thread-safe: one index per worker process, fed by one task at a t
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
+from typing import TYPE_CHECKING
 
-import numpy as np
-from datasketch import LeanMinHash, MinHash, MinHashLSH
+if TYPE_CHECKING:
+    from datasketch import LeanMinHash, MinHash
+
+# datasketch (and the numpy and scipy it brings, over a second of start-up) is imported where a
+# sketch is made: the web process only shingles texts (an inquiry's duplicates, a comment's
+# group), the worker and the FAQ candidates hash them.
 
 # Parameters. Changing NUM_PERM, SEED, SCHEME or the shingling invalidates every stored
 # signature: bump SIGNATURE_VERSION so that stored signatures of an older version are
@@ -37,8 +43,8 @@ SEED = 20240601
 # datasketch 2's default permutation scheme, pinned so that a later default cannot change
 # the meaning of stored signatures. Its hash values are uint32.
 SCHEME = "affine32"
-_DTYPE = np.dtype("<u4")  # stored little-endian whatever the machine
-SIGNATURE_BYTES = NUM_PERM * _DTYPE.itemsize
+_DTYPE = "<u4"  # stored little-endian uint32 whatever the machine
+SIGNATURE_BYTES = NUM_PERM * 4
 
 # Reported similarity: half the shingles in common. Rephrasings of one short question
 # ("医保异地备案怎么办理" / "请问异地就医备案在哪里办理") land around 0.5–0.8; comments
@@ -89,12 +95,19 @@ def shingles(text: str) -> set[str]:
     return {content[i : i + 2] for i in range(len(content) - 1)} | {content[i : i + 3] for i in range(len(content) - 2)}
 
 
-_PERMUTATIONS = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME).permutations  # generated once
+@functools.cache
+def _permutations():
+    """Generated once per process."""
+    from datasketch import MinHash
+
+    return MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME).permutations
 
 
 def minhash(text: str) -> LeanMinHash:
     """The MinHash of ``text``'s shingles."""
-    sketch = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME, permutations=_PERMUTATIONS)
+    from datasketch import LeanMinHash, MinHash
+
+    sketch = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME, permutations=_permutations())
     sketch.update_batch([shingle.encode("utf-8") for shingle in shingles(text)])
     return LeanMinHash(sketch)
 
@@ -103,6 +116,8 @@ def to_signature(sketch: MinHash) -> bytes:
     """A MinHash as ``NUM_PERM`` little-endian uint32 hash values (``SIGNATURE_BYTES`` bytes)."""
     if len(sketch.hashvalues) != NUM_PERM or sketch.seed != SEED or sketch.scheme != SCHEME:
         raise ValueError("this MinHash was not made with this module's parameters")
+    import numpy as np
+
     return np.asarray(sketch.hashvalues, dtype=_DTYPE).tobytes()
 
 
@@ -115,6 +130,9 @@ def from_signature(data: bytes) -> LeanMinHash:
     """The MinHash a ``signature`` was made from."""
     if len(data) != SIGNATURE_BYTES:
         raise ValueError(f"a signature has {SIGNATURE_BYTES} bytes, got {len(data)}")
+    import numpy as np
+    from datasketch import LeanMinHash
+
     return LeanMinHash(seed=SEED, hashvalues=np.frombuffer(data, dtype=_DTYPE), scheme=SCHEME)
 
 
@@ -129,6 +147,8 @@ class SimilarIndex:
     def __init__(self, threshold: float = THRESHOLD) -> None:
         if not 0 < threshold <= 1:
             raise ValueError("threshold must be in (0, 1]")
+        from datasketch import MinHashLSH
+
         self.threshold = threshold
         self._lsh = MinHashLSH(threshold=max(0.05, threshold - CANDIDATE_MARGIN), num_perm=NUM_PERM)
         self._sketches: dict[int, LeanMinHash] = {}

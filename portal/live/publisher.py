@@ -28,8 +28,12 @@ class NamespacedPubSubBackend(RedisChannelsPubSubBackend):
         super().__init__(redis=redis)
         self._namespace = namespace
 
+    def name(self, channel: str) -> str:
+        """The channel's name on the Redis server."""
+        return self._namespace + channel
+
     def _names(self, channels) -> list[str]:
-        return [self._namespace + channel for channel in channels]
+        return [self.name(channel) for channel in channels]
 
     async def subscribe(self, channels) -> None:
         await super().subscribe(self._names(channels))

@@ -20,6 +20,7 @@ from portal.db import write_transaction
 from portal.events import outbox
 from portal.events.tables import Outbox
 from portal.live.channels import user_channel
+from portal.live.publisher import backend_for
 from portal.notifications import services as notifications
 from portal.notifications.tables import Notification
 from portal.settings import get_settings
@@ -162,7 +163,7 @@ async def test_what_a_dead_process_left_is_delivered_by_the_worker_within_second
     await Board.update({Board.webhooks: [{"kind": "wecom", "url": url}]}).where(Board.id == overdue["world"].board_id)
     manager = overdue["world"].users["manager"]
     pubsub = redis_client.pubsub()
-    await pubsub.subscribe(user_channel(manager))
+    await pubsub.subscribe(backend_for(redis_client).name(user_channel(manager)))
     monkeypatch.setattr(outbox, "OWNER_CLAIM", timedelta(seconds=1))
     # The process commits the reminder and dies before running its effects.
     context = outbox.context()
