@@ -104,6 +104,10 @@ class CardKind:
     # move the kind forbids, or do the kind's own writes of the step the move stands for;
     # returns the card's changed fields (the move then reads them), or None.
     on_move: Callable[..., Awaitable[dict[str, Any] | None]] | None = None
+    # Which changes of an edit the kind allows now: (access, card, changes) -> raise FormError
+    # naming the field for one it does not (an inquiry's answer once approved, its routing
+    # once dispatched: those go through the loop's actions).
+    on_update: Callable[..., Awaitable[None]] | None = None
     # Which columns a new card may be created in: (access, column) -> raise Conflict if not.
     on_create: Callable[[BoardAccess, Mapping[str, Any]], None] | None = None
     # Hide what this viewer may not see, in place, before any template sees the card.

@@ -303,6 +303,8 @@ async def update_card(access: BoardAccess, card_id: int, form: CardForm) -> Card
             # A liaison works the card but cannot re-route it to other departments.
             changes.pop("department", None)
             changes.pop("assisting_departments", None)
+        if changes and (on_update := kind_of(access.board_kind).on_update) is not None:
+            await on_update(access, card, changes)  # the kind's rule: an approved answer stays as approved
         if not changes:
             raise FormError({"__all__": _("Nothing was changed.")})
         if "assignee" in changes:

@@ -45,13 +45,13 @@ BATCH_PREFIX = "group:"  # Reply.batch of a member's reply: "group:<the lead's r
 
 
 class GroupInput(Input):
-    card_ids: Annotated[list[int], Field(min_length=1, max_length=MAX_MEMBERS)]
+    card_ids: Annotated[list[Annotated[int, Field(gt=0, lt=2**31)]], Field(min_length=1, max_length=MAX_MEMBERS)]
 
     messages = {"card_ids": _l("Choose the similar comments to group: 1 to 50.")}
 
 
 class MemberInput(Input):
-    member_id: int
+    member_id: Annotated[int, Field(gt=0, lt=2**31)]
 
     messages = {"member_id": _l("Choose a comment of this group.")}
 

@@ -34,7 +34,7 @@ async def section_context(access: BoardAccess, card_id: int, **extra: Any) -> di
         "state": state,
         "states": workflow.STATES,
         "actions": workflow.allowed(access, card, state),
-        "steps": await workflow.steps(card_id),
+        "steps": await workflow.steps(card_id, card),
         "departments": await workflow.department_names(),
         "urgencies": workflow.URGENCIES,
         "verdicts": workflow.VERDICTS,
@@ -106,7 +106,7 @@ class InquiryApi(Controller):
                 "due_at": step["due_at"].isoformat() if step["due_at"] else None,
                 "at": step["created_at"].isoformat(),
             }
-            for step in await workflow.steps(card_id)
+            for step in await workflow.steps(card_id, await cards.get_card(access, card_id))
         ]
         return case
 

@@ -61,6 +61,7 @@ KIND = CardKind(
     unconceal=unconceal,
     on_move=workflow.on_move,
     on_create=workflow.on_create,
+    on_update=workflow.on_update,
     clock_fields=("category",),
     demo_file="demo.json",
     demo_card=seed_steps,

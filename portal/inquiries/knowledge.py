@@ -37,6 +37,7 @@ from portal.core.choices import INQUIRY_CATEGORIES
 from portal.core.errors import Conflict, NotFound, PermissionDenied
 from portal.core.forms import FormError, valid_id
 from portal.core.identity import CurrentUser
+from portal.core.labels import mask_numbers
 from portal.core.schemas import Input
 from portal.db import is_sqlite, write_transaction
 from portal.i18n import gettext as _
@@ -67,8 +68,8 @@ class EntryInput(Input):
     answer: Annotated[str, Field(min_length=1, max_length=ANSWER_MAX)]
     category: Category | None = None  # type: ignore[valid-type]
     review_at: date | None = None
-    department: int | None = None
-    version: int | None = None  # the version the editor saw (a stale save is refused)
+    department: Annotated[int, Field(gt=0, lt=2**31)] | None = None
+    version: Annotated[int, Field(ge=0, lt=2**31)] | None = None  # the version the editor saw (a stale save is refused)
 
     messages = {
         "question": _l("Write the question: 1 to 200 characters."),
@@ -440,10 +441,12 @@ async def create_from_inquiry(access: BoardAccess, card_id: int) -> int:
     answer = (card["answer"] or "").strip()
     if not answer:
         raise Conflict(_("This inquiry has no written answer yet."))
-    question = " ".join(CONTROL_CHARACTERS.sub(" ", card["title"]).split())[:QUESTION_MAX]
+    # Every signed-in user reads the library (and approved entries go public): a citizen's
+    # number in the case's title or answer is masked in the copy.
+    question = " ".join(CONTROL_CHARACTERS.sub(" ", mask_numbers(card["title"])).split())[:QUESTION_MAX]
     values = {
         "question": question,
-        "answer": answer[:ANSWER_MAX],
+        "answer": mask_numbers(answer)[:ANSWER_MAX],
         "category": card["category"] if card["category"] in INQUIRY_CATEGORIES else None,
         "status": FaqStatus.draft,
         "review_at": today() + timedelta(days=REVIEW_AFTER_DAYS),
@@ -468,13 +471,18 @@ async def update_entry(user: CurrentUser, entry_id: int, form: EntryInput) -> in
             "answer": form.answer,
             "category": form.category,
             "review_at": form.review_at,
-            "status": current["status"] if role == APPROVER else FaqStatus.draft,
+            "status": current["status"],
         }
         if values == _values(current) and form.department == current["department"]:
-            return current["version"]
+            return current["version"]  # an unchanged save changes nothing (nor unpublishes it)
+        if role != APPROVER:
+            values["status"] = FaqStatus.draft  # an editor's change waits for approval
+
         version = current["version"] + 1
         now = datetime.now(UTC)
-        await FaqEntry.update(
+        await _update_version(
+            entry_id,
+            current["version"],
             {
                 FaqEntry.question: values["question"],
                 FaqEntry.answer: values["answer"],
@@ -485,16 +493,19 @@ async def update_entry(user: CurrentUser, entry_id: int, form: EntryInput) -> in
                 FaqEntry.version: version,
                 FaqEntry.updated_by: user.id,
                 FaqEntry.updated_at: now,
-            }
-        ).where(FaqEntry.id == entry_id)
+            },
+        )
         await _version_row(entry_id, version, values, user, now)
     return version
 
 
-async def _set_status(user: CurrentUser, entry_id: int, status: FaqStatus) -> int:
+async def _set_status(user: CurrentUser, entry_id: int, status: FaqStatus, seen: int | None = None) -> int:
     await _require_approver(user)
     async with write_transaction():
         current = await get_entry(user, entry_id)
+        if seen is not None and seen != current["version"]:
+            # Approving what one did not see would publish someone else's new text unread.
+            raise Conflict(_("Someone else changed this entry meanwhile: reload it to see their version."))
         if current["status"] == status:
             return current["version"]
         version = current["version"] + 1
@@ -507,19 +518,32 @@ async def _set_status(user: CurrentUser, entry_id: int, status: FaqStatus) -> in
         }
         if status == FaqStatus.approved:
             changes.update({FaqEntry.approved_by: user.id, FaqEntry.approved_at: now})
-        await FaqEntry.update(changes).where(FaqEntry.id == entry_id)
+        await _update_version(entry_id, current["version"], changes)
         await _version_row(entry_id, version, {**_values(current), "status": status}, user, now)
     return version
 
 
-async def approve(user: CurrentUser, entry_id: int) -> int:
-    """Publish the current text (recorded as a version of its own: who approved what, when)."""
-    return await _set_status(user, entry_id, FaqStatus.approved)
+async def _update_version(entry_id: int, version: int, changes: dict[Any, Any]) -> None:
+    """The update, only if the entry is still at the version read: two saves at once cannot
+    both become the next version (the second gets a 409)."""
+    updated = (
+        await FaqEntry.update(changes)
+        .where((FaqEntry.id == entry_id) & (FaqEntry.version == version))
+        .returning(FaqEntry.id)
+    )
+    if not updated:
+        raise Conflict(_("Someone else changed this entry meanwhile: reload it to see their version."))
 
 
-async def retire(user: CurrentUser, entry_id: int) -> int:
+async def approve(user: CurrentUser, entry_id: int, seen: int | None = None) -> int:
+    """Publish the current text (recorded as a version of its own: who approved what, when);
+    ``seen``: the version the approver read."""
+    return await _set_status(user, entry_id, FaqStatus.approved, seen)
+
+
+async def retire(user: CurrentUser, entry_id: int, seen: int | None = None) -> int:
     """Withdraw it from the public page and from answering; the history stays."""
-    return await _set_status(user, entry_id, FaqStatus.retired)
+    return await _set_status(user, entry_id, FaqStatus.retired, seen)
 
 
 # The demo city -----------------------------------------------------------------------------------

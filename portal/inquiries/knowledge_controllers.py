@@ -10,7 +10,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from portal.core.errors import Conflict, PermissionDenied
-from portal.core.forms import FormError
+from portal.core.forms import FormError, optional_int
 from portal.core.schemas import parse
 from portal.inquiries import knowledge, knowledge_search
 from portal.inquiries.knowledge import EntryInput
@@ -82,12 +82,24 @@ class KnowledgeController(Controller):
 
     @post("/{entry_id:int}/approve")
     async def approve(self, request: Request, entry_id: FromPath[int]) -> Response:
-        await knowledge.approve(request.user, entry_id)
+        seen = optional_int((await request.form()).get("version"))
+        try:
+            await knowledge.approve(request.user, entry_id, seen)
+        except Conflict as error:
+            entry = await knowledge.get_entry(request.user, entry_id)
+            role = await knowledge.knowledge_role(request.user)
+            return await _form(request, role, entry, None, {"__all__": error.message}, status_code=409)
         return Redirect(f"/knowledge/{entry_id}?saved=1", status_code=303)
 
     @post("/{entry_id:int}/retire")
     async def retire(self, request: Request, entry_id: FromPath[int]) -> Response:
-        await knowledge.retire(request.user, entry_id)
+        seen = optional_int((await request.form()).get("version"))
+        try:
+            await knowledge.retire(request.user, entry_id, seen)
+        except Conflict as error:
+            entry = await knowledge.get_entry(request.user, entry_id)
+            role = await knowledge.knowledge_role(request.user)
+            return await _form(request, role, entry, None, {"__all__": error.message}, status_code=409)
         return Redirect(f"/knowledge/{entry_id}?saved=1", status_code=303)
 
 

@@ -50,6 +50,7 @@ from portal.cards.kinds import kind_of
 from portal.cards.tables import Card
 from portal.comments import similar
 from portal.core.errors import Conflict, FormError, NotFound
+from portal.core.labels import mask_numbers
 from portal.core.schemas import Input
 from portal.events.kinds import EventKind
 from portal.events.unit import board_write
@@ -86,7 +87,7 @@ class MergeInput(Input):
 class ViewInput(Input):
     """Which drawer asked (the duplicate's or its master's): the section to show afterwards."""
 
-    view: int | None = None
+    view: Annotated[int, Field(gt=0, lt=2**31)] | None = None
 
 
 # Similarity ----------------------------------------------------------------------------------
@@ -332,7 +333,7 @@ async def _tell_departments(
     recipients = [user for user in await workflow.liaisons(access.board_id, departments) if user != access.user.id]
     if not recipients:
         return
-    title = _("Case merged into #%(id)s: “%(title)s”", id=master_id, title=card["title"])
+    title = _("Case merged into #%(id)s: “%(title)s”", id=master_id, title=mask_numbers(card["title"]))
     body = _("The answer of #%(id)s will answer it: nothing more to do on it.", id=master_id)
     await cards.notify_within(
         unit,

@@ -19,6 +19,7 @@ from portal.api.auth import api_csrf
 from portal.boards.access import BoardAccess, access_for
 from portal.cards import services as cards
 from portal.core.errors import Conflict, FormError, NotFound
+from portal.core.forms import optional_int
 from portal.core.schemas import parse
 from portal.i18n import gettext as _
 from portal.inquiries import merging, workflow
@@ -83,7 +84,7 @@ class MergeController(Controller):
         access = await _case_access(request, card_id)
         data = await request.form()
         master = data.get("master")
-        view = await _view(access, card_id, data, int(master) if str(master or "").isdigit() else None)
+        view = await _view(access, card_id, data, optional_int(master))
 
         async def write() -> None:
             form = parse(merging.MergeInput, data)

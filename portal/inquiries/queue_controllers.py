@@ -76,7 +76,7 @@ class InquiryQueueController(Controller):
     @get("/inquiries/queue")
     async def queue_page(self, request: Request) -> Template:
         chosen = request.query_params.get("department") or ""
-        department = int(chosen) if chosen.isdigit() and valid_id(int(chosen)) else None
+        department = int(chosen) if chosen.isascii() and chosen.isdigit() and valid_id(int(chosen)) else None
         context = await queue.department_queue(request.user, department)
         context["may_see_overdue"] = any(access.can_manage for access in await queue.inquiry_accesses(request.user))
         return Template("pages/inquiries/queue.html", context=context)

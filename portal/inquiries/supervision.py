@@ -28,6 +28,7 @@ from portal.boards.services import who_may_see_card
 from portal.cards import services as cards
 from portal.core.errors import Conflict, NotFound, PermissionDenied
 from portal.core.identity import CurrentUser
+from portal.core.labels import mask_numbers
 from portal.core.schemas import Input, parse
 from portal.events.kinds import EventKind
 from portal.events.outbox import Effect
@@ -226,7 +227,7 @@ async def supervise(access: BoardAccess, card_id: int, note: Any) -> Supervision
         wanted = [user_id for user_id in [*liaisons, *heads] if user_id != access.user.id]
         told = await who_may_see_card(card_id, wanted)
         name = await _department_name(department)
-        title = _("Supervision notice (督办): “%(title)s”", title=card["title"])
+        title = _("Supervision notice (督办): “%(title)s”", title=mask_numbers(card["title"]))
         await cards.notify_within(
             unit,
             [
@@ -236,7 +237,7 @@ async def supervise(access: BoardAccess, card_id: int, note: Any) -> Supervision
                         "kind": "case",
                         "title": title[:200],
                         "dedupe_key": f"case:{step_id}:{user_id}",
-                        "body": text[:300],
+                        "body": mask_numbers(text)[:300],
                         "link": f"/boards/{access.board_id}?card={card_id}",
                         "card_id": card_id,
                     },
@@ -252,9 +253,9 @@ async def supervise(access: BoardAccess, card_id: int, note: Any) -> Supervision
                     "key": f"case:{step_id}",
                     "text": _(
                         "Supervision (督办): “%(title)s” → %(department)s: %(note)s",
-                        title=card["title"],
+                        title=mask_numbers(card["title"]),
                         department=name,
-                        note=text,
+                        note=mask_numbers(text),
                     ),
                 },
             )

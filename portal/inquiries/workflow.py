@@ -43,12 +43,14 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, ValidationInfo, field_validator
 
 from portal.accounts.tables import Department, Role
+from portal.boards import services as boards
 from portal.boards.access import BoardAccess
 from portal.boards.tables import BoardColumn, BoardMember
 from portal.cards import services as cards
 from portal.cards.tables import Card
 from portal.core.choices import INQUIRY_CATEGORIES, Choices
 from portal.core.errors import Conflict, FormError, NotFound
+from portal.core.labels import mask_numbers
 from portal.core.schemas import Input, parse
 from portal.events.kinds import EventKind
 from portal.events.outbox import Effect
@@ -327,14 +329,20 @@ _STEP_FIELDS = (
 )
 
 
-async def steps(card_id: int) -> list[dict[str, Any]]:
-    """The case's timeline, oldest first."""
-    return (
+async def steps(card_id: int, card: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The case's timeline, oldest first. Given the card as shown to a viewer (concealed),
+    the steps' text is masked as its question is for whoever may not reveal the citizen's
+    numbers (a contact record or an answer may carry them)."""
+    rows = (
         await InquiryStep.select(*_STEP_FIELDS)
         .where(InquiryStep.card == card_id)
         .order_by(InquiryStep.id)
         .output(load_json=True)
     )
+    if card is not None and not card.get("may_reveal"):
+        for row in rows:
+            row["text"] = mask_numbers(row["text"] or "")
+    return rows
 
 
 async def department_names() -> dict[int, dict[str, Any]]:
@@ -420,7 +428,7 @@ async def _apply(
     before_departments = [card.get("department"), *(card.get("assisting_departments") or [])]
     notices: list[tuple[list[int], str, str]] = []  # (recipients, title, body)
     robots_text = ""
-    title = card["title"]
+    title = mask_numbers(card["title"])  # notices and robots reach people who may not reveal numbers
 
     if action.name == "accept":
         detail = {"category": form.category, "urgency": form.urgency, "accepted_at": now}
@@ -559,7 +567,8 @@ async def _apply(
     if dragged_to is None:
         cards.after_card_write(unit, access, card, before=[d for d in before_departments if d is not None])
     # Cases merged under this one follow it when it is answered or closed (its answer answers them).
-    await merging.follow_master(unit, access, card["id"], target_state or state)
+    if target_state is not None and target_state != state:
+        await merging.follow_master(unit, access, card["id"], target_state)
     return card
 
 
@@ -588,9 +597,9 @@ async def _complete_clock(card: dict[str, Any], now: datetime) -> None:
         & (CardClock.stage == stage)
         & (CardClock.round == (card.get("clock_round") or 1))
     )
-    await Card.update(
-        {Card.due_stage: None, Card.due_at: None, Card.stage_started_at: None, Card.due_mode: None}
-    ).where(Card.id == card["id"])
+    from portal.sla.clocks import CLEARED
+
+    await Card.update({getattr(Card, name): value for name, value in CLEARED.items()}).where(Card.id == card["id"])
 
 
 async def liaisons(board_id: int, departments: list[int | None]) -> list[int]:
@@ -649,12 +658,15 @@ async def _tell(
                         "kind": "case",
                         "title": title[:200],
                         "dedupe_key": f"case:{step_id}:{user_id}",
-                        "body": (body or "")[:300],
+                        "body": mask_numbers(body or "")[:300],
                         "link": f"/boards/{access.board_id}?card={card['id']}",
                         "card_id": card["id"],
                     },
                 )
             )
+    if batch:
+        allowed = set(await boards.who_may_see_card(card["id"], [user_id for user_id, _notice in batch]))
+        batch = [(user_id, notice) for user_id, notice in batch if user_id in allowed]
     if batch:
         await cards.notify_within(unit, batch)
 
@@ -712,6 +724,21 @@ async def on_move(
     except FormError as error:
         raise Conflict(_("Use the “%(action)s” button for this step.", action=action.label)) from error
     return await _apply(unit, access, full, action, form, from_state, source, dragged_to=target)
+
+
+async def on_update(access: BoardAccess, card: dict[str, Any], changes: dict[str, Any]) -> None:
+    """The drawer's form may not do what only the loop's actions may: routing a case is 派单
+    (while it is new), and its answer is written while it is worked — not rewritten once
+    submitted for review (except by the centre reviewing it) or answered."""
+    state = state_of(await column_of(card["column"]))
+    errors = {}
+    if state != "new" and ({"department", "assisting_departments"} & changes.keys()):
+        field = "department" if "department" in changes else "assisting_departments"
+        errors[field] = _("A dispatched case is routed by the loop: return it (退单) to change its departments.")
+    if "answer" in changes and not (state in ("new", "handling") or (state == "review" and is_centre(access))):
+        errors["answer"] = _("The answer can no longer be changed here: it has been submitted or answered.")
+    if errors:
+        raise FormError(errors)
 
 
 def on_create(access: BoardAccess, column: dict[str, Any]) -> None:

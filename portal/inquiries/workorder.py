@@ -9,7 +9,6 @@ from portal.boards.access import BoardAccess
 from portal.cards import services as cards
 from portal.cards import stages
 from portal.inquiries import workflow
-from portal.inquiries.privacy import mask_text
 
 
 async def work_order(access: BoardAccess, card_id: int) -> dict[str, Any]:
@@ -17,11 +16,7 @@ async def work_order(access: BoardAccess, card_id: int) -> dict[str, Any]:
     await workflow.case_access(access, card_id)
     card = await cards.get_card(access, card_id)  # concealed for this viewer
     column = await workflow.column_of(card["column"])
-    steps = await workflow.steps(card_id)
-    if not card["may_reveal"]:
-        # A liaison's contact record may carry the citizen's number: masked like the question.
-        for step in steps:
-            step["text"] = mask_text(step["text"] or "")
+    steps = await workflow.steps(card_id, card)  # masked as the question is for this viewer
     return {
         "card": card,
         "state": workflow.state_of(column),

@@ -269,3 +269,39 @@ async def test_the_drawer_section_shows_only_allowed_buttons(world, client):
     columns = {row["id"]: row["key"] for row in await BoardColumn.select(BoardColumn.id, BoardColumn.key)}
     row = await Card.select(Card.column).where(Card.id == card_id).first()
     assert columns[row["column"]] == "handling"
+
+
+async def test_the_drawer_form_cannot_do_what_only_the_loop_may(world):
+    from portal.cards.forms import CardForm
+
+    card_id = await dispatched(world)
+    await act(world, "yb", card_id, "sign")
+    await act(world, "yb", card_id, "submit_answer", answer="初稿")
+    await act(world, "centre", card_id, "approve")
+
+    async def edit(username, **fields):
+        version = (await Card.select(Card.version).where(Card.id == card_id).first())["version"]
+        return await cards.update_card(await world.access(username), card_id, CardForm(version=version, fields=fields))
+
+    with pytest.raises(FormError) as refused:  # an approved answer is not rewritten unreviewed
+        await edit("yb", answer="悄悄改过的答复")
+    assert "answer" in refused.value.errors
+    with pytest.raises(FormError) as refused:  # routing a dispatched case is the loop's
+        await edit("centre", department=world.departments["hrss"])
+    assert "department" in refused.value.errors
+    row = await detail(card_id)
+    assert row["answer"] == "初稿"
+    assert (await Card.select(Card.department).where(Card.id == card_id).first())["department"] == world.departments[
+        "medins"
+    ]
+    await edit("centre", title="异地就医报销比例（已答复）")  # other fields stay editable
+
+
+async def test_notices_never_carry_a_citizens_number(world):
+    card_id = await world.card("centre", "pending_accept", title="市民13812345678咨询医保报销")
+    await act(world, "centre", card_id, "accept", category="policy", urgency="normal")
+    await act(world, "centre", card_id, "dispatch", lead_department=world.departments["medins"], instructions="")
+    titles = [
+        row["title"] for row in await Notification.select(Notification.title).where(Notification.card_id == card_id)
+    ]
+    assert titles and all("13812345678" not in title and "138****5678" in title for title in titles)

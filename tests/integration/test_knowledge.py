@@ -189,6 +189,28 @@ async def test_every_edit_is_a_version_and_a_members_edit_of_an_approved_entry_n
     assert stale.status_code == 409 and (await entry_row(entry_id))["version"] == 5
 
 
+async def test_approving_from_an_out_of_date_page_publishes_nothing_unread(world, client):
+    entry_id = await make_entry(world, question="公积金怎么提取", answer="线上提取。")
+    headers = await as_user(client, "manager")
+    seen = (await entry_row(entry_id))["version"]
+    # Meanwhile a member saves a new text: the manager's page still shows the old one.
+    member = await get_active_user(world.users["member"])
+    form = knowledge.EntryInput(question="公积金怎么提取", answer="未经审阅的新答复", category="policy", version=seen)
+    await knowledge.update_entry(member, entry_id, form)
+    refused = await client.post(f"/knowledge/{entry_id}/approve", data={"version": str(seen)}, headers=headers)
+    assert refused.status_code == 409
+    assert (await entry_row(entry_id))["status"] == "draft"
+    # An editor who opens an approved entry and saves it unchanged does not unpublish it.
+    await knowledge.approve(await get_active_user(world.users["manager"]), entry_id)
+    row = await entry_row(entry_id)
+    same = knowledge.EntryInput(
+        question=row["question"], answer=row["answer"], category=row["category"], review_at=row["review_at"],
+        department=row["department"], version=row["version"],
+    )  # fmt: skip
+    await knowledge.update_entry(member, entry_id, same)
+    assert (await entry_row(entry_id))["status"] == "approved"
+
+
 async def test_retiring_is_for_managers_and_takes_the_entry_off_the_public_page(world, client):
     entry_id = await make_entry(
         world, question="公积金提取需要什么条件", answer="购房、租房可提取。", status="approved"
