@@ -37,7 +37,8 @@ async def test_catch_up_deletes_only_cards_the_page_showed(world, base):
     inquiries = world.board_id
     health, housing = world.departments["health"], await factories.department("housing", "住建局")
     for title, department in [("卫健委一", health), ("卫健委二", health), ("住建局的", housing)]:
-        await world.card("sunli", column="handling", title=title, department=department)
+        # Not yet dispatched: routing is still the centre's to change in the form (later, only 退单 re-routes).
+        await world.card("sunli", column="pending_accept", title=title, department=department)
     fields = (Card.id, Card.version, Card.department)
     ours = await Card.select(*fields).where((Card.board == inquiries) & (Card.department == health)).order_by(Card.id)
     theirs = await Card.select(*fields).where((Card.board == inquiries) & (Card.department != health)).first()
