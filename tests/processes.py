@@ -62,6 +62,33 @@ def portal_process(*args: str, env: dict[str, str] | None = None, port: int | No
             out.close()
 
 
+@contextmanager
+def web_processes(ports: list[int], logs: list[Path]):
+    """Several `portal web` processes started at once (their start-ups overlap: half the
+    wait of starting them one after the other)."""
+    outs = [open(log, "wb") for log in logs]  # noqa: SIM115
+    processes = [
+        subprocess.Popen(
+            portal_command("web", "--port", str(port)),
+            cwd=REPO_DIR,
+            env=dict(os.environ),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        for port, out in zip(ports, outs, strict=True)
+    ]
+    try:
+        for port, process in zip(ports, processes, strict=True):
+            wait_until_up(f"http://127.0.0.1:{port}/healthz", process)
+        yield processes
+    finally:
+        for process in processes:
+            stop_group(process)
+        for out in outs:
+            out.close()
+
+
 def stop_group(process: subprocess.Popen, timeout: float = 20) -> None:
     """What a Ctrl-C in the terminal does: SIGINT to the whole foreground process group."""
     if process.poll() is not None:

@@ -12,7 +12,7 @@ from websockets.exceptions import ConnectionClosed
 from portal.cards.tables import Card
 from tests import factories
 from tests.live_helpers import board_socket, card_version, csrf, hello, htmx_post, http_login, receive_until
-from tests.processes import free_port, portal_process
+from tests.processes import free_port, web_processes
 
 pytestmark = pytest.mark.processes
 
@@ -41,10 +41,7 @@ async def login_as(base: str, username: str):
 @pytest.fixture
 def two_webs(tmp_path):
     port_a, port_b = free_port(), free_port()
-    with (
-        portal_process("web", "--port", str(port_a), port=port_a, log=tmp_path / "a.log"),
-        portal_process("web", "--port", str(port_b), port=port_b, log=tmp_path / "b.log"),
-    ):
+    with web_processes([port_a, port_b], [tmp_path / "a.log", tmp_path / "b.log"]):
         yield f"http://127.0.0.1:{port_a}", f"http://127.0.0.1:{port_b}"
 
 
