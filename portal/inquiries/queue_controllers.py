@@ -47,7 +47,7 @@ async def section_context(access: BoardAccess, card_id: int, **extra: Any) -> di
     return {
         "card": card,
         "state": state,
-        "notices": await supervision.notices(card_id),
+        "notices": await supervision.notices(card_id, card),
         "departments": await workflow.department_names(),
         "may_supervise": access.can_manage
         and state != "closed"

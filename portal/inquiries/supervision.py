@@ -162,9 +162,10 @@ async def overdue(user: CurrentUser) -> dict[str, Any]:
     }
 
 
-async def notices(card_id: int) -> list[dict[str, Any]]:
-    """The case's 督办 notices, newest first (its drawer section)."""
-    return [step for step in reversed(await workflow.steps(card_id)) if step["action"] == ACTION]
+async def notices(card_id: int, card: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The case's 督办 notices, newest first (its drawer section); given the card as shown to
+    the viewer, masked as its timeline is."""
+    return [step for step in reversed(await workflow.steps(card_id, card)) if step["action"] == ACTION]
 
 
 # Writes -----------------------------------------------------------------------------------
