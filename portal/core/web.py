@@ -220,5 +220,17 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
 }
 
 
+async def json_object(request: Request) -> dict[str, Any]:
+    """An API request's JSON body as an object (an empty body is {}): anything else is a 422
+    with a message, never a 500."""
+    try:
+        body = await request.json() if (await request.body()).strip() else {}
+    except Exception:  # not JSON at all
+        raise FormError({"__all__": _("The request body must be a JSON object.")}) from None
+    if not isinstance(body, dict):
+        raise FormError({"__all__": _("The request body must be a JSON object.")})
+    return body
+
+
 def client_ip(request: Request) -> str:
     return request.client.host if request.client else ""

@@ -13,7 +13,7 @@ from portal.api.auth import api_csrf
 from portal.boards.access import BoardAccess, access_for
 from portal.cards import services as cards
 from portal.core.errors import Conflict, FormError
-from portal.i18n import gettext as _
+from portal.core.web import json_object
 from portal.i18n import lazy_gettext as _l
 from portal.inquiries import merging, workflow
 
@@ -123,10 +123,5 @@ class InquiryApi(Controller):
     )
     async def act(self, request: Request, card_id: FromPath[int], action: FromPath[str]) -> Response:
         access = await _case_access(request, card_id)
-        try:
-            body = await request.json() if (await request.body()).strip() else {}
-        except Exception:  # not JSON at all
-            raise FormError({"__all__": _("The request body must be a JSON object.")}) from None
-        if not isinstance(body, dict):
-            raise FormError({"__all__": _("The request body must be a JSON object.")})
+        body = await json_object(request)
         return Response(await workflow.act(access, card_id, action, body))

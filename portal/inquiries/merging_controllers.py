@@ -21,6 +21,7 @@ from portal.cards import services as cards
 from portal.core.errors import Conflict, FormError, NotFound
 from portal.core.forms import optional_int
 from portal.core.schemas import parse
+from portal.core.web import json_object
 from portal.i18n import gettext as _
 from portal.inquiries import merging, workflow
 from portal.inquiries.controllers import section_context
@@ -123,7 +124,7 @@ class MergeApi(Controller):
     )
     async def merge(self, request: Request, card_id: FromPath[int]) -> Response:
         access = await _case_access(request, card_id)
-        form = parse(merging.MergeInput, await _body(request))
+        form = parse(merging.MergeInput, await json_object(request))
         await merging.merge(access, card_id, form.master)
         return Response(await _case(access, card_id))
 
@@ -132,16 +133,6 @@ class MergeApi(Controller):
         access = await _case_access(request, card_id)
         await merging.unmerge(access, card_id)
         return Response(await _case(access, card_id))
-
-
-async def _body(request: Request) -> dict[str, Any]:
-    try:
-        body = await request.json() if (await request.body()).strip() else {}
-    except Exception:  # not JSON at all
-        raise FormError({"__all__": _("The request body must be a JSON object.")}) from None
-    if not isinstance(body, dict):
-        raise FormError({"__all__": _("The request body must be a JSON object.")})
-    return body
 
 
 async def _case(access: BoardAccess, card_id: int) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from portal.boards.access import BoardAccess
 from portal.cards import services as cards
 from portal.core.errors import Conflict, FormError
 from portal.core.forms import valid_id
+from portal.core.web import json_object
 from portal.i18n import gettext as _
 from portal.i18n import ngettext
 from portal.inquiries import queue, supervision, workflow
@@ -158,12 +159,7 @@ class SupervisionApi(Controller):
     )
     async def supervise(self, request: Request, card_id: FromPath[int]) -> Response:
         access = await _case_access(request, card_id)
-        try:
-            body = await request.json() if (await request.body()).strip() else {}
-        except Exception:  # not JSON at all
-            raise FormError({"__all__": _("The request body must be a JSON object.")}) from None
-        if not isinstance(body, dict):
-            raise FormError({"__all__": _("The request body must be a JSON object.")})
+        body = await json_object(request)
         result = await supervision.supervise(access, card_id, body.get("note"))
         return Response(
             {
