@@ -5,6 +5,7 @@ re-check access) is the write's own effect, run after its commit (see boards.ser
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -74,7 +75,10 @@ class BoardController(Controller):
 
     @get("/my-work")
     async def my_work_page(self, request: Request) -> Template:
-        return Template("pages/boards/my_work.html", context={"cards": await services.my_cards(request.user)})
+        return Template(
+            "pages/boards/my_work.html",
+            context={"cards": await services.my_cards(request.user), "now": datetime.now(UTC)},
+        )
 
 
 class BoardSettingsController(Controller):

@@ -344,6 +344,8 @@ async def my_cards(user: CurrentUser) -> list[dict[str, Any]]:
         Card.title,
         Card.priority,
         Card.received_at,
+        Card.due_at,
+        Card.paused_at,
         Card.version,
         Card.labels,
         Card.board.id.as_alias("board_id"),
@@ -369,7 +371,19 @@ async def my_cards(user: CurrentUser) -> list[dict[str, Any]]:
     if user.role == Role.liaison:
         # Routed elsewhere since it was assigned: no longer the liaison's to see.
         cards = [c for c in cards if user.department_id in [c["department"], *(c["assisting_departments"] or [])]]
-    return sorted(cards, key=lambda card: (PRIORITY_RANK.get(card["priority"], 9), card["id"]))
+    # The nearest deadline first (a paused clock waits behind the running ones), then the
+    # cards with no clock, most important first.
+    far = datetime.max.replace(tzinfo=UTC)
+    return sorted(
+        cards,
+        key=lambda card: (
+            card["due_at"] is None,
+            card["paused_at"] is not None,
+            card["due_at"] or far,
+            PRIORITY_RANK.get(card["priority"], 9),
+            card["id"],
+        ),
+    )
 
 
 # Creating boards ----------------------------------------------------------------------

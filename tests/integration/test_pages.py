@@ -88,3 +88,27 @@ async def test_my_work_lists_only_my_open_cards(client):
     assert f"my-card-{mine}" in html
     assert f"my-card-{closed}" not in html and f"my-card-{theirs}" not in html
     assert "已关闭" not in re.sub(r"<nav.*?</nav>", "", html, flags=re.S).split("<tbody>")[1]
+
+
+async def test_my_work_lists_the_nearest_deadline_first_with_its_due_time(clean_db, client):
+    from datetime import UTC, datetime, timedelta
+
+    from portal.cards.tables import Card
+
+    world = await factories.board("comments", people={"zhangwei": ("member", "publicity", "member", "张伟")})
+    now = datetime.now(UTC)
+    later = await world.card("zhangwei", "new", title="明天到期", priority="urgent", assignee=world.users["zhangwei"])
+    sooner = await world.card("zhangwei", "new", title="一小时后到期", priority="low", assignee=world.users["zhangwei"])
+    overdue = await world.card("zhangwei", "new", title="市民13812345678的留言", assignee=world.users["zhangwei"])
+    for card_id, due in (
+        (later, now + timedelta(days=1)),
+        (sooner, now + timedelta(hours=1)),
+        (overdue, now - timedelta(hours=2)),
+    ):
+        await Card.update({Card.due_at: due}).where(Card.id == card_id)
+    await login(client, "zhangwei", factories.PASSWORD)
+    page = (await client.get("/my-work")).text
+    rows = re.findall(r'id="my-card-(\d+)"', page)
+    assert rows == [str(overdue), str(sooner), str(later)]  # by deadline, not by priority
+    assert "已超时" in page or "Overdue" in page
+    assert "13812345678" not in page and "138****5678" in page
