@@ -214,16 +214,20 @@ class CardController(Controller):
                 raise FormError({"__all__": _("The form is missing the card's version. Reload the page.")})
             if action == "pause":
                 await services.pause_card(access, card_id, version, text(data, "pause_reason"))
+                done = _("Paused: %(reason)s", reason=text(data, "pause_reason"))
             elif action == "resume":
                 await services.resume_card(access, card_id, version)
+                done = _("The clock runs again.")
             elif action == "request_extension":
                 errors: dict[str, str] = {}
                 until = parse_datetime(text(data, "extension_until"), "extension_until", errors)
                 if errors:
                     raise FormError(errors)
                 await services.request_extension(access, card_id, version, until, text(data, "extension_reason"))
+                done = _("Extension requested: the board's managers decide.")
             elif action in ("approve_extension", "reject_extension"):
                 await services.decide_extension(access, card_id, version, action == "approve_extension")
+                done = _("Extension approved.") if action == "approve_extension" else _("Extension refused.")
             else:
                 raise FormError({"__all__": _("Choose what to do with the deadline.")})
         except FormError as error:
@@ -239,7 +243,7 @@ class CardController(Controller):
                 status_code=409,
                 context={**context, "live_cards": await services.tiles([card_id], access.board_kind)},
             )
-        context = await _drawer(access, card_id, flash=_("Saved."))
+        context = await _drawer(access, card_id, flash=done)
         return Template(
             "partials/cards/_drawer.html",
             context={**context, "live_cards": await services.tiles([card_id], access.board_kind)},

@@ -119,3 +119,22 @@ async def test_a_deadline_in_a_year_without_holiday_data_says_so(comments, clien
     await login(client, "admin", factories.PASSWORD)
     html = (await client.get(f"/cards/{card['id']}", headers={"HX-Request": "true"})).text
     assert "2031" in html and "节假日" in html
+
+
+async def test_the_drawer_says_what_a_deadline_action_did(comments):
+    from tests.integration.test_cards import client_for
+
+    card_id = await comments.card("admin", column="new", title="等待补充材料")
+    client = await client_for("admin")
+    try:
+        version = (await Card.select(Card.version).where(Card.id == card_id).first())["version"]
+        paused = await client.post(
+            f"/cards/{card_id}/deadline",
+            data={"action": "pause", "pause_reason": "等待群众补充材料", "version": version},
+        )
+        assert paused.status_code == 200 and "已挂起：等待群众补充材料" in paused.text
+        version = (await Card.select(Card.version).where(Card.id == card_id).first())["version"]
+        resumed = await client.post(f"/cards/{card_id}/deadline", data={"action": "resume", "version": version})
+        assert resumed.status_code == 200 and "已恢复计时。" in resumed.text
+    finally:
+        await client.__aexit__(None, None, None)
