@@ -14,6 +14,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from portal import STATIC_DIR, TEMPLATES_DIR
 from portal.core import choices, labels
+from portal.events.labels import payload_text, verb_label
 from portal.i18n import LOCALES, current_locale, translations
 from portal.settings import get_settings
 
@@ -70,6 +71,8 @@ def environment() -> Environment:
         priority_label=choices.PRIORITIES.label,
         department_name=department_name,
         mask_phone=labels.mask_phone,
+        verb_label=verb_label,
+        payload_text=payload_text,
         mask_numbers=labels.mask_numbers,
     )
     env.filters["datetime"] = format_datetime

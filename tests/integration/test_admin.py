@@ -202,3 +202,15 @@ async def test_anonymous_language_switch_uses_a_cookie(client, users):
     assert "登录" in page.text
     await post_form(client, "/language", {"language": "en"}, page_url="/login")
     assert "Log in" in (await client.get("/login")).text
+
+
+async def test_the_audit_log_reads_in_words_not_codes(client, users):
+    from portal.events import services as events
+
+    await events.record(
+        "department.updated", actor_id=users["admin"], object_type="department", object_id=1, payload={"name": "卫健委"}
+    )
+    await login(client, "admin")
+    page = (await client.get("/admin/audit")).text
+    assert "修改了部门" in page and "name: 卫健委" in page and "\\u" not in page
+    assert "登录" in page  # the administrator's own login, recorded just now
