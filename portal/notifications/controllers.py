@@ -25,5 +25,11 @@ class NotificationController(Controller):
 
     @post("/{notification_id:int}/read")
     async def mark_one_read(self, request: Request, notification_id: FromPath[int]) -> Redirect:
+        """Mark it read; with ``open=1`` (its title was clicked) go on to what it is about."""
         await services.mark_read(request.user, notification_id)
+        if (await request.form()).get("open") == "1":
+            link = await services.link_of(request.user, notification_id)
+            # Only a link within the portal (stored by the portal itself, checked anyway).
+            if link.startswith("/") and not link.startswith("//"):
+                return Redirect(link, status_code=303)
         return Redirect("/notifications", status_code=303)

@@ -49,6 +49,16 @@ async def mark_read(user: CurrentUser, notification_id: int | None = None) -> No
     await query
 
 
+async def link_of(user: CurrentUser, notification_id: int) -> str:
+    """Where the user's own notification points ("" if nowhere)."""
+    row = (
+        await Notification.select(Notification.link)
+        .where((Notification.id == notification_id) & (Notification.user == user.id))
+        .first()
+    )
+    return (row or {}).get("link") or ""
+
+
 async def notify(
     user_id: int, kind: str, title: str, dedupe_key: str, *, body: str = "", link: str = "", card_id: int | None = None
 ) -> int | None:

@@ -153,8 +153,9 @@ async def test_a_returned_reply_shows_its_reason_to_the_member(world, live_serve
     await member.locator("#bell").click()
     notice = member.locator(".notification", has_text="您对“公交线路调整没有通知”的回复被退回")
     await expect(notice).to_contain_text("请写明新线路的站点和开通时间")
-    # … which leads to the comment, where the drawer says who returned it and why.
-    await notice.get_by_role("link").click()
+    # … which leads to the comment (opening it marks it read), where the drawer says who
+    # returned it and why.
+    await notice.locator("button.notification-title").click()
     section = member.locator(f"#comment-replies-{card_id}")
     await expect(section.locator(".reply .reply-status")).to_have_text("已退回")
     await expect(section.locator(".reply-note")).to_have_text("陈静退回：请写明新线路的站点和开通时间")

@@ -112,3 +112,22 @@ async def test_my_work_lists_the_nearest_deadline_first_with_its_due_time(clean_
     assert rows == [str(overdue), str(sooner), str(later)]  # by deadline, not by priority
     assert "已超时" in page or "Overdue" in page
     assert "13812345678" not in page and "138****5678" in page
+
+
+async def test_opening_a_notification_marks_it_read_and_goes_to_its_card(clean_db, client):
+    from portal.notifications import services as notifications
+    from portal.notifications.tables import Notification
+    from tests.conftest import csrf_from
+
+    world = await factories.board("comments", people={"zhangwei": ("member", "publicity", "member", "张伟")})
+    card_id = await world.card("zhangwei", "new", title="地铁站电梯停运")
+    link = f"/boards/{world.board_id}?card={card_id}"
+    notice = await notifications.notify(world.users["zhangwei"], "mention", "李娜提到了你", "t:1", link=link)
+    await login(client, "zhangwei", factories.PASSWORD)
+    page = (await client.get("/notifications")).text
+    assert f'action="/notifications/{notice}/read"' in page and 'name="open"' in page
+    opened = await client.post(
+        f"/notifications/{notice}/read", data={"open": "1", "_csrf_token": csrf_from(page)}, follow_redirects=False
+    )
+    assert opened.status_code == 303 and opened.headers["location"] == link
+    assert (await Notification.select(Notification.read_at).where(Notification.id == notice).first())["read_at"]
