@@ -338,7 +338,7 @@ async def move_card(access: BoardAccess, card_id: int, form: MoveForm) -> CardCh
         kind = kind_of(access.board_kind)
         if kind.on_move is not None and target["id"] != card["column"]:
             # The kind's rule: an inquiry's drag is a step of its loop (派单 routes it) or nothing.
-            changed = await kind.on_move(unit, access, card, await _column_any(card["column"]), target)
+            changed = await kind.on_move(unit, access, card, await column_any(card["column"]), target)
             if changed is not None:
                 card = {**card, **changed}
                 after = _departments(card)
@@ -384,7 +384,7 @@ async def move_within(
     updates: dict[Any, Any] = {}
     reopened = False
     if target["id"] != card["column"]:
-        source = await _column_any(card["column"])
+        source = await column_any(card["column"])
         calendar = await sla.get_calendar()
         round_number = card.get("clock_round") or 1
         if clocks.is_reopening(access.board_kind, source, target):
@@ -450,7 +450,7 @@ def _card_columns(fields: dict[str, Any]) -> dict[Any, Any]:
     return {getattr(Card, name): value for name, value in fields.items()}
 
 
-async def _column_any(column_id: int) -> dict[str, Any]:
+async def column_any(column_id: int) -> dict[str, Any]:
     """The column a card is in, even one archived since (its key and meaning say what the
     stage was)."""
     row = (

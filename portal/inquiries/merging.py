@@ -60,7 +60,6 @@ from portal.inquiries import workflow  # workflow calls follow_master: use it on
 from portal.inquiries.tables import InquiryDetail, InquiryStep
 from portal.sla import clocks
 from portal.sla import services as sla
-from portal.sla.tables import CardClock
 
 if TYPE_CHECKING:
     from portal.events.unit import BoardWrite
@@ -264,19 +263,8 @@ def _touch(ids: list[int], now: datetime):
     return Card.update({Card.version: Card.version + 1, Card.updated_at: now}).where(Card.id.is_in(ids))
 
 
-async def stop_clock(card_id: int, now: datetime) -> None:
-    """Complete the clock the case runs now and clear its due fields: a merged case keeps no
-    deadline of its own (as ``workflow._complete_clock`` does for 受理, pauses and extension
-    requests included: there is no clock left for them)."""
-    row = await Card.select(Card.due_stage, Card.clock_round).where(Card.id == card_id).first()
-    if row and row["due_stage"]:
-        await CardClock.update({CardClock.completed_at: now}).where(
-            (CardClock.card_id == card_id)
-            & (CardClock.stage == row["due_stage"])
-            & (CardClock.round == (row["clock_round"] or 1))
-            & CardClock.completed_at.is_null()
-        )
-    await Card.update({getattr(Card, name): value for name, value in clocks.CLEARED.items()}).where(Card.id == card_id)
+# A merged case keeps no deadline of its own.
+stop_clock = clocks.stop
 
 
 async def merge(access: BoardAccess, card_id: int, master_id: int) -> None:

@@ -45,7 +45,7 @@ from pydantic import BeforeValidator, Field, ValidationInfo, field_validator
 from portal.accounts.tables import Department, Role
 from portal.boards import services as boards
 from portal.boards.access import BoardAccess
-from portal.boards.tables import BoardColumn, BoardMember
+from portal.boards.tables import BoardMember
 from portal.cards import services as cards
 from portal.cards.tables import Card
 from portal.core.choices import INQUIRY_CATEGORIES, Choices
@@ -59,7 +59,7 @@ from portal.i18n import gettext as _
 from portal.i18n import lazy_gettext as _l
 from portal.inquiries import merging
 from portal.inquiries.tables import InquiryStep
-from portal.sla.tables import CardClock
+from portal.sla import clocks
 
 KIND = "inquiries"
 
@@ -303,14 +303,8 @@ async def case_access(access: BoardAccess, card_id: int) -> None:
     await cards.require_visible(access, card_id)
 
 
-async def column_of(column_id: int) -> dict[str, Any]:
-    """A column by id, archived or not (a case in an archived column keeps its state)."""
-    row = (
-        await BoardColumn.select(BoardColumn.id, BoardColumn.key, BoardColumn.meaning, BoardColumn.name)
-        .where(BoardColumn.id == column_id)
-        .first()
-    )
-    return row or {"id": column_id, "key": "", "meaning": "working", "name": ""}
+# A column by id, archived or not (a case in an archived column keeps its state).
+column_of = cards.column_any
 
 
 _STEP_FIELDS = (
@@ -434,7 +428,7 @@ async def _apply(
         detail = {"category": form.category, "urgency": form.urgency, "accepted_at": now}
         common = {Card.priority: PRIORITY_BY_URGENCY[form.urgency]}
         data = {"category": form.category, "urgency": form.urgency}
-        await _complete_clock(card, now)  # 受理 in time: the accept clock stops here
+        await clocks.stop(card["id"], now)  # 受理 in time: the accept clock stops here
     elif action.name == "answer_directly":
         detail = {"answer": form.answer, "accepted_at": card.get("accepted_at") or now}
         text = form.answer
@@ -584,22 +578,6 @@ def _kind():
     from portal.inquiries.kind import KIND as INQUIRIES
 
     return INQUIRIES
-
-
-async def _complete_clock(card: dict[str, Any], now: datetime) -> None:
-    """Stop the clock running now as done (受理 within its time): the card shows no due time
-    until its next stage starts one."""
-    stage = card.get("due_stage")
-    if not stage:
-        return
-    await CardClock.update({CardClock.completed_at: now}).where(
-        (CardClock.card_id == card["id"])
-        & (CardClock.stage == stage)
-        & (CardClock.round == (card.get("clock_round") or 1))
-    )
-    from portal.sla.clocks import CLEARED
-
-    await Card.update({getattr(Card, name): value for name, value in CLEARED.items()}).where(Card.id == card["id"])
 
 
 async def liaisons(board_id: int, departments: list[int | None]) -> list[int]:

@@ -85,6 +85,22 @@ def _fields(stage: str, started_at: datetime | None, due_at: datetime | None, mo
     return {**CLEARED, "due_stage": stage, "stage_started_at": started_at, "due_at": due_at, "due_mode": mode}
 
 
+async def stop(card_id: int, now: datetime) -> None:
+    """Complete the clock the card runs now and clear its clock fields (pauses and extension
+    requests included): an inquiry accepted in time, a case merged under another."""
+    from portal.cards.tables import Card
+
+    row = await Card.select(Card.due_stage, Card.clock_round).where(Card.id == card_id).first()
+    if row and row["due_stage"]:
+        await CardClock.update({CardClock.completed_at: now}).where(
+            (CardClock.card_id == card_id)
+            & (CardClock.stage == row["due_stage"])
+            & (CardClock.round == (row["clock_round"] or 1))
+            & CardClock.completed_at.is_null()
+        )
+    await Card.update({getattr(Card, name): value for name, value in CLEARED.items()}).where(Card.id == card_id)
+
+
 async def on_leave(
     board_kind: str, card: dict[str, Any], to_column: dict[str, Any], now: datetime, calendar: BusinessCalendar
 ) -> None:
