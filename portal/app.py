@@ -26,6 +26,7 @@ from portal.accounts.sessions import SessionStore
 from portal.api.auth import EndpointList
 from portal.api.controllers import ApiV1
 from portal.boards.controllers import BoardController, BoardSettingsController
+from portal.campaigns.routes import ROUTES as CAMPAIGN_ROUTES
 from portal.cards.controllers import CardController
 from portal.comments.routes import ROUTES as COMMENT_ROUTES
 from portal.core import redis as portal_redis
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             CardController,
             *COMMENT_ROUTES,
             *INQUIRY_ROUTES,
+            *CAMPAIGN_ROUTES,
             board_socket,
             my_socket,
             CalendarController,

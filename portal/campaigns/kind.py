@@ -1,4 +1,5 @@
-"""The campaigns kind: its columns and its one clock, the campaign's own end."""
+"""The campaigns kind: its columns, its plan's approval (portal.campaigns.workflow) and its
+one clock, the campaign's own end."""
 
 from __future__ import annotations
 
@@ -6,8 +7,15 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from portal.campaigns import workflow
 from portal.campaigns.schemas import CampaignInput
-from portal.campaigns.tables import CampaignDetail
+from portal.campaigns.tables import (
+    CampaignDetail,
+    CampaignMetric,
+    CampaignPlanVersion,
+    CampaignQuestion,
+    CampaignTask,
+)
 from portal.cards.kinds import CardKind, ColumnSpec
 from portal.i18n import lazy_gettext as _l
 
@@ -29,6 +37,12 @@ def implied(changes: Mapping[str, Any]) -> dict[str, Any]:
     return {"due_at": changes["ends_at"]} if "ends_at" in changes else {}
 
 
+async def _demo_card(*args: Any) -> None:
+    from portal.campaigns.demo import seed
+
+    await seed(*args)
+
+
 KIND = CardKind(
     name="campaigns",
     label=_l("Campaigns"),
@@ -41,12 +55,28 @@ KIND = CardKind(
     ),
     input_model=CampaignInput,
     detail=CampaignDetail,
+    tables=(CampaignPlanVersion, CampaignTask, CampaignMetric, CampaignQuestion),
     own_clock=own_clock,
     implied=implied,
+    on_move=workflow.on_move,
+    on_update=workflow.on_update,
+    on_create=workflow.on_create,
     fields_partial="partials/campaigns/_fields.html",
     tile_partial="partials/campaigns/_tile.html",
     drawer_partial="partials/campaigns/_drawer.html",
-    tile_fields=("campaign_format", "starts_at", "ends_at"),
+    sections_partial="partials/campaigns/_sections.html",
+    tile_fields=(
+        "campaign_format",
+        "starts_at",
+        "ends_at",
+        "platforms",
+        "pending_version",
+        "approved_version",
+        "plan_version",
+    ),
+    filterable=("campaign_format",),
+    searchable=("theme",),
     clock_fields=("starts_at", "ends_at"),
     demo_file="demo.json",
+    demo_card=_demo_card,
 )

@@ -108,6 +108,9 @@ class CardKind:
     # naming the field for one it does not (an inquiry's answer once approved, its routing
     # once dispatched: those go through the loop's actions).
     on_update: Callable[..., Awaitable[None]] | None = None
+    # The kind's own writes for a new card, inside the create's unit (a campaign's task
+    # checklist from its format's plan template): (unit, access, card_id, fields) -> None.
+    on_created: Callable[..., Awaitable[None]] | None = None
     # Which columns a new card may be created in: (access, column) -> raise Conflict if not.
     on_create: Callable[[BoardAccess, Mapping[str, Any]], None] | None = None
     # Hide what this viewer may not see, in place, before any template sees the card.

@@ -283,6 +283,8 @@ async def create_card(access: BoardAccess, column_id: int, fields: dict[str, Any
             card_id, access.board_id, column, now, access.user.id, clock=due.get("due_stage"), round_number=1
         )
         unit.record(EventKind.card_created, "card", card_id, {"title": fields.get("title", ""), "column": column_id})
+        if kind.on_created is not None:
+            await kind.on_created(unit, access, card_id, fields)
         _after_card_write(unit, access, card_id, None, _departments(fields))
         if kind.created_effects is not None:
             unit.after_commit(*kind.created_effects(card_id))

@@ -85,7 +85,8 @@ CAMPAIGN_FORMATS = Choices(
     ("qa", _l("Q&A")),
     ("poll", _l("Poll")),
     ("livestream", _l("Livestream")),
-    ("quiz", _l("Quiz")),
+    ("quiz", _l("Knowledge challenge")),
+    ("short_video", _l("Short video")),
 )
 
 WEBHOOK_KINDS = Choices(

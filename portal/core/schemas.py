@@ -40,11 +40,45 @@ def _is_list(annotation: Any) -> bool:
     return False
 
 
+def _is_dict(annotation: Any) -> bool:
+    origin = typing.get_origin(annotation)
+    if origin is dict:
+        return True
+    if origin in (typing.Union, types.UnionType):
+        return any(_is_dict(arg) for arg in typing.get_args(annotation))
+    return False
+
+
+def _nested(data: Any, name: str) -> dict[str, Any]:
+    """Fields named ``name.a.b`` as {"a": {"b": value}} (blank values left out)."""
+    nested: dict[str, Any] = {}
+    prefix = name + "."
+    for key in data.keys():
+        value = data.get(key)
+        if not key.startswith(prefix) or not isinstance(value, str) or not value.strip():
+            continue
+        *path, last = key[len(prefix) :].split(".")
+        target = nested
+        for part in path:
+            target = target.setdefault(part, {})
+            if not isinstance(target, dict):
+                break
+        else:
+            target[last] = value
+    return nested
+
+
 def from_form(model: type[BaseModel], data: Any) -> dict[str, Any]:
-    """A posted form as the model's input: lists from repeated fields, empty strings as absent
-    (so optional fields take their default), file parts ignored."""
+    """A posted form as the model's input: lists from repeated fields, a dict from fields
+    named ``field.key`` (or ``field.key.subkey``), empty strings as absent (so optional fields
+    take their default), file parts ignored."""
     values: dict[str, Any] = {}
     for name, field in model.model_fields.items():
+        if _is_dict(field.annotation):
+            nested = _nested(data, name)
+            if nested or any(key.startswith(name + ".") for key in data.keys()):
+                values[name] = nested
+            continue
         if _is_list(field.annotation):
             items = data.getall(name, []) if hasattr(data, "getall") else data.get(name, [])
             items = [item for item in (items if isinstance(items, list) else [items]) if isinstance(item, str)]

@@ -30,9 +30,11 @@ def static_url(path: str) -> str:
     return f"/static/{path}?v={_static_fingerprint(path)}"
 
 
-def format_datetime(value: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
-    if value is None:
+def format_datetime(value: datetime | str | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
+    if value is None or value == "":
         return ""
+    if isinstance(value, str):  # a time kept in a JSON column (a campaign's key moments)
+        value = datetime.fromisoformat(value)
     return value.astimezone(get_settings().tz).strftime(pattern)
 
 

@@ -54,6 +54,11 @@ class EventKind(StrEnum):
     inquiry_supervised = "inquiry.supervised"
     inquiry_merged = "inquiry.merged"
     inquiry_unmerged = "inquiry.unmerged"
+    # Campaigns: the plan's approval, the checklist, the figures, the questions collected
+    campaign_action = "campaign.action"
+    campaign_task = "campaign.task"
+    campaign_metrics = "campaign.metrics"
+    campaign_question = "campaign.question"
 
 
 class _Payload(BaseModel):
@@ -173,6 +178,31 @@ class InquiryAction(_Payload):
     department: int | None = None
 
 
+class CampaignAction(_Payload):
+    action: str
+    version: int | None = None
+    from_state: str = ""
+    to_state: str = ""
+
+
+class CampaignTaskChanged(_Payload):
+    task: int
+    change: str  # added | edited | done | undone | removed | templated
+    title: str = ""
+
+
+class CampaignMetricsRecorded(_Payload):
+    platforms: list[str] = []
+    count: int = 0
+    source: str = ""  # hand | import | api
+
+
+class CampaignQuestionChanged(_Payload):
+    question: int
+    change: str  # added | counted | sent | templated | removed
+    comment_card: int | None = None
+
+
 class InquiryMerged(_Payload):
     master: int
     cards: list[int] = []
@@ -217,6 +247,10 @@ PAYLOADS: dict[EventKind, type[_Payload]] = {
     EventKind.inquiry_supervised: InquiryAction,
     EventKind.inquiry_merged: InquiryMerged,
     EventKind.inquiry_unmerged: InquiryMerged,
+    EventKind.campaign_action: CampaignAction,
+    EventKind.campaign_task: CampaignTaskChanged,
+    EventKind.campaign_metrics: CampaignMetricsRecorded,
+    EventKind.campaign_question: CampaignQuestionChanged,
 }
 
 

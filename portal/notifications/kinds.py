@@ -8,4 +8,6 @@ KINDS = {
     "escalation": _l("Overdue escalation (督办), for managers"),
     "extension": _l("Extension requests and decisions"),
     "case": _l("Inquiry cases: routed to my department, sent back, reopened, supervised (派单、退回、重办、督办)"),
+    "campaign": _l("Campaigns: plans to approve, approved or returned (活动方案审批)"),
+    "task": _l("Campaign tasks: assigned to me, due soon, overdue (活动任务)"),
 }

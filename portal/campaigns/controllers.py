@@ -1,0 +1,108 @@
+"""The campaign plan's routes: the drawer's 方案审批 section and its buttons (htmx), and the
+JSON API ``/api/v1/campaigns/{card_id}/plan[/{action}]``. Thin: portal.campaigns.workflow
+decides."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath
+from litestar.response import Template
+
+from portal.api.auth import api_csrf
+from portal.boards.access import BoardAccess, access_for
+from portal.campaigns import workflow
+from portal.cards import services as cards
+from portal.core.choices import Choices
+from portal.core.errors import Conflict, FormError
+from portal.core.web import json_object
+from portal.i18n import lazy_gettext as _l
+
+VERSION_STATUSES = Choices(
+    ("submitted", _l("awaiting approval")),
+    ("approved", _l("approved")),
+    ("returned", _l("returned")),
+    ("withdrawn", _l("withdrawn")),
+)
+
+
+async def campaign_access(request: Request, card_id: int) -> BoardAccess:
+    """The viewer's access to the campaign's board; 404 for a card that is not a campaign or
+    that this viewer may not see. Every campaign route starts here."""
+    access = await access_for(request.user, await cards.find_board_of(card_id))
+    await workflow.campaign_access(access, card_id)
+    return access
+
+
+async def plan_context(access: BoardAccess, card_id: int, **extra: Any) -> dict[str, Any]:
+    return {
+        **await workflow.plan_state(access, card_id),
+        "access": access,
+        "states": workflow.STATES,
+        "field_labels": workflow.FIELD_LABELS,
+        "version_statuses": VERSION_STATUSES,
+        "errors": {},
+        "values": {},
+        "flash": "",
+        "level": "ok",
+        **extra,
+    }
+
+
+PLAN = "partials/campaigns/_plan.html"
+
+
+class CampaignPlanController(Controller):
+    path = "/campaigns"
+
+    @get("/{card_id:int}/plan")
+    async def section(self, request: Request, card_id: FromPath[int]) -> Template:
+        access = await campaign_access(request, card_id)
+        return Template(PLAN, context=await plan_context(access, card_id))
+
+    @post("/{card_id:int}/plan/{action:str}")
+    async def act(self, request: Request, card_id: FromPath[int], action: FromPath[str]) -> Template:
+        access = await campaign_access(request, card_id)
+        data = await request.form()
+        try:
+            await workflow.act(access, card_id, action, data)
+        except FormError as error:
+            context = await plan_context(
+                access, card_id, errors={f"{action}.{k}": v for k, v in error.errors.items()}, values=dict(data)
+            )
+            context["open_action"] = action
+            return Template(PLAN, context=context, status_code=422)
+        except Conflict as error:
+            return Template(
+                PLAN, context=await plan_context(access, card_id, flash=error.message, level="error"), status_code=409
+            )
+        label = workflow.ACTIONS[action].label
+        return Template(PLAN, context=await plan_context(access, card_id, flash=str(label)))
+
+
+class CampaignPlanApi(Controller):
+    """The plan's approval through the JSON API: the same actions, the same rules."""
+
+    path = "/api/v1/campaigns"
+    tags = ["api v1"]
+    opt = {"exclude_from_csrf": True}  # as ApiV1: api_csrf checks the header for session users
+    guards = [api_csrf]
+
+    @get("/{card_id:int}/plan", summary="A campaign's plan: state, version in force, changes, versions, actions")
+    async def plan(self, request: Request, card_id: FromPath[int]) -> dict[str, Any]:
+        access = await campaign_access(request, card_id)
+        return await workflow.summary(access, card_id)
+
+    @post(
+        "/{card_id:int}/plan/{action:str}",
+        summary=(
+            "Take an action on a campaign's plan: submit {note}, withdraw {}, approve {note} (managers), "
+            "return {reason} (managers), finish {}, archive {}. Answers the plan's state; 409 when the "
+            "action is not allowed now or for you."
+        ),
+        status_code=200,
+    )
+    async def act(self, request: Request, card_id: FromPath[int], action: FromPath[str]) -> Response:
+        access = await campaign_access(request, card_id)
+        return Response(await workflow.act(access, card_id, action, await json_object(request)))

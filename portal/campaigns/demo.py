@@ -1,0 +1,66 @@
+"""The demo city's campaigns carry what brought them to their column: a submitted or approved
+plan version (and, from the parts that own them, tasks, figures and questions), so a new user
+opening any campaign sees it as the team would have left it."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from portal.campaigns import workflow
+from portal.campaigns.tables import CampaignDetail, CampaignPlanVersion
+
+
+def _manager(users: dict[str, dict[str, Any]]) -> int | None:
+    return next((u["id"] for u in users.values() if u["role"] == "manager"), None)
+
+
+async def seed(
+    card_id: int,
+    board_id: int,
+    column: dict[str, Any],
+    fields: dict[str, Any],
+    users: dict[str, dict[str, Any]],
+    departments: dict[str, int],
+    arrived: datetime,
+    now: datetime,
+) -> None:
+    state = workflow.state_of(column)
+    if state == "planning":
+        return
+    card = await _card(card_id)
+    plan = workflow.snapshot(card)
+    submitted_at = arrived - timedelta(days=2)
+    approved = state != "approval"
+    await CampaignPlanVersion.insert(
+        CampaignPlanVersion(
+            card=card_id,
+            version=1,
+            plan=plan,
+            status="approved" if approved else "submitted",
+            submitted_by=card.get("assignee"),
+            submitted_at=submitted_at,
+            decided_by=_manager(users) if approved else None,
+            decided_at=submitted_at + timedelta(hours=5) if approved else None,
+        )
+    )
+    await CampaignDetail.update(
+        {
+            CampaignDetail.plan_version: 1,
+            CampaignDetail.approved_version: 1 if approved else None,
+            CampaignDetail.pending_version: None if approved else 1,
+        }
+    ).where(CampaignDetail.card == card_id)
+
+
+async def _card(card_id: int) -> dict[str, Any]:
+    from portal.campaigns.kind import KIND
+    from portal.cards.tables import Card
+
+    row = (
+        await Card.select(Card.id, Card.title, Card.body, Card.assignee, *KIND.joined())
+        .where(Card.id == card_id)
+        .output(load_json=True)
+        .first()
+    )
+    return KIND.defaults(row)
