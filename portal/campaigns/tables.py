@@ -33,6 +33,10 @@ class CampaignDetail(Table, tablename="campaign_detail"):
     plan_version = Integer(default=0)  # the latest version submitted
     approved_version = Integer(null=True, default=None)  # the version in force
     pending_version = Integer(null=True, default=None)  # submitted and awaiting a decision
+    # What the tile shows without reading the child tables, kept by their services
+    tasks_total = Integer(default=0)
+    tasks_done = Integer(default=0)
+    participants_pct = Integer(null=True, default=None)  # participants against the goal, per cent
     # 复盘, written by the team
     went_well = Text(default="")
     to_change = Text(default="")

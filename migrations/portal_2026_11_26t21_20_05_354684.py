@@ -40,9 +40,9 @@ class User(Table, tablename="portal_user", schema=None):
     )
 
 
-ID = "2026-11-26T21:20:05:006818"
+ID = "2026-11-26T21:20:05:354684"
 VERSION = "1.38.0"
-DESCRIPTION = ""
+DESCRIPTION = "campaigns: the plan, its versions, tasks, metric snapshots and questions"
 
 
 async def forwards():
@@ -1026,6 +1026,27 @@ async def forwards():
     manager.add_column(
         table_class_name="CampaignDetail",
         tablename="campaign_detail",
+        column_name="participants_pct",
+        db_column_name="participants_pct",
+        column_class_name="Integer",
+        column_class=Integer,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="CampaignDetail",
+        tablename="campaign_detail",
         column_name="pending_version",
         db_column_name="pending_version",
         column_class_name="Integer",
@@ -1095,6 +1116,48 @@ async def forwards():
         column_class=JSONB,
         params={
             "default": "{}",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="CampaignDetail",
+        tablename="campaign_detail",
+        column_name="tasks_done",
+        db_column_name="tasks_done",
+        column_class_name="Integer",
+        column_class=Integer,
+        params={
+            "default": 0,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="CampaignDetail",
+        tablename="campaign_detail",
+        column_name="tasks_total",
+        db_column_name="tasks_total",
+        column_class_name="Integer",
+        column_class=Integer,
+        params={
+            "default": 0,
             "null": False,
             "primary_key": False,
             "unique": False,
