@@ -26,9 +26,12 @@ async def seed(
     now: datetime,
 ) -> None:
     state = workflow.state_of(column)
+    card = await _card(card_id)
+    if not card.get("moments") and card.get("starts_at") and card.get("ends_at"):
+        await CampaignDetail.update({CampaignDetail.moments: _moments(card)}).where(CampaignDetail.card == card_id)
+        card["moments"] = _moments(card)
     if state == "planning":
         return
-    card = await _card(card_id)
     plan = workflow.snapshot(card)
     submitted_at = arrived - timedelta(days=2)
     approved = state != "approval"
@@ -51,6 +54,19 @@ async def seed(
             CampaignDetail.pending_version: None if approved else 1,
         }
     ).where(CampaignDetail.card == card_id)
+
+
+def _moments(card: dict[str, Any]) -> list[dict[str, str]]:
+    """Key moments as a team would set them: a warm-up the day before, the launch, the end."""
+    starts, ends = card["starts_at"], card["ends_at"]
+    moments = [
+        {"at": (starts - timedelta(days=1)).isoformat(), "label": "发布活动预告"},
+        {"at": starts.isoformat(), "label": "直播开始" if card.get("campaign_format") == "livestream" else "活动上线"},
+    ]
+    if ends > starts + timedelta(days=2):
+        moments.append({"at": (starts + (ends - starts) / 2).isoformat(), "label": "中期数据通报"})
+    moments.append({"at": ends.isoformat(), "label": "活动结束"})
+    return moments
 
 
 async def _card(card_id: int) -> dict[str, Any]:

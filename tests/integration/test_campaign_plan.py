@@ -1,0 +1,301 @@
+"""A campaign's plan and its approval on the server: what a plan must hold before it is
+submitted, who approves or returns it, the frozen approved version, later changes as a diff
+that needs re-approval, drags that stand for an action, and the same through the API."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from portal.boards.tables import BoardColumn
+from portal.campaigns import workflow
+from portal.campaigns.tables import CampaignDetail, CampaignPlanVersion
+from portal.cards import services as cards
+from portal.cards.forms import CardForm, MoveForm
+from portal.cards.tables import Card
+from portal.core.errors import Conflict, FormError, PermissionDenied
+from portal.notifications.tables import Notification
+from tests.conftest import csrf_from, login
+from tests.factories import board
+
+START = (datetime.now(UTC) + timedelta(days=10)).replace(hour=2, minute=0, second=0, microsecond=0)
+
+
+@pytest.fixture
+async def world(clean_db):
+    return await board("campaigns")
+
+
+async def plan(world, **fields) -> int:
+    """A complete plan: a Douyin 知识挑战 with goals of 5,000 participants and 800 followers."""
+    return await world.card(
+        "member",
+        "planning",
+        **{
+            "title": "医保知识我来答·抖音挑战赛",
+            "theme": "医保新政知识普及",
+            "policy_basis": "职工医保门诊共济保障新政",
+            "campaign_format": "quiz",
+            "platforms": ["douyin"],
+            "starts_at": START,
+            "ends_at": START + timedelta(days=14),
+            "targets": {"douyin": {"participants": 5000, "new_followers": 800}},
+            "assignee": world.users["member"],
+            **fields,
+        },
+    )
+
+
+async def act(world, username, card_id, action, **payload):
+    return await workflow.act(await world.access(username), card_id, action, payload)
+
+
+async def state(card_id: int) -> str:
+    row = await Card.select(Card.column).where(Card.id == card_id).first()
+    return workflow.state_of(await workflow.column_of(row["column"]))
+
+
+async def detail(card_id: int) -> dict:
+    return await CampaignDetail.select().where(CampaignDetail.card == card_id).first()
+
+
+async def edit(world, username, card_id, **fields):
+    version = (await Card.select(Card.version).where(Card.id == card_id).first())["version"]
+    return await cards.update_card(await world.access(username), card_id, CardForm(version=version, fields=fields))
+
+
+async def test_a_plan_is_submitted_returned_with_reasons_then_approved_and_frozen(world):
+    card_id = await plan(world)
+    result = await act(world, "member", card_id, "submit", note="请审批")
+    assert result["state"] == "approval" and result["pending_version"] == 1
+    # The manager hears of it.
+    assert await Notification.exists().where(
+        (Notification.user == world.users["manager"]) & (Notification.kind == "campaign")
+    )
+    # A member cannot approve; a return needs reasons.
+    with pytest.raises(Conflict):
+        await act(world, "member", card_id, "approve")
+    with pytest.raises(FormError) as error:
+        await act(world, "manager", card_id, "return", reason="")
+    assert "reason" in error.value.errors
+    assert await state(card_id) == "approval"
+
+    result = await act(world, "manager", card_id, "return", reason="奖励预算偏高，请压缩到 5000 元以内")
+    assert result["state"] == "planning" and result["pending_version"] is None
+    assert result["versions"][0]["status"] == "returned"
+    assert "5000" in result["versions"][0]["reason"]
+    assert await Notification.exists().where(
+        (Notification.user == world.users["member"]) & (Notification.title.like("%退回%"))
+    )
+
+    await edit(world, "member", card_id, budget=4800)
+    result = await act(world, "member", card_id, "submit")
+    assert result["pending_version"] == 2
+    result = await act(world, "manager", card_id, "approve", note="同意")
+    assert result["state"] == "running" and result["approved_version"] == 2
+    assert result["approved_plan"]["budget"] == 4800
+    assert result["approved_plan"]["targets"] == {"douyin": {"participants": 5000, "new_followers": 800}}
+    assert [v["status"] for v in result["versions"]] == ["returned", "approved"]
+
+
+async def test_an_incomplete_plan_cannot_be_submitted_and_says_what_is_missing(world):
+    card_id = await world.card("member", "planning", title="还没想好的活动")
+    with pytest.raises(Conflict) as error:
+        await act(world, "member", card_id, "submit")
+    assert "主题" in error.value.message or "Theme" in error.value.message
+    assert await state(card_id) == "planning"
+    assert not await CampaignPlanVersion.exists().where(CampaignPlanVersion.card == card_id)
+
+
+async def test_a_pending_plan_cannot_be_edited_until_withdrawn(world):
+    card_id = await plan(world)
+    await act(world, "member", card_id, "submit")
+    with pytest.raises(FormError) as error:
+        await edit(world, "member", card_id, theme="换个主题")
+    assert "theme" in error.value.errors
+    assert (await detail(card_id))["theme"] == "医保新政知识普及"
+    # Not a plan field: the labels may still change.
+    await edit(world, "member", card_id, labels=["医保"])
+    result = await act(world, "member", card_id, "withdraw")
+    assert result["state"] == "planning" and result["versions"][0]["status"] == "withdrawn"
+    await edit(world, "member", card_id, theme="换个主题")
+    assert (await detail(card_id))["theme"] == "换个主题"
+
+
+async def test_a_change_after_approval_is_a_diff_that_needs_re_approval(world):
+    card_id = await plan(world)
+    await act(world, "member", card_id, "submit")
+    await act(world, "manager", card_id, "approve")
+    access = await world.access("member")
+    # Nothing changed: nothing to submit.
+    with pytest.raises(Conflict):
+        await act(world, "member", card_id, "submit")
+
+    await edit(world, "member", card_id, targets={"douyin": {"participants": 8000, "new_followers": 800}}, budget=6000)
+    shown = await workflow.plan_state(access, card_id)
+    assert {change["field"] for change in shown["changes"]} == {"targets", "budget"}
+    goals = next(change for change in shown["changes"] if change["field"] == "targets")
+    assert "5,000" in goals["before"] and "8,000" in goals["after"]
+    # The approved version stays in force: results are measured against 5,000.
+    card = await cards.get_card(access, card_id)
+    assert (await workflow.effective_plan(card))["targets"]["douyin"]["participants"] == 5000
+
+    result = await act(world, "member", card_id, "submit", note="参与目标上调")
+    assert result["state"] == "running" and result["pending_version"] == 2
+    result = await act(world, "manager", card_id, "approve")
+    assert result["approved_version"] == 2 and result["changes"] == []
+    card = await cards.get_card(access, card_id)
+    assert (await workflow.effective_plan(card))["targets"]["douyin"]["participants"] == 8000
+    # Version 1 is kept as it was approved.
+    first = (
+        await CampaignPlanVersion.select(CampaignPlanVersion.plan)
+        .where((CampaignPlanVersion.card == card_id) & (CampaignPlanVersion.version == 1))
+        .output(load_json=True)
+        .first()
+    )
+    assert first["plan"]["targets"]["douyin"]["participants"] == 5000
+
+
+async def test_drags_stand_for_actions_and_a_campaign_runs_only_once_approved(world):
+    card_id = await plan(world)
+    member, manager = await world.access("member"), await world.access("manager")
+
+    async def drag(access, key):
+        version = (await Card.select(Card.version).where(Card.id == card_id).first())["version"]
+        return await cards.move_card(
+            access, card_id, MoveForm(column_id=world.columns[key], after_id=None, version=version)
+        )
+
+    with pytest.raises(Conflict):
+        await drag(member, "running")  # not approved
+    await drag(member, "approval")  # = submit
+    assert (await detail(card_id))["pending_version"] == 1
+    with pytest.raises(Conflict):
+        await drag(member, "running")  # only a manager approves
+    with pytest.raises(Conflict):
+        await drag(manager, "planning")  # a return needs reasons: the button
+    await drag(manager, "running")  # = approve
+    assert (await detail(card_id))["approved_version"] == 1
+    await drag(member, "review")  # = finish
+    with pytest.raises(Conflict) as error:
+        await drag(member, "archived")  # the review is not written yet
+    assert await state(card_id) == "review"
+    assert error.value.message
+    await edit(world, "member", card_id, went_well="题目贴近生活", to_change="预热期太短")
+    await drag(member, "archived")
+    assert await state(card_id) == "archived"
+    with pytest.raises(FormError):
+        await edit(world, "member", card_id, theme="归档后改主题")
+
+
+async def test_a_new_campaign_starts_as_a_plan_and_viewers_cannot_act(world):
+    access = await world.access("member")
+    with pytest.raises(Conflict):
+        await cards.create_card(access, world.columns["running"], {"title": "直接执行？"})
+    card_id = await plan(world)
+    with pytest.raises(PermissionDenied):
+        await act(world, "viewer", card_id, "submit")
+    assert (await detail(card_id))["pending_version"] is None
+
+
+async def test_the_plan_form_takes_goals_per_platform_and_key_moments(world, client):
+    await login(client, "member")
+    page = await client.get(f"/boards/{world.board_id}")
+    token = csrf_from(page.text)
+    response = await client.post(
+        f"/boards/{world.board_id}/cards",
+        data={
+            "_csrf_token": token,
+            "column_id": world.columns["planning"],
+            "title": "局长直播间",
+            "campaign_format": "livestream",
+            "platforms": ["douyin", "wechat"],
+            "targets.douyin.participants": "5,000",
+            "targets.wechat.reads": "20000",
+            "targets.weibo.reads": "",
+            "moments": "2026-12-01 19:30 直播开始\n2026-12-01 21:00 抽奖",
+            "budget": "3000",
+        },
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code in (200, 201), response.text[:500]
+    row = await CampaignDetail.select().where(CampaignDetail.card.title == "局长直播间").output(load_json=True).first()
+    assert row["targets"] == {"douyin": {"participants": 5000}, "wechat": {"reads": 20000}}
+    assert [m["label"] for m in row["moments"]] == ["直播开始", "抽奖"]
+    assert row["budget"] == 3000
+
+    # A goal for a platform the campaign does not run on, and a bad moment line: 422, nothing saved.
+    response = await client.post(
+        f"/boards/{world.board_id}/cards",
+        data={
+            "_csrf_token": token,
+            "column_id": world.columns["planning"],
+            "title": "错误的计划",
+            "platforms": ["douyin"],
+            "targets.weibo.reads": "100",
+            "moments": "明天 直播",
+        },
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 422
+    assert not await Card.exists().where(Card.title == "错误的计划")
+
+
+async def test_the_api_takes_the_same_actions_and_the_section_shows_the_buttons(world, client):
+    card_id = await plan(world)
+    await login(client, "member")
+    client.headers["x-csrftoken"] = csrf_from((await client.get("/boards")).text)
+    response = await client.post(f"/api/v1/campaigns/{card_id}/plan/submit", json={"note": "请审批"})
+    assert response.status_code == 200 and response.json()["state"] == "approval"
+    response = await client.post(f"/api/v1/campaigns/{card_id}/plan/approve", json={})
+    assert response.status_code == 409 and response.json()["message"]
+    response = await client.post(f"/api/v1/campaigns/{card_id}/plan/nonsense", json={})
+    assert response.status_code == 404
+
+    client.headers["HX-Request"] = "true"
+    section = await client.get(f"/campaigns/{card_id}/plan")
+    assert 'data-action="withdraw"' in section.text and 'data-action="approve"' not in section.text
+
+    await login(client, "manager")
+    client.headers["x-csrftoken"] = csrf_from((await client.get("/boards")).text)
+    section = await client.get(f"/campaigns/{card_id}/plan")
+    assert 'data-action="approve"' in section.text and 'data-action="return"' in section.text
+    response = await client.post(f"/campaigns/{card_id}/plan/return", data={"reason": ""})
+    assert response.status_code == 422 and "field-error" in response.text
+    response = await client.post(f"/campaigns/{card_id}/plan/approve", data={})
+    assert response.status_code == 200 and 'data-state="running"' in response.text
+    columns = {row["id"]: row["key"] for row in await BoardColumn.select(BoardColumn.id, BoardColumn.key)}
+    assert columns[(await Card.select(Card.column).where(Card.id == card_id).first())["column"]] == "running"
+
+    await login(client, "outsider")
+    assert (await client.get(f"/campaigns/{card_id}/plan")).status_code == 404
+    assert (await client.get(f"/api/v1/campaigns/{card_id}/plan")).status_code == 404
+
+
+async def test_a_plan_is_created_through_the_api_with_goals_and_moments(world, client):
+    await login(client, "member")
+    client.headers["x-csrftoken"] = csrf_from((await client.get("/boards")).text)
+    body = {
+        "column_key": "planning",
+        "title": "反诈直播间",
+        "theme": "全民反诈",
+        "campaign_format": "livestream",
+        "platforms": ["douyin"],
+        "starts_at": "2026-12-10T19:30:00+08:00",
+        "ends_at": "2026-12-10T21:30:00+08:00",
+        "moments": [{"at": "2026-12-10T19:30:00+08:00", "label": "直播开始"}],
+        "targets": {"douyin": {"participants": 20000, "comments": 800}},
+        "budget": 3000,
+    }
+    response = await client.post(f"/api/v1/boards/{world.board_id}/cards", json=body)
+    assert response.status_code == 201, response.text
+    card = response.json()
+    assert card["targets"] == {"douyin": {"participants": 20000, "comments": 800}}
+    assert card["moments"][0]["label"] == "直播开始"
+    bad = await client.post(
+        f"/api/v1/boards/{world.board_id}/cards",
+        json={**body, "title": "坏目标", "targets": {"douyin": {"participants": -5}}},
+    )
+    assert bad.status_code == 422 and "targets" in bad.json()["errors"]
+    assert not await Card.exists().where(Card.title == "坏目标")
