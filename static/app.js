@@ -16,10 +16,13 @@
   // ---- confirm dialogs: <button data-confirm="…"> --------------------------------------
   document.addEventListener("click", function (event) {
     var target = event.target.closest("[data-confirm]");
-    if (target && !window.confirm(target.getAttribute("data-confirm"))) {
+    if (!target) { return; }
+    if (!window.confirm(target.getAttribute("data-confirm"))) {
       event.preventDefault();
       event.stopImmediatePropagation();
+      return;
     }
+    target.dataset.confirmedAt = String(Date.now()); // the form's htmx:confirm need not ask again
   }, true);
 
   document.addEventListener("htmx:confirm", function (event) {
@@ -27,7 +30,11 @@
     // Not for requests made from script: htmx.ajax() without a source comes from <body>, which
     // holds every confirm button on the page (opening a second card asked "Archive this card?").
     var button = el !== document.body && el.querySelector && el.querySelector("[data-confirm]");
-    if (button && !window.confirm(button.getAttribute("data-confirm"))) { event.preventDefault(); }
+    if (!button) { return; }
+    var confirmedAt = parseInt(button.dataset.confirmedAt || "0", 10);
+    delete button.dataset.confirmedAt;
+    if (Date.now() - confirmedAt < 5000) { return; } // asked on the click that submitted it
+    if (!window.confirm(button.getAttribute("data-confirm"))) { event.preventDefault(); }
   });
 
   // ---- placing live cards ---------------------------------------------------------------

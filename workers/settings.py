@@ -21,6 +21,7 @@ from arq import cron
 from arq.connections import RedisSettings
 
 from portal import db
+from portal.campaigns import task_reminders
 from portal.events import outbox
 from portal.events.outbox import EffectContext
 from portal.reminders import services as reminders
@@ -110,6 +111,20 @@ async def sweep_reminders(ctx: dict) -> int:
     return await reminders.sweep(ctx["redis"], full=full)
 
 
+async def send_task_reminder(ctx: dict, task_id: int, kind: str, due_iso: str) -> int:
+    """One campaign task's 催办 / due notice / overdue notice (portal/campaigns/task_reminders.py);
+    returns how many people were newly notified (0 when it no longer applies or was sent)."""
+    return len(await task_reminders.send(task_id, kind, due_iso))
+
+
+async def sweep_task_reminders(ctx: dict) -> int:
+    """Re-arm the campaign tasks' reminders Redis lost: everything when the worker starts,
+    hourly and when Redis forgot; otherwise what is due soon."""
+    full = None if ctx.get("task_sweep_ran") else True
+    ctx["task_sweep_ran"] = True
+    return await task_reminders.sweep(ctx["redis"], full=full)
+
+
 _triage_one_at_a_time = asyncio.Lock()
 
 
@@ -130,10 +145,11 @@ async def triage_comment(ctx: dict, card_id: int) -> bool:
 
 class WorkerSettings:
     redis_settings = RedisSettings.from_dsn(get_settings().effective_redis_url)
-    functions = [send_reminder, triage_comment]
+    functions = [send_reminder, triage_comment, send_task_reminder]
     cron_jobs = [
         cron(heartbeat, second={0, 30}, run_at_startup=False, unique=False),
         cron(sweep_reminders, second={15}, run_at_startup=True, unique=True),
+        cron(sweep_task_reminders, second={45}, run_at_startup=True, unique=True),
         cron(purge_outbox, hour={3}, minute={40}, second={0}, run_at_startup=False, unique=True, keep_result=60),
     ]
     on_startup = startup

@@ -4,11 +4,11 @@ from portal.core.choices import Choices
 from portal.i18n import lazy_gettext as _l
 
 METRICS = Choices(
-    ("participants", _l("Participants")),
-    ("comments", _l("Comments")),
-    ("shares", _l("Shares")),
-    ("new_followers", _l("New followers")),
-    ("reads", _l("Reads")),
+    ("participants", _l("Participants (figure)")),
+    ("comments", _l("Comments (figure)")),
+    ("shares", _l("Shares (figure)")),
+    ("new_followers", _l("New followers (figure)")),
+    ("reads", _l("Reads (figure)")),
 )
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from portal.campaigns import workflow
+from portal.campaigns import metrics, questions, tasks, workflow
 from portal.campaigns.tables import CampaignDetail, CampaignPlanVersion
 
 
@@ -30,6 +30,9 @@ async def seed(
     if not card.get("moments") and card.get("starts_at") and card.get("ends_at"):
         await CampaignDetail.update({CampaignDetail.moments: _moments(card)}).where(CampaignDetail.card == card_id)
         card["moments"] = _moments(card)
+    await tasks.seed_tasks(card_id, state, fields, users, now)
+    await metrics.seed_metrics(card_id, state, card, now)
+    await questions.seed_questions(card_id, state, card, now)
     if state == "planning":
         return
     plan = workflow.snapshot(card)

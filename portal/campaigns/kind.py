@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from portal.campaigns import workflow
+from portal.campaigns import tasks, workflow
 from portal.campaigns.schemas import CampaignInput
 from portal.campaigns.tables import (
     CampaignDetail,
@@ -61,10 +61,12 @@ KIND = CardKind(
     on_move=workflow.on_move,
     on_update=workflow.on_update,
     on_create=workflow.on_create,
+    on_created=tasks.on_campaign_created,
     fields_partial="partials/campaigns/_fields.html",
     tile_partial="partials/campaigns/_tile.html",
     drawer_partial="partials/campaigns/_drawer.html",
     sections_partial="partials/campaigns/_sections.html",
+    tools_partial="partials/campaigns/_tools.html",
     tile_fields=(
         "campaign_format",
         "starts_at",

@@ -515,6 +515,10 @@ async def _apply(
     if detail:
         await _kind().update_detail(card["id"], detail)
         card = {**card, **detail}
+    if detail.get("approved_version") is not None:
+        from portal.campaigns import metrics  # (metrics reads the plan in force from here)
+
+        await metrics.refresh_participants_pct(card)  # the goals in force may have changed
     if target is not None and target != state and dragged_to is None:
         column = await cards.column_by_key(access, COLUMN_KEY_BY_STATE[target])
         if column is None:

@@ -34,7 +34,7 @@ import sys
 import unicodedata
 import zipfile
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from pathlib import PurePath
@@ -210,7 +210,7 @@ def read_rows(
 ) -> list[dict[str, str]]:
     """The rows below the header as {header text: cell text}; blank and repeated headers are
     left out (the first of a repeated header wins), so are empty rows."""
-    table = _read_table(filename, data, max_rows=max_rows, max_bytes=max_bytes)
+    table = read_table(filename, data, max_rows=max_rows, max_bytes=max_bytes)
     keep = {}
     for index, header in enumerate(table.headers):
         if header and header not in keep:
@@ -236,7 +236,7 @@ def parse_import(
         fixed = names.get(_key(platform))
         if fixed is None:
             raise ImportFileError(_("Choose a platform."))
-    table = _read_table(filename, data, max_rows=max_rows, max_bytes=max_bytes)
+    table = read_table(filename, data, max_rows=max_rows, max_bytes=max_bytes)
     missing = tuple(name for name in REQUIRED if name not in table.columns and not (name == "platform" and fixed))
     if missing:
         columns = ", ".join(f"{COLUMNS[name][0]} ({name})" for name in missing)
@@ -367,7 +367,19 @@ def _at(cells: list[str], index: int) -> str:
 # Reading the file --------------------------------------------------------------------------
 
 
-def _read_table(filename: str, data: bytes, *, max_rows: int, max_bytes: int) -> _Table:
+def read_table(
+    filename: str,
+    data: bytes,
+    *,
+    max_rows: int,
+    max_bytes: int,
+    aliases: dict[str, str] | None = None,
+    key: Callable[[str], str] | None = None,
+) -> _Table:
+    """The file's header and rows with their row numbers as Excel/WPS shows them; the header is
+    the first of the first rows naming two known columns (``aliases``: normalised header text
+    → field, normalised by ``key``; the comments' by default), its ``columns`` field → index.
+    Other imports (a campaign's metric snapshots) pass their own aliases."""
     if len(data) > max_bytes:
         raise ImportFileError(_("The file is larger than %(limit)s.", limit=_size(max_bytes)))
     extension = PurePath(filename or "").suffix.lower()
@@ -391,8 +403,12 @@ def _read_table(filename: str, data: bytes, *, max_rows: int, max_bytes: int) ->
                 break
     if not found:
         raise ImportFileError(_("The file is empty."))
+
+    def fields(cells: list[str]) -> dict[str, int]:
+        return _fields(cells, aliases if aliases is not None else ALIASES, key or _key)
+
     position = next(
-        (index for index, (_n, cells) in enumerate(found[:HEADER_SEARCH]) if len(_fields(cells)) >= 2),
+        (index for index, (_n, cells) in enumerate(found[:HEADER_SEARCH]) if len(fields(cells)) >= 2),
         0,
     )
     header_row, headers = found[position]
@@ -401,13 +417,13 @@ def _read_table(filename: str, data: bytes, *, max_rows: int, max_bytes: int) ->
         raise ImportFileError(
             _("The file has more than %(limit)s rows. Split it into files of at most %(limit)s rows.", limit=max_rows)
         )
-    return _Table(header_row=header_row, headers=headers, rows=body, columns=_fields(headers))
+    return _Table(header_row=header_row, headers=headers, rows=body, columns=fields(headers))
 
 
-def _fields(headers: list[str]) -> dict[str, int]:
+def _fields(headers: list[str], aliases: dict[str, str], key: Callable[[str], str]) -> dict[str, int]:
     columns: dict[str, int] = {}
     for index, header in enumerate(headers):
-        name = ALIASES.get(_key(header))
+        name = aliases.get(key(header))
         if name and name not in columns:
             columns[name] = index
     return columns

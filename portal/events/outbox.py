@@ -42,6 +42,7 @@ HANDLER_MODULES = (
     "portal.notifications.effects",
     "portal.comments.triage_effects",
     "portal.comments.replies",
+    "portal.campaigns.task_reminders",
 )
 
 Handler = Callable[["EffectContext", dict[str, Any]], Awaitable[None]]
