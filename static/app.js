@@ -26,6 +26,7 @@
   }, true);
 
   document.addEventListener("htmx:confirm", function (event) {
+    if (!event.detail.triggeringEvent) { return; } // a request made from script asks nobody
     var el = event.detail.elt.closest("form") || event.detail.elt;
     // Not for requests made from script: htmx.ajax() without a source comes from <body>, which
     // holds every confirm button on the page (opening a second card asked "Archive this card?").
@@ -516,7 +517,9 @@
       });
       if (writing) { return; }
       shown.dataset.cardVersion = tile.dataset.version; // once per change
-      htmx.ajax("GET", section.dataset.liveSection, { target: section, swap: "innerHTML" });
+      // Each section is its own source: requests from one source (by default <body>) are
+      // synchronised, so the second section's reload would be dropped while the first's runs.
+      htmx.ajax("GET", section.dataset.liveSection, { source: section, target: section, swap: "innerHTML" });
       refreshed = true;
     });
     if (refreshed && document.getElementById("deadline-" + id)) {

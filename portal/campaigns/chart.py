@@ -7,10 +7,11 @@ all platforms as it grew over time (a line), the goal (a dashed horizontal line)
 ticks with their labels; and the same numbers as a table. The markup stays in the template,
 so the drawer and the review page draw the same chart.
 
-Snapshots are running totals per platform, so the total at a time is the sum over platforms of
-each platform's latest snapshot at or before it (a platform not counted yet adds nothing). A
-figure's total is measured over the platforms its goal is set for, as the total row of
-``against_goals`` is.
+Snapshots are running totals per platform, so a figure's total at a time is the sum over
+platforms of each platform's last known value of it: from its newest snapshot at or before that
+time that gives the figure (a snapshot may leave a figure out; a platform that has not given it
+yet adds nothing). A figure's total is measured over the platforms its goal is set for, as the
+total row of ``against_goals`` is.
 """
 
 from __future__ import annotations
@@ -113,19 +114,23 @@ def totals_over_time(
     metrics: tuple[str, ...],
     platforms: Mapping[str, Collection[str]] | None = None,
 ) -> list[tuple[datetime, dict[str, int | None]]]:
-    """At each snapshot time (oldest first), each figure's total: the sum of the latest
-    snapshot at or before that time of every platform (of ``platforms[metric]`` when given:
-    the platforms its goal is set for); None while none of them has reported."""
-    latest: dict[str, dict[str, int]] = {}
+    """At each snapshot time (oldest first), each figure's total: the sum over every platform
+    (of ``platforms[metric]`` when given: the platforms its goal is set for) of its last known
+    value of the figure at that time, carried forward past snapshots that leave it out (None
+    in a snapshot: not given); None while none of them has given it."""
+    known: dict[str, dict[str, int]] = {}  # platform → figure → last value given
     totals: list[tuple[datetime, dict[str, int | None]]] = []
     for snapshot in sorted(series, key=lambda row: row["at"]):
-        latest[snapshot["platform"]] = {metric: int(snapshot.get(metric) or 0) for metric in metrics}
+        figures_known = known.setdefault(snapshot["platform"], {})
+        for metric in metrics:
+            if snapshot.get(metric) is not None:
+                figures_known[metric] = int(snapshot[metric])
         total: dict[str, int | None] = {}
         for metric in metrics:
             counted = [
                 figures[metric]
-                for platform, figures in latest.items()
-                if platforms is None or platform in platforms.get(metric, ())
+                for platform, figures in known.items()
+                if metric in figures and (platforms is None or platform in platforms.get(metric, ()))
             ]
             total[metric] = sum(counted) if counted else None
         if totals and totals[-1][0] == snapshot["at"]:

@@ -21,8 +21,9 @@ from portal.i18n import lazy_gettext as _l
 
 
 def own_clock(card: Mapping[str, Any], column: Mapping[str, Any], now: datetime) -> dict[str, Any] | None:
-    """A campaign has no stage clock: it is due at its own end until it is done."""
-    if column["meaning"] == "done":
+    """A campaign has no stage clock: it is due at its own end while it is planned and runs;
+    once it has ended (复盘) or is archived there is nothing left to be late for."""
+    if column["meaning"] == "done" or workflow.state_of(dict(column)) in ("review", "archived"):
         return None
     return {
         "due_stage": "campaign",
@@ -32,9 +33,13 @@ def own_clock(card: Mapping[str, Any], column: Mapping[str, Any], now: datetime)
     }
 
 
-def implied(changes: Mapping[str, Any]) -> dict[str, Any]:
-    """Moving a campaign's end moves its due time."""
-    return {"due_at": changes["ends_at"]} if "ends_at" in changes else {}
+def implied(card: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    """Moving a campaign's end moves its due time — until its plan is approved: after that a
+    new end is a proposal, and the approved end stays the due time until the change is
+    approved (portal.campaigns.workflow sets it then)."""
+    if "ends_at" not in changes or card.get("approved_version") is not None:
+        return {}
+    return {"due_at": changes["ends_at"]}
 
 
 async def _demo_card(*args: Any) -> None:
@@ -62,6 +67,7 @@ KIND = CardKind(
     on_update=workflow.on_update,
     on_create=workflow.on_create,
     on_created=tasks.on_campaign_created,
+    on_updated=tasks.on_campaign_updated,
     fields_partial="partials/campaigns/_fields.html",
     tile_partial="partials/campaigns/_tile.html",
     drawer_partial="partials/campaigns/_drawer.html",

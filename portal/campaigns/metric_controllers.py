@@ -181,7 +181,10 @@ class CampaignMetricsApi(Controller):
 
     @get(
         "/{card_id:int}/metrics",
-        summary="A campaign's metric snapshots (oldest first), the latest per platform, and goals against results",
+        summary=(
+            "A campaign's metric snapshots (oldest first; null: a figure not given), the latest known value of "
+            "each figure per platform, and goals against results"
+        ),
     )
     async def snapshots(self, request: Request, card_id: FromPath[int]) -> dict[str, Any]:
         access = await campaign_access(request, card_id)
@@ -191,8 +194,9 @@ class CampaignMetricsApi(Controller):
         "/{card_id:int}/metrics",
         summary=(
             "Record metric snapshots: {platform, at, participants, comments, shares, new_followers, reads} "
-            "or a list of them, all or nothing. Running totals per platform; a snapshot for a platform and "
-            "time already recorded replaces its figures. 409 unless the campaign is running (执行中) or in "
+            "or a list of them, all or nothing. Running totals per platform; a figure left out (or null) is "
+            "not given and keeps its last known value; a snapshot for a platform and time already recorded "
+            "takes the figures sent and keeps the others. 409 unless the campaign is running (执行中) or in "
             'review (复盘); 422 with a message per field ("<index>.<field>" for a list).'
         ),
         status_code=201,

@@ -2,11 +2,14 @@
 spreadsheet (portal.campaigns.metrics_import) or through the API, and the results measured
 against the goals of the plan in force.
 
-A snapshot is a platform's running totals at one time (participants so far, comments so far …),
-so the latest snapshot per platform is the result so far. One snapshot per (campaign,
-platform, time): recording one again (a re-imported sheet, a corrected figure) replaces its
-figures. Snapshots may be recorded while the campaign runs (执行中) and during its review
-(复盘: the final figures often arrive late); never before approval nor once archived.
+A snapshot is a platform's running totals at one time (participants so far, comments so far …).
+It need not give every figure: one it leaves out (a blank cell, an empty field, a key not
+sent) is stored as NULL, "not given", never as 0. So a figure's result so far on a platform is
+its value in the newest snapshot of that platform that gives it. One snapshot per (campaign,
+platform, time): recording one again (a re-imported sheet, a corrected figure) updates the
+figures it gives and keeps the others. Snapshots may be recorded while the campaign runs
+(执行中) and during its review (复盘: the final figures often arrive late); never before
+approval nor once archived.
 
 Public reads (the review page uses them too): ``latest``, ``series``, ``against_goals``.
 """
@@ -21,6 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from piccolo.querystring import QueryString
 from pydantic import ValidationInfo, field_validator, model_validator
 
 from portal.boards.access import BoardAccess
@@ -49,6 +53,7 @@ BEFORE_START = timedelta(days=1)  # a warm-up's figures the day before the start
 MAX_SNAPSHOTS = 1000  # in one request or one file
 INSERT_CHUNK = 200  # rows per INSERT (bound parameters stay well under every driver's limit)
 FIRST_YEAR = 2000
+MAX_PCT = 100_000  # the stored participants counter's ceiling (an absurd goal of 1 would overflow int4)
 
 _DATE_ONLY = re.compile(r"\s*\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?\s*")
 _NUMBER_NOISE = re.compile(r"[\s,，_']+")
@@ -197,8 +202,9 @@ class SnapshotInput(Input):
             raise ValueError(_("Enter at least one figure."))
         return self
 
-    def figures(self) -> dict[str, int]:
-        return {figure: getattr(self, figure) or 0 for figure in FIGURES}
+    def figures(self) -> dict[str, int | None]:
+        """The five figures, None for one not given."""
+        return {figure: getattr(self, figure) for figure in FIGURES}
 
 
 @dataclass(frozen=True)
@@ -268,8 +274,8 @@ async def record(access: BoardAccess, card_id: int, items: list[Any], *, source:
     """Record snapshots (forms, JSON objects or spreadsheet rows), all or nothing. NotFound for
     a card this viewer may not see or that is not a campaign; PermissionDenied for a viewer;
     Conflict when the campaign is neither running nor in review; FormError (keys as in
-    ``check``) for any bad item. A snapshot for a (platform, time) already recorded replaces
-    its figures."""
+    ``check``) for any bad item. A snapshot for a (platform, time) already recorded takes the
+    figures given and keeps the others."""
     if source not in SOURCES:
         raise ValueError(source)
     await workflow.campaign_access(access, card_id)
@@ -310,9 +316,14 @@ async def record_one(access: BoardAccess, card_id: int, item: Any, *, source: st
 
 
 async def _upsert(card_id: int, snapshots: list[SnapshotInput], *, source: str, user_id: int, now: datetime) -> None:
-    """Insert the snapshots; one already there for its (card, platform, at) takes the new
-    figures (ON CONFLICT on the unique index: SQLite and PostgreSQL alike)."""
+    """Insert the snapshots (a figure not given as NULL); one already there for its (card,
+    platform, at) takes the figures given and keeps the others (ON CONFLICT on the unique
+    index with COALESCE: SQLite and PostgreSQL alike)."""
     M = CampaignMetric
+    keep_unless_given = [
+        (getattr(M, figure), QueryString(f'COALESCE(EXCLUDED."{figure}", "{M._meta.tablename}"."{figure}")'))
+        for figure in FIGURES
+    ]
     rows = [
         M(
             card=card_id,
@@ -329,7 +340,7 @@ async def _upsert(card_id: int, snapshots: list[SnapshotInput], *, source: str, 
         await M.insert(*rows[start : start + INSERT_CHUNK]).on_conflict(
             target=(M.card, M.platform, M.at),
             action="DO UPDATE",
-            values=[*(getattr(M, figure) for figure in FIGURES), M.source, M.recorded_by, M.created_at],
+            values=[*keep_unless_given, M.source, M.recorded_by, M.created_at],
         )
 
 
@@ -342,35 +353,40 @@ async def refresh_participants_pct(card: Mapping[str, Any]) -> int | None:
     return pct
 
 
-def participants_pct(targets: Mapping[str, Mapping[str, int]], results: Mapping[str, Mapping[str, int]]) -> int | None:
+def participants_pct(
+    targets: Mapping[str, Mapping[str, int]], results: Mapping[str, Mapping[str, int | None]]
+) -> int | None:
     """Participants so far against the participants goal summed over the platforms, in per
-    cent (rounded down), measured over the platforms with a goal (as ``goal_rows``' total);
-    None without a goal."""
+    cent (rounded down, at most MAX_PCT: the tile's stored counter), measured over the
+    platforms with a goal (as ``goal_rows``' total); None without a goal."""
     total = next(
         (row for row in goal_rows(targets, results) if row["platform"] is None and row["metric"] == "participants"),
         None,
     )
-    return total["pct"] if total else None
+    return min(total["pct"], MAX_PCT) if total and total["pct"] is not None else None
 
 
 # Reads ------------------------------------------------------------------------------------
 
 
-async def latest(card_id: int) -> dict[str, dict[str, int]]:
-    """Each platform's latest snapshot's figures: {"douyin": {"participants": 5600, …}}."""
+async def latest(card_id: int) -> dict[str, dict[str, int | None]]:
+    """Each platform's results so far, figure by figure: the value of the newest snapshot
+    that gives that figure ({"douyin": {"participants": 5600, "reads": 90000, "shares": None,
+    …}}; None for a figure none of the platform's snapshots gives)."""
     M = CampaignMetric
     rows = (
         await M.select(M.platform, *(getattr(M, figure) for figure in FIGURES)).where(M.card == card_id).order_by(M.at)
     )
-    found: dict[str, dict[str, int]] = {}
+    found: dict[str, dict[str, int | None]] = {}
     for row in rows:
-        found[row["platform"]] = {figure: row[figure] for figure in FIGURES}
+        figures = found.setdefault(row["platform"], dict.fromkeys(FIGURES))
+        figures.update({figure: row[figure] for figure in FIGURES if row[figure] is not None})
     return found
 
 
 async def series(card_id: int) -> list[dict]:
     """Every snapshot, oldest first (platform order within a time): platform, at, the five
-    figures and the source."""
+    figures (None for one the snapshot does not give) and the source."""
     M = CampaignMetric
     rows = (
         await M.select(M.platform, M.at, *(getattr(M, figure) for figure in FIGURES), M.source)
@@ -418,11 +434,14 @@ async def against_goals(card: dict) -> list[dict]:
 
 
 def goal_rows(
-    targets: Mapping[str, Mapping[str, int]], results: Mapping[str, Mapping[str, int]], platforms: Iterable[str] = ()
+    targets: Mapping[str, Mapping[str, int]],
+    results: Mapping[str, Mapping[str, int | None]],
+    platforms: Iterable[str] = (),
 ) -> list[dict[str, Any]]:
-    """``against_goals`` from its inputs (pure). A figure's total with a goal is measured over
-    the platforms that have one: results on the others would overstate how far the goal is
-    met, so they are left out of its result and given as ``unmeasured`` (total rows only)."""
+    """``against_goals`` from its inputs (pure; a result None, not given, counts as 0). A
+    figure's total with a goal is measured over the platforms that have one: results on the
+    others would overstate how far the goal is met, so they are left out of its result and
+    given as ``unmeasured`` (total rows only)."""
     order = list(dict.fromkeys([*platforms, *CAMPAIGN_PLATFORMS.values, *targets, *results]))
     rows: list[dict[str, Any]] = []
     totals: dict[str, dict[str, int]] = {}

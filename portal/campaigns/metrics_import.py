@@ -8,7 +8,9 @@ delimiters, workbooks read in a child process with limits, a title line or two a
 header allowed). Headers may be Chinese or English (``COLUMNS``); platforms codes or labels in
 either language; times as people write them ("2026-11-20 18:00", "2026/11/20 18:00",
 "2026年11月20日 18:00", ISO with an offset); figures whole numbers, thousands separators
-allowed. A sheet needs the platform and time columns and at least one figure's.
+allowed. A sheet needs the platform and time columns and at least one figure's; a blank figure
+cell (or a figure without a column) is "not given", stored as NULL, never as 0, and a row needs
+at least one figure.
 """
 
 from __future__ import annotations

@@ -50,6 +50,17 @@ COLLECTING = ("running", "review")
 CLOCK_SKEW = timedelta(minutes=5)
 # A pasted line's own numbering or bullet ("1. ", "2、", "（3）", "- ", "• ") is not the question.
 _BULLET = re.compile(r"^\s*(?:[-*•·]\s*|[(（]?\d{1,3}[)）.．、](?!\d)\s*)")
+# Control characters (tabs and line breaks aside: they are the text's own spacing and lines)
+# and the characters no XML document may hold. Pasted along with a text they are invisible;
+# kept, they would break the review's XLSX export. Refused at input, with a message.
+UNPRINTABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def printable(value: str) -> str:
+    """A text as typed: ValueError (a form's message) if it holds control characters."""
+    if UNPRINTABLE.search(value):
+        raise ValueError(_("Remove the control characters (invisible characters copied along with the text)."))
+    return value
 
 
 def normalised(text: str) -> str:
@@ -86,7 +97,7 @@ class QuestionInput(Input):
     @field_validator("text")
     @classmethod
     def _text(cls, value: str) -> str:
-        value = one_line(value)
+        value = one_line(printable(value))
         if not normalised(value):
             raise ValueError(_("Write the question: 1 to 500 characters."))
         return value
@@ -113,6 +124,20 @@ class PasteInput(Input):
         "lines": _l("Paste the questions, one a line."),
         "asked_at": _l("Enter a date and time like 2026-11-26 09:30."),
     }
+
+    @field_validator("lines")
+    @classmethod
+    def _lines(cls, value: str) -> str:
+        for number, line in enumerate(value.split("\n"), start=1):
+            if UNPRINTABLE.search(line):
+                raise ValueError(
+                    _(
+                        "Line %(number)s holds control characters (invisible characters copied along with the "
+                        "text): remove them.",
+                        number=number,
+                    )
+                )
+        return value
 
     @field_validator("platform")
     @classmethod

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from portal.accounts.tables import User
 from portal.boards.access import BoardAccess
@@ -62,6 +62,11 @@ class ReviewInput(Input):
         "to_change": _l("Use at most 5000 characters."),
     }
 
+    @field_validator("went_well", "to_change")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        return questions.printable(value)
+
 
 def fingerprint(went_well: str, to_change: str) -> str:
     """What the review said when a form was loaded: a save over someone else's newer words is
@@ -93,11 +98,14 @@ def platform_label(code: str | None) -> str:
 def goal_rows(against: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Goals against results as ``metrics.against_goals`` orders them (per platform in the
     plan's order, then the totals), each row with its platform's and figure's names, its
-    completion as a fraction (None without a goal) and whether it is met."""
+    completion as a fraction (None without a goal) and whether it is met. The fraction is the
+    per cent the page shows (``pct``, rounded down) over 100: the export never says 100% where
+    the page says 99%."""
     rows = []
     for row in against:
         goal = row.get("goal") or 0
-        result = row.get("result") or 0
+        result = row.get("result")  # None: the figure was never given
+        pct = row.get("pct")
         rows.append(
             {
                 **row,
@@ -105,8 +113,8 @@ def goal_rows(against: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "result": result,
                 "platform_label": platform_label(row["platform"]),
                 "metric_label": str(METRICS.label(row["metric"])),
-                "ratio": result / goal if goal else None,
-                "met": bool(goal) and result >= goal,
+                "ratio": pct / 100 if pct is not None else None,
+                "met": bool(goal) and result is not None and result >= goal,
             }
         )
     return rows
@@ -306,6 +314,37 @@ def _local(value: datetime | None) -> datetime | None:
     return value.astimezone(get_settings().tz).replace(tzinfo=None)
 
 
+# Characters no worksheet may hold: openpyxl's (control characters) and XML's own
+# (surrogates, U+FFFE, U+FFFF), which would make a file spreadsheet programs refuse to open.
+_UNWRITABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# What a spreadsheet program takes for the start of a formula when a cell is edited or its
+# text pasted elsewhere (OWASP's CSV injection list).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_CELL_MAX = 32767  # characters in a cell
+
+
+def text_cell(cell: Any, value: Any) -> None:
+    """Write ``value`` into ``cell`` as plain text, whatever it says: never a formula (openpyxl
+    takes any text starting with "=" for one), never an error value ("#N/A"), never a crash on
+    a control character (stripped). A text that a spreadsheet program would evaluate once
+    edited gets Excel's quote prefix (the leading apostrophe), which shows it as typed."""
+    text = _UNWRITABLE.sub("", str(value))[:_CELL_MAX]
+    cell.value = text
+    cell.data_type = "s"
+    if text.startswith(_FORMULA_START):
+        cell.quotePrefix = True
+
+
+def add_row(ws: Any, values: list[Any]) -> None:
+    """A row at the sheet's end: numbers, times and empty cells as they are, everything else
+    through ``text_cell``."""
+    ws.append([value if value is None or isinstance(value, int | float | datetime) else None for value in values])
+    row = ws.max_row
+    for column, value in enumerate(values, start=1):
+        if not (value is None or isinstance(value, int | float | datetime)):
+            text_cell(ws.cell(row, column), value)
+
+
 def workbook(data: dict[str, Any]) -> bytes:
     """The review as an XLSX workbook: overview, goals and results (numbers as numbers,
     completion as percentage cells), figure snapshots, timeline, questions, the team's
@@ -323,7 +362,7 @@ def workbook(data: dict[str, Any]) -> bytes:
     def sheet(title: str, header: list[str] | None, widths: list[int]):
         ws = book.create_sheet(title[:31])
         if header:
-            ws.append(header)
+            add_row(ws, header)
             for cell in ws[1]:
                 cell.font = bold
             ws.freeze_panes = "A2"
@@ -333,10 +372,10 @@ def workbook(data: dict[str, Any]) -> bytes:
 
     overview = sheet(_("Overview"), None, [18, 80])
     for fact in data["facts"]:
-        overview.append([str(fact["label"]), fact["value"]])
+        add_row(overview, [fact["label"], fact["value"]])
         overview.cell(overview.max_row, 1).font = bold
         overview.cell(overview.max_row, 2).alignment = wrap
-    overview.append([_("Exported at"), _local(datetime.now(UTC))])
+    add_row(overview, [_("Exported at"), _local(datetime.now(UTC))])
     overview.cell(overview.max_row, 1).font = bold
     overview.cell(overview.max_row, 2).number_format = time_format
     overview.cell(overview.max_row, 2).alignment = Alignment(horizontal="left")
@@ -347,7 +386,7 @@ def workbook(data: dict[str, Any]) -> bytes:
         [14, 14, 12, 12, 12],
     )
     for row in data["goals"]:
-        goals.append([row["platform_label"], row["metric_label"], row["goal"], row["result"], row["ratio"]])
+        add_row(goals, [row["platform_label"], row["metric_label"], row["goal"] or None, row["result"], row["ratio"]])
         goals.cell(goals.max_row, 3).number_format = "#,##0"
         goals.cell(goals.max_row, 4).number_format = "#,##0"
         goals.cell(goals.max_row, 5).number_format = "0%"
@@ -361,12 +400,14 @@ def workbook(data: dict[str, Any]) -> bytes:
         [18, 12, *[12] * len(METRICS.values)],
     )
     for snapshot in data["series"]:
-        snapshots.append(
+        add_row(
+            snapshots,
             [
                 _local(snapshot["at"]),
                 platform_label(snapshot["platform"]),
-                *[int(snapshot.get(metric) or 0) for metric in METRICS.values],
-            ]
+                # A figure not given stays an empty cell.
+                *[None if snapshot.get(metric) is None else int(snapshot[metric]) for metric in METRICS.values],
+            ],
         )
         snapshots.cell(snapshots.max_row, 1).number_format = time_format
         for column in range(3, 3 + len(METRICS.values)):
@@ -374,7 +415,7 @@ def workbook(data: dict[str, Any]) -> bytes:
 
     events = sheet(_("Course of the campaign"), [_("Time"), _("What happened"), _("Who"), _("Notes")], [18, 40, 12, 60])
     for entry in data["timeline"]:
-        events.append([_local(entry["at"]), entry["title"], entry["who"], entry["text"]])
+        add_row(events, [_local(entry["at"]), entry["title"], entry["who"], entry["text"]])
         events.cell(events.max_row, 1).number_format = time_format
         events.cell(events.max_row, 4).alignment = wrap
 
@@ -384,7 +425,8 @@ def workbook(data: dict[str, Any]) -> bytes:
         [60, 12, 10, 18, 14, 14],
     )
     for q in data["all_questions"]:
-        asked.append(
+        add_row(
+            asked,
             [
                 q["text"],
                 str(CAMPAIGN_PLATFORMS.label(q["platform"])) if q["platform"] else "",
@@ -392,14 +434,14 @@ def workbook(data: dict[str, Any]) -> bytes:
                 _local(q["asked_at"]),
                 _("Yes") if q["comment_card"] else "",
                 _("Yes") if q["made_template"] else "",
-            ]
+            ],
         )
         asked.cell(asked.max_row, 1).alignment = wrap
         asked.cell(asked.max_row, 4).number_format = time_format
 
     words = sheet(_("Review summary"), None, [16, 100])
     for label, text in ((_("What went well"), data["went_well"]), (_("What to change"), data["to_change"])):
-        words.append([label, text])
+        add_row(words, [label, text])
         words.cell(words.max_row, 1).font = bold
         words.cell(words.max_row, 1).alignment = Alignment(vertical="top")
         words.cell(words.max_row, 2).alignment = wrap

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
@@ -160,7 +160,28 @@ class CampaignInput(CardInput):
             raise ValueError(_("Choose people who are on this board."))
         return list(dict.fromkeys(value))
 
+    @field_validator("theme", "policy_basis", "audience", "goals", "reward_rules")
+    @classmethod
+    def _plain_text(cls, value: str, info: ValidationInfo) -> str:
+        allowed = "" if info.field_name == "theme" else "\n\t"
+        if any((ord(char) < 32 and char not in allowed) or ord(char) == 127 for char in value):
+            raise ValueError(
+                _("Write one line of text, without line breaks or control characters.")
+                if info.field_name == "theme"
+                else _("Remove the control characters from this text.")
+            )
+        return value
+
     def to_fields(self, *, creating: bool = False) -> dict[str, Any]:
+        """The plan in one canonical form (times in UTC, moments in time order, platforms in
+        the choice list's order, the team by id), so that a plan saved again unchanged — from
+        the drawer, the API or the demo — compares equal and shows no false change."""
         fields = self.model_dump()
-        fields["moments"] = [{"at": moment["at"].isoformat(), "label": moment["label"]} for moment in fields["moments"]]
+        fields["moments"] = [
+            {"at": moment["at"].astimezone(UTC).isoformat(), "label": moment["label"]}
+            for moment in sorted(fields["moments"], key=lambda moment: moment["at"])
+        ]
+        order = {code: index for index, code in enumerate(CAMPAIGN_PLATFORMS.values)}
+        fields["platforms"] = sorted(dict.fromkeys(fields["platforms"]), key=order.__getitem__)
+        fields["team"] = sorted(fields["team"])
         return fields

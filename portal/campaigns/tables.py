@@ -68,6 +68,7 @@ class CampaignTask(Table, tablename="campaign_task"):
     done_by = ForeignKey(references=User, null=True)
     position = Integer(default=0)
     template_key = Varchar(length=32, default="")  # the plan template's item it came from
+    due_by_hand = Boolean(default=False)  # its due time was set by a person: dates don't move it
     created_by = ForeignKey(references=User, null=True)
     created_at = Timestamptz(default=TimestamptzNow())
 
@@ -80,11 +81,11 @@ class CampaignMetric(Table, tablename="campaign_metric"):
     card = ForeignKey(references=Card, index=True)
     platform = Varchar(length=16)
     at = Timestamptz()
-    participants = Integer(default=0)
-    comments = Integer(default=0)
-    shares = Integer(default=0)
-    new_followers = Integer(default=0)
-    reads = Integer(default=0)
+    participants = Integer(null=True, default=None)  # None: not given in this snapshot
+    comments = Integer(null=True, default=None)  # None: not given in this snapshot
+    shares = Integer(null=True, default=None)  # None: not given in this snapshot
+    new_followers = Integer(null=True, default=None)  # None: not given in this snapshot
+    reads = Integer(null=True, default=None)  # None: not given in this snapshot
     source = Varchar(length=8, default="hand")  # hand | import | api
     recorded_by = ForeignKey(references=User, null=True)
     created_at = Timestamptz(default=TimestamptzNow())

@@ -69,10 +69,13 @@ class CampaignTasksController(Controller):
     async def template(self, request: Request, card_id: FromPath[int]) -> Template:
         access = await campaign_access(request, card_id)
 
-        def flash(added: int) -> str:
-            if not added:
+        def flash(result: tasks.TemplateApplied) -> str:
+            if not (result.added or result.dated):
                 return _("The checklist already has every task of the template.")
-            return _("%(count)s tasks added from the template.", count=added)
+            said = [_("%(count)s tasks added from the template.", count=result.added)] if result.added else []
+            if result.dated:
+                said.append(_("%(count)s tasks now have a due time from the campaign's dates.", count=result.dated))
+            return " ".join(said)
 
         return await _answer(access, card_id, lambda: tasks.apply_template(access, card_id), flash, "template")
 
@@ -121,13 +124,16 @@ class CampaignTasksApi(Controller):
 
     @post(
         "/{card_id:int}/tasks/template",
-        summary="Add the format's template tasks the checklist lacks; answers how many and the checklist",
+        summary=(
+            "Add the format's template tasks the checklist lacks and date its undated template tasks from the "
+            "campaign's dates; answers how many of each (added, dated) and the checklist"
+        ),
         status_code=200,
     )
     async def template(self, request: Request, card_id: FromPath[int]) -> dict[str, Any]:
         access = await campaign_access(request, card_id)
-        added = await tasks.apply_template(access, card_id)
-        return {"added": added, **await tasks.summary(access, card_id)}
+        result = await tasks.apply_template(access, card_id)
+        return {"added": result.added, "dated": result.dated, **await tasks.summary(access, card_id)}
 
     @patch(
         "/{card_id:int}/tasks/{task_id:int}",

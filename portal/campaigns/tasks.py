@@ -12,12 +12,16 @@ checklist is history (409).
 
 The campaign's owner (the card's assignee) is the default owner of its template's tasks: the
 team hands them on as it divides the work.
+
+A template task's due time follows the campaign's dates (``on_campaign_updated``: dates set
+later or moved move it, and its reminders with it) until it is done or a person sets its due
+time (``due_by_hand``): then it stays where she put it.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 from pydantic import Field, field_validator
 
@@ -101,6 +105,7 @@ def _query():
         CampaignTask.done_by.display_name.as_alias("done_by_name"),
         CampaignTask.position,
         CampaignTask.template_key,
+        CampaignTask.due_by_hand,
     )
 
 
@@ -130,6 +135,28 @@ def _missing_from_template(card: dict[str, Any], tasks: list[dict[str, Any]]) ->
     return [item for item in plan_templates.template_for(card.get("campaign_format")) if item.key not in have]
 
 
+def _follows_dates(task: dict[str, Any]) -> bool:
+    """A template task whose due time the campaign's dates decide: not done, not set by hand."""
+    return bool(task["template_key"]) and task["done_at"] is None and not task["due_by_hand"]
+
+
+async def _planned_due(card: dict[str, Any]) -> dict[str, datetime | None]:
+    """The template's due time of each task key for the campaign's format and dates."""
+    planned = plan_templates.planned_tasks(
+        card.get("campaign_format"), card.get("starts_at"), card.get("ends_at"), await sla.get_calendar()
+    )
+    return {str(item["key"]): item["due_at"] for item in planned}  # type: ignore[misc]
+
+
+async def _undated(card: dict[str, Any], tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Template tasks still without a due time that the campaign's dates now give one."""
+    waiting = [task for task in tasks if task["due_at"] is None and _follows_dates(task)]
+    if not waiting:
+        return []
+    due = await _planned_due(card)
+    return [task for task in waiting if due.get(task["template_key"]) is not None]
+
+
 def _open_for_writing(state: str) -> bool:
     return state != "archived"
 
@@ -148,6 +175,10 @@ async def section(access: BoardAccess, card_id: int) -> dict[str, Any]:
         "total": len(tasks),
         "done": sum(task["done"] for task in tasks),
         "missing": _missing_from_template(card, tasks),
+        "undated": await _undated(card, tasks),
+        # Template tasks waiting for the campaign's dates to have a due time.
+        "waiting_for_dates": any(task["due_at"] is None and _follows_dates(task) for task in tasks)
+        and not (card.get("starts_at") and card.get("ends_at")),
         "may_edit": may_edit,
         "owners": await owner_choices(access, card) if may_edit else [],
     }
@@ -160,6 +191,7 @@ def task_json(task: dict[str, Any]) -> dict[str, Any]:
         "owner": task["owner"],
         "owner_name": task["owner_name"],
         "due_at": task["due_at"].isoformat() if task["due_at"] else None,
+        "due_by_hand": task["due_by_hand"],  # False: a template task's due time follows the dates
         "done": task["done"],
         "done_at": task["done_at"].isoformat() if task["done_at"] else None,
         "done_by": task["done_by_name"],
@@ -177,6 +209,7 @@ async def summary(access: BoardAccess, card_id: int) -> dict[str, Any]:
         "done": state["done"],
         "tasks": [task_json(task) for task in state["tasks"]],
         "template_missing": [item.key for item in state["missing"]],
+        "template_undated": [task["id"] for task in state["undated"]],
         "version": state["card"]["version"],
     }
 
@@ -305,6 +338,7 @@ async def add_task(access: BoardAccess, card_id: int, payload: Any) -> int:
                 title=form.title,
                 owner=form.owner,
                 due_at=form.due_at,
+                due_by_hand=form.due_at is not None,
                 position=await _next_position(card_id),
                 created_by=access.user.id,
                 created_at=now,
@@ -333,8 +367,9 @@ async def edit_task(access: BoardAccess, card_id: int, task_id: int, payload: An
         if "owner" in given and form.owner != task["owner"]:
             await _check_owner(access, card, form.owner)
             changes[CampaignTask.owner] = form.owner
-        if "due_at" in given and form.due_at != task["due_at"]:
+        if "due_at" in given and _due_changed(form.due_at, task["due_at"], partial):
             changes[CampaignTask.due_at] = form.due_at
+            changes[CampaignTask.due_by_hand] = True  # hers now: the campaign's dates no longer move it
         title = changes.get(CampaignTask.title, task["title"])
         if changes:
             await CampaignTask.update(changes).where(CampaignTask.id == task_id)
@@ -348,6 +383,14 @@ async def edit_task(access: BoardAccess, card_id: int, task_id: int, payload: An
             _record(unit, card_id, task_id, "done" if done else "undone", title)
         if unit.events:
             await _finish(unit, access, card, now)
+
+
+def _due_changed(sent: datetime | None, stored: datetime | None, partial: bool) -> bool:
+    """Whether a person changed the due time. The form shows it to the minute, so a form sent
+    back unchanged (a new title) leaves a due time with seconds as it is."""
+    if sent is None or stored is None or partial:
+        return sent != stored
+    return sent != stored.replace(second=0, microsecond=0)
 
 
 async def _mark(unit: BoardWrite, access: BoardAccess, task_id: int, done: bool, now: datetime) -> None:
@@ -474,19 +517,41 @@ async def _add_from_template(
     return len(planned)
 
 
-async def apply_template(access: BoardAccess, card_id: int) -> int:
-    """按模板补全任务: add the format's template tasks not on the checklist yet; returns how
-    many were added (0: all there already). 409 while the campaign has no format."""
+async def _date_undated(unit: BoardWrite, card: dict[str, Any]) -> int:
+    """Inside the caller's unit: the template tasks still without a due time (not done, not
+    set by hand) get the one the campaign's dates now give. Returns how many."""
+    rows = await CampaignTask.select(*CampaignTask.all_columns()).where(
+        (CampaignTask.card == card["id"]) & CampaignTask.due_at.is_null()
+    )
+    due = await _planned_due(card)
+    undated = [task for task in rows if _follows_dates(task) and due.get(task["template_key"]) is not None]
+    for task in undated:
+        await CampaignTask.update({CampaignTask.due_at: due[task["template_key"]]}).where(CampaignTask.id == task["id"])
+        _record(unit, card["id"], task["id"], "dated", task["title"])
+    return len(undated)
+
+
+class TemplateApplied(NamedTuple):
+    added: int  # template tasks the checklist lacked
+    dated: int  # template tasks that had no due time and now have the dates' one
+
+
+async def apply_template(access: BoardAccess, card_id: int) -> TemplateApplied:
+    """按模板补全任务: add the format's template tasks not on the checklist yet, and give the
+    template's tasks still without a due time the one the campaign's dates now give (those
+    not done and not set by hand). (0, 0): nothing to do. 409 while the campaign has no
+    format."""
     await _begin(access, card_id)
     async with board_write(access.board_id, access.user.id) as unit:
         card = await _load(access, card_id)
         if not plan_templates.template_for(card.get("campaign_format")):
             raise Conflict(_("Choose the campaign's format first: each format has its own template."))
         now = datetime.now(UTC)
+        dated = await _date_undated(unit, card)
         added = await _add_from_template(unit, access, card, now)
-        if added:
+        if added or dated:
             await _finish(unit, access, card, now)
-    return added
+    return TemplateApplied(added, dated)
 
 
 async def on_campaign_created(unit: BoardWrite, access: BoardAccess, card_id: int, fields: dict[str, Any]) -> None:
@@ -498,6 +563,38 @@ async def on_campaign_created(unit: BoardWrite, access: BoardAccess, card_id: in
     if await _add_from_template(unit, access, card, datetime.now(UTC)):
         await recount(card_id)
         unit.after_commit(task_reminders.arm(card_id))
+
+
+async def on_campaign_updated(
+    unit: BoardWrite, access: BoardAccess, card: dict[str, Any], changes: dict[str, Any]
+) -> None:
+    """The kind's hook, inside a campaign's edit unit (after the write; the edit raises the
+    card's version and shows the tile): new or moved dates move the due times of the
+    template's tasks that follow them (not done, not set by hand), recorded as one
+    ``rescheduled`` event, and re-arm their reminders (the old ones, keyed by the old due
+    time, then find it moved and send nothing)."""
+    if "starts_at" not in changes and "ends_at" not in changes:
+        return
+    after = {**card, **changes}
+    due = await _planned_due(after)
+    if not due:
+        return
+    rows = await CampaignTask.select(*CampaignTask.all_columns()).where(
+        (CampaignTask.card == card["id"]) & (CampaignTask.template_key != "")
+    )
+    moved = []
+    for task in rows:
+        if not _follows_dates(task) or task["template_key"] not in due:
+            continue  # done, set by hand, or not in this format's template
+        new = due[task["template_key"]]
+        if new != task["due_at"]:
+            await CampaignTask.update({CampaignTask.due_at: new}).where(CampaignTask.id == task["id"])
+            moved.append(task["id"])
+    if not moved:
+        return
+    await recount(card["id"])
+    unit.record(EventKind.campaign_task, "card", card["id"], {"change": "rescheduled", "tasks": moved})
+    unit.after_commit(task_reminders.arm(card["id"]))
 
 
 # Demo ------------------------------------------------------------------------------------

@@ -39,7 +39,7 @@ from portal.campaigns.choices import METRICS as CAMPAIGN_METRICS
 from portal.cards import services as cards
 from portal.cards.tables import Card
 from portal.core.choices import CAMPAIGN_FORMATS, CAMPAIGN_PLATFORMS, Choices
-from portal.core.errors import Conflict, FormError, NotFound
+from portal.core.errors import Conflict, FormError, NotFound, PermissionDenied
 from portal.core.schemas import Input, parse
 from portal.events.kinds import EventKind
 from portal.events.unit import BoardWrite, board_write
@@ -115,16 +115,25 @@ class NoInput(Input):
     pass
 
 
-class ReasonInput(Input):
-    reason: Annotated[str, Field(min_length=1, max_length=2000)]
-
-    messages = {"reason": _l("Say why, in at most 2000 characters.")}
-
-
 class NoteInput(Input):
     note: Annotated[str, Field(max_length=2000)] = ""
 
     messages = {"note": _l("Use at most 2000 characters.")}
+
+
+class DecisionInput(NoteInput):
+    """A manager's decision names the version decided on: the one the manager read (a
+    version withdrawn and submitted anew meanwhile is not approved unseen)."""
+
+    version: int | None = None  # required from the buttons and the API; a drag decides on what the tile shows
+
+    messages = {**NoteInput.messages, "version": _l("Reload: which version is decided on is missing.")}
+
+
+class ReasonInput(DecisionInput):
+    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+
+    messages = {**DecisionInput.messages, "reason": _l("Say why, in at most 2000 characters.")}
 
 
 EDITOR, MANAGER = "editor", "manager"
@@ -143,7 +152,7 @@ ACTIONS: dict[str, Action] = {
     for action in (
         Action("submit", _l("Submit for approval (提交审批)"), EDITOR, NoteInput),
         Action("withdraw", _l("Withdraw (撤回)"), EDITOR, NoInput),
-        Action("approve", _l("Approve (批准)"), MANAGER, NoteInput),
+        Action("approve", _l("Approve (批准)"), MANAGER, DecisionInput),
         Action("return", _l("Return with reasons (退回)"), MANAGER, ReasonInput),
         Action("finish", _l("End and review (结束并复盘)"), EDITOR, NoInput),
         Action("archive", _l("Archive (归档)"), EDITOR, NoInput),
@@ -168,10 +177,11 @@ def available(card: dict[str, Any], state: str, changed: bool) -> set[str]:
     names: set[str] = set()
     if pending:
         names |= {"withdraw", "approve", "return"}
-    elif state == "planning" or (state == "approval" and card.get("approved_version") is None):
-        names.add("submit")
-    elif state in ("running", "review", "approval") and changed:
-        names.add("submit")
+    elif state == "planning" or card.get("approved_version") is None or changed:
+        # (a campaign that reached 执行中 or 复盘 before plans were approved may still submit
+        # its plan; an approved one submits only a change)
+        if state != "archived":
+            names.add("submit")
     if state == "running" and not pending:
         names.add("finish")
     if state == "review" and not pending:
@@ -214,10 +224,15 @@ def missing(plan: dict[str, Any]) -> list[str]:
     return [name for name in REQUIRED if not plan.get(name)]
 
 
-async def _people() -> dict[int, str]:
+async def _people(*plans: dict[str, Any]) -> dict[int, str]:
+    """The names of the people these plans name (their owners and teams)."""
     from portal.accounts.tables import User
 
-    return {row["id"]: row["display_name"] for row in await User.select(User.id, User.display_name)}
+    ids = {person for plan in plans for person in (plan.get("assignee"), *(plan.get("team") or [])) if person}
+    if not ids:
+        return {}
+    rows = await User.select(User.id, User.display_name).where(User.id.is_in(list(ids)))
+    return {row["id"]: row["display_name"] for row in rows}
 
 
 def show(name: str, value: Any, people: dict[int, str]) -> str:
@@ -250,8 +265,8 @@ def show(name: str, value: Any, people: dict[int, str]) -> str:
 
 async def diff(before: dict[str, Any] | None, after: dict[str, Any]) -> list[dict[str, Any]]:
     """What changed between two plans, field by field, as people read it."""
-    people = await _people()
     before = before or {}
+    people = await _people(before, after)
     return [
         {
             "field": name,
@@ -260,12 +275,24 @@ async def diff(before: dict[str, Any] | None, after: dict[str, Any]) -> list[dic
             "after": show(name, after.get(name), people),
         }
         for name in PLAN_FIELDS
-        if _normal(before.get(name)) != _normal(after.get(name))
+        if _normal(name, before.get(name)) != _normal(name, after.get(name))
     ]
 
 
-def _normal(value: Any) -> Any:
-    return None if value in (None, "", [], {}) else value
+def _normal(name: str, value: Any) -> Any:
+    """A plan field's value for comparing: empty is empty, times are instants (whatever
+    offset they were written with), order does not matter in sets, line breaks are LF."""
+    if value in (None, "", [], {}):
+        return None
+    if name == "moments":
+        return sorted((datetime.fromisoformat(m["at"].replace("Z", "+00:00")), m["label"]) for m in value)
+    if name in ("starts_at", "ends_at") and isinstance(value, str):
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if name in ("platforms", "team"):
+        return sorted(value)
+    if isinstance(value, str):
+        return value.replace("\r\n", "\n")
+    return value
 
 
 # Reads ------------------------------------------------------------------------------------
@@ -394,6 +421,8 @@ async def act(access: BoardAccess, card_id: int, name: str, payload: Any) -> dic
     await campaign_access(access, card_id)
     access.require_edit()
     form = parse(action.input, payload)
+    if isinstance(form, DecisionInput) and form.version is None:
+        raise FormError({"version": str(DecisionInput.messages["version"])})
     async with board_write(access.board_id, access.user.id) as unit:
         card = await cards.load_for_write(access, card_id)
         source = await column_of(card["column"])
@@ -426,7 +455,7 @@ async def _apply(
     from portal.campaigns.tables import CampaignPlanVersion as V
 
     if not may(access, action):
-        raise Conflict(
+        raise PermissionDenied(
             _("Only a manager of this board may do this.")
             if action.who == MANAGER
             else _("You may not change this board.")
@@ -460,7 +489,7 @@ async def _apply(
         target = "approval" if state == "planning" else None
         notices.append(
             (
-                await _managers(access),
+                await boards.card_managers(card["id"]),
                 _("Plan submitted for approval: “%(title)s”", title=title)
                 if approved is None
                 else _("A change to the plan awaits approval: “%(title)s”", title=title),
@@ -474,6 +503,14 @@ async def _apply(
         detail = {"pending_version": None}
         target = "planning" if state == "approval" else None
     elif action.name in ("approve", "return"):
+        if form.version is not None and form.version != version:
+            raise Conflict(
+                _(
+                    "Version %(seen)s is no longer the one awaiting approval (now: %(now)s). Read it again.",
+                    seen=form.version,
+                    now=version or "—",
+                )
+            )
         approving = action.name == "approve"
         reason = form.note if approving else form.reason
         await V.update(
@@ -488,6 +525,20 @@ async def _apply(
         if approving:
             detail["approved_version"] = version
             target = "running" if state == "approval" else None
+            approved_end = (
+                (
+                    await V.select(V.plan)
+                    .where((V.card == card["id"]) & (V.version == version))
+                    .output(load_json=True)
+                    .first()
+                    or {}
+                )
+                .get("plan", {})
+                .get("ends_at")
+            )
+            if approved_end and card.get("due_stage") == "campaign":
+                # A new end proposed after the last approval moves the due time now.
+                await Card.update({Card.due_at: datetime.fromisoformat(approved_end)}).where(Card.id == card["id"])
         else:
             target = "planning" if state == "approval" else None
         submitter = (
@@ -542,15 +593,6 @@ def _kind():
     from portal.campaigns.kind import KIND as CAMPAIGNS
 
     return CAMPAIGNS
-
-
-async def _managers(access: BoardAccess) -> list[int]:
-    from portal.boards.tables import BoardMember
-
-    rows = await BoardMember.select(BoardMember.user).where(
-        (BoardMember.board == access.board_id) & (BoardMember.role == "manager")
-    )
-    return [row["user"] for row in rows]
 
 
 async def _tell(

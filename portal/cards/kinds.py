@@ -94,8 +94,12 @@ class CardKind:
     # (card, column, now) -> the card's clock fields (due_stage, stage_started_at, due_at,
     # due_mode), or None for no clock in that column.
     own_clock: Callable[[Mapping[str, Any], Mapping[str, Any], datetime], dict[str, Any] | None] | None = None
-    # Common fields a change of the kind's fields implies ({"ends_at": …} -> {"due_at": …}).
-    implied: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None
+    # Common fields a change of the kind's fields implies: (the stored card, the changes) ->
+    # ({"ends_at": …} -> {"due_at": …}).
+    implied: Callable[[Mapping[str, Any], Mapping[str, Any]], dict[str, Any]] | None = None
+    # The kind's own writes after an edit, inside the edit's unit (a campaign's template tasks
+    # follow its new dates): (unit, access, the card as it was, the changes) -> None.
+    on_updated: Callable[..., Awaitable[None]] | None = None
     # Effects to run after a new card of this kind commits (a comment's triage), whoever made
     # it: the drawer, the API, intake or an import. (card_id) -> outbox effects.
     created_effects: Callable[[int], list[Any]] | None = None

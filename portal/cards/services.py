@@ -314,12 +314,14 @@ async def update_card(access: BoardAccess, card_id: int, form: CardForm) -> Card
         kind = kind_of(access.board_kind)
         common, detail = kind.split(changes)
         if kind.implied is not None:
-            common.update(kind.implied(changes))  # a campaign's end is its due time
+            common.update(kind.implied(card, changes))  # a campaign's end is its due time
         updates = {getattr(Card, name): value for name, value in common.items()}
         await Card.update({**updates, Card.version: Card.version + 1, Card.updated_at: datetime.now(UTC)}).where(
             Card.id == card_id
         )
         await kind.update_detail(card_id, detail)
+        if kind.on_updated is not None:
+            await kind.on_updated(unit, access, card, changes)
         kind = EventKind.card_assigned if set(changes) == {"assignee"} else EventKind.card_updated
         unit.record(kind, "card", card_id, {"fields": sorted(changes), "assignee": changes.get("assignee")})
         after = {**card, **changes}

@@ -83,11 +83,12 @@ def from_form(model: type[BaseModel], data: Any) -> dict[str, Any]:
             items = data.getall(name, []) if hasattr(data, "getall") else data.get(name, [])
             items = [item for item in (items if isinstance(items, list) else [items]) if isinstance(item, str)]
             if items or name in data:
-                values[name] = [item for item in items if item.strip()]
+                values[name] = [item.replace("\r\n", "\n") for item in items if item.strip()]
             continue
         value = data.get(name)
         if isinstance(value, str) and value.strip() != "":
-            values[name] = value
+            # Browsers send a textarea's line breaks as CRLF; the API and stored text use LF.
+            values[name] = value.replace("\r\n", "\n")
     return values
 
 

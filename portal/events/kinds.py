@@ -186,9 +186,10 @@ class CampaignAction(_Payload):
 
 
 class CampaignTaskChanged(_Payload):
-    task: int
-    change: str  # added | edited | done | undone | removed | templated
+    task: int = 0  # 0 for a change of several tasks at once (rescheduled: see tasks)
+    change: str  # added | edited | done | undone | removed | moved | templated | dated | rescheduled
     title: str = ""
+    tasks: list[int] = []  # rescheduled: the template tasks whose due times followed the campaign's dates
 
 
 class CampaignMetricsRecorded(_Payload):

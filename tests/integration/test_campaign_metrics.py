@@ -1,7 +1,8 @@
 """A running campaign's figures: snapshots recorded through the API, by hand and from a
-spreadsheet (CSV in UTF-8 or GB18030, XLSX), replaced when recorded again, refused before the
+spreadsheet (CSV in UTF-8 or GB18030, XLSX), updated when recorded again, refused before the
 campaign runs and after it is archived, measured against the goals of the plan in force, and
-shown in the drawer's section, its chart and on the tile."""
+shown in the drawer's section, its chart and on the tile. A figure a snapshot leaves out is not
+given: it is no 0, and the figure keeps its last known value."""
 
 from __future__ import annotations
 
@@ -107,7 +108,7 @@ def xlsx_bytes(rows: list[list]) -> bytes:
     return stream.getvalue()
 
 
-async def test_the_api_records_and_lists_snapshots_and_recording_one_again_replaces_its_figures(world, api):
+async def test_the_api_records_and_lists_snapshots_and_recording_one_again_updates_the_figures_sent(world, api):
     card_id = await campaign(world)
     headers = await bearer(world, "member")
     first_at = NOW - timedelta(days=1)
@@ -129,6 +130,17 @@ async def test_the_api_records_and_lists_snapshots_and_recording_one_again_repla
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["recorded"] == 2 and [s["participants"] for s in body["snapshots"]] == [2100, 4000, 5600]
+    # Reads were given once, at T-3h: the later snapshot leaves them out, it does not zero them.
+    assert [s["reads"] for s in body["snapshots"]] == [None, 90000, None]
+    assert body["latest"]["douyin"] == {
+        "participants": 5600,
+        "comments": None,
+        "shares": None,
+        "new_followers": 760,
+        "reads": 90000,
+    }
+    reads = next(row for row in body["against_goals"] if row["platform"] is None and row["metric"] == "reads")
+    assert reads["goal"] is None and reads["result"] == 90000
     total = next(row for row in body["against_goals"] if row["platform"] is None and row["metric"] == "participants")
     assert total == {
         "platform": None,
@@ -160,14 +172,92 @@ async def test_the_api_records_and_lists_snapshots_and_recording_one_again_repla
     )
     assert response.status_code == 201
     listed = (await api.get(f"/api/v1/campaigns/{card_id}/metrics", headers=headers)).json()
-    assert [(s["participants"], s["source"]) for s in listed["snapshots"]] == [
-        (2500, "api"),
-        (4000, "api"),
-        (5600, "api"),
+    assert [(s["participants"], s["reads"], s["source"]) for s in listed["snapshots"]] == [
+        (2500, None, "api"),
+        (4000, 90000, "api"),
+        (5600, None, "api"),
     ]
-    assert listed["latest"]["douyin"]["participants"] == 5600
+    assert listed["latest"]["douyin"]["participants"] == 5600 and listed["latest"]["douyin"]["reads"] == 90000
     assert await CampaignMetric.count().where(CampaignMetric.card == card_id) == 3
     assert await pct(card_id) == 112
+
+
+async def test_reads_given_once_stay_the_result_when_later_snapshots_or_a_correction_leave_them_out(world, api, client):
+    """4,000 participants and 90,000 reads at T-3h, then 5,600 participants alone at T-1h: the
+    reads so far are 90,000 of the 100,000 goal (not 0), in the API, the section and the chart;
+    the T-3h snapshot recorded again with a corrected participants count keeps its reads."""
+    card_id = await campaign(world, targets={"douyin": {"participants": 5000, "reads": 100000}})
+    headers = await bearer(world, "member")
+    three_hours_ago = (NOW - timedelta(hours=3)).isoformat()
+    for item in (
+        {"platform": "douyin", "at": three_hours_ago, "participants": 4000, "reads": 90000},
+        {"platform": "douyin", "at": (NOW - timedelta(hours=1)).isoformat(), "participants": 5600, "reads": None},
+    ):
+        response = await api.post(f"/api/v1/campaigns/{card_id}/metrics", headers=headers, json=item)
+        assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["latest"]["douyin"]["reads"] == 90000 and body["latest"]["douyin"]["participants"] == 5600
+    reads = next(row for row in body["against_goals"] if row["platform"] is None and row["metric"] == "reads")
+    assert (reads["result"], reads["goal"], reads["pct"]) == (90000, 100000, 90)
+
+    response = await api.post(
+        f"/api/v1/campaigns/{card_id}/metrics",
+        headers=headers,
+        json={"platform": "douyin", "at": three_hours_ago, "participants": 4100},
+    )
+    assert response.status_code == 201, response.text
+    assert [(s["participants"], s["reads"]) for s in response.json()["snapshots"]] == [(4100, 90000), (5600, None)]
+    assert response.json()["latest"]["douyin"]["reads"] == 90000
+    assert await CampaignMetric.count().where(CampaignMetric.card == card_id) == 2
+    assert await pct(card_id) == 112
+
+    await login(client, "member")
+    client.headers["HX-Request"] = "true"
+    html = (await client.get(f"/campaigns/{card_id}/metrics")).text
+    total = html.split('data-total="reads"', 1)[1].split("</td>", 1)[0]
+    assert "90,000</span> / 100,000" in total and 'data-pct="90"' in total
+    assert '<figure class="metric-chart" data-metric="reads" data-pct="90">' in html
+    newest = html.split("data-snapshot=", 1)[1].split("</tr>", 1)[0]  # the T-1h snapshot: reads not given
+    assert "5,600" in newest and '<td data-figure="reads"><span class="muted"' in newest
+    assert '<td data-figure="reads">0</td>' not in html
+
+
+async def test_a_blank_cell_in_a_sheet_is_not_given_and_a_row_without_any_figure_is_refused(world):
+    card_id = await campaign(world)
+    access = await world.access("member")
+    rows = [
+        ["平台", "时间", "参与人数", "阅读量"],
+        ["抖音", local(NOW - timedelta(hours=3)), 4000, 90000],
+        ["抖音", local(NOW - timedelta(hours=1)), 5600, ""],
+    ]
+    await metrics_import.import_file(access, card_id, "数据.csv", csv_bytes(rows, "utf-8"))
+    assert [(r["participants"], r["reads"]) for r in await snapshots(card_id)] == [(4000, 90000), (5600, None)]
+    assert (await metrics.latest(card_id))["douyin"]["reads"] == 90000
+
+    # The sheet again with the T-3h participants blank and its reads corrected: the reads change,
+    # the participants stay.
+    rows[1][2:] = ["", 95000]
+    await metrics_import.import_file(access, card_id, "数据.csv", csv_bytes(rows, "utf-8"))
+    assert [(r["participants"], r["reads"]) for r in await snapshots(card_id)] == [(4000, 95000), (5600, None)]
+
+    with pytest.raises(metrics_import.MetricsImportError) as error:
+        await metrics_import.import_file(
+            access, card_id, "数据.csv", csv_bytes([*rows, ["抖音", local(NOW), "", ""]], "utf-8")
+        )
+    assert [(row.row, row.column) for row in error.value.rows] == [(4, "")]
+    assert len(await snapshots(card_id)) == 2
+
+
+async def test_an_absurd_ratio_against_a_goal_of_one_is_stored_capped(world):
+    """30 million participants against a goal of 1 would be 3,000,000,000 %: more than an int4."""
+    card_id = await campaign(world, targets={"douyin": {"participants": 1}})
+    recorded = await metrics.record_one(
+        await world.access("member"),
+        card_id,
+        {"platform": "douyin", "at": NOW - timedelta(hours=1), "participants": 30_000_000},
+        source="hand",
+    )
+    assert recorded.participants_pct == metrics.MAX_PCT == await pct(card_id)
 
 
 async def test_figures_are_refused_before_the_campaign_runs_and_once_archived_and_checked_cell_by_cell(world, api):

@@ -16,6 +16,7 @@ from portal.cards.forms import CardForm, MoveForm
 from portal.cards.tables import Card
 from portal.core.errors import Conflict, FormError, PermissionDenied
 from portal.notifications.tables import Notification
+from portal.settings import get_settings
 from tests.conftest import csrf_from, login
 from tests.factories import board
 
@@ -48,6 +49,10 @@ async def plan(world, **fields) -> int:
 
 
 async def act(world, username, card_id, action, **payload):
+    """Take an action as ``username``; a decision names the version awaiting it, as the
+    section's buttons do."""
+    if action in ("approve", "return") and "version" not in payload:
+        payload["version"] = (await detail(card_id))["pending_version"]
     return await workflow.act(await world.access(username), card_id, action, payload)
 
 
@@ -74,7 +79,7 @@ async def test_a_plan_is_submitted_returned_with_reasons_then_approved_and_froze
         (Notification.user == world.users["manager"]) & (Notification.kind == "campaign")
     )
     # A member cannot approve; a return needs reasons.
-    with pytest.raises(Conflict):
+    with pytest.raises(PermissionDenied):
         await act(world, "member", card_id, "approve")
     with pytest.raises(FormError) as error:
         await act(world, "manager", card_id, "return", reason="")
@@ -171,7 +176,7 @@ async def test_drags_stand_for_actions_and_a_campaign_runs_only_once_approved(wo
         await drag(member, "running")  # not approved
     await drag(member, "approval")  # = submit
     assert (await detail(card_id))["pending_version"] == 1
-    with pytest.raises(Conflict):
+    with pytest.raises(PermissionDenied):
         await drag(member, "running")  # only a manager approves
     with pytest.raises(Conflict):
         await drag(manager, "planning")  # a return needs reasons: the button
@@ -248,8 +253,8 @@ async def test_the_api_takes_the_same_actions_and_the_section_shows_the_buttons(
     client.headers["x-csrftoken"] = csrf_from((await client.get("/boards")).text)
     response = await client.post(f"/api/v1/campaigns/{card_id}/plan/submit", json={"note": "请审批"})
     assert response.status_code == 200 and response.json()["state"] == "approval"
-    response = await client.post(f"/api/v1/campaigns/{card_id}/plan/approve", json={})
-    assert response.status_code == 409 and response.json()["message"]
+    response = await client.post(f"/api/v1/campaigns/{card_id}/plan/approve", json={"version": 1})
+    assert response.status_code == 403
     response = await client.post(f"/api/v1/campaigns/{card_id}/plan/nonsense", json={})
     assert response.status_code == 404
 
@@ -263,7 +268,8 @@ async def test_the_api_takes_the_same_actions_and_the_section_shows_the_buttons(
     assert 'data-action="approve"' in section.text and 'data-action="return"' in section.text
     response = await client.post(f"/campaigns/{card_id}/plan/return", data={"reason": ""})
     assert response.status_code == 422 and "field-error" in response.text
-    response = await client.post(f"/campaigns/{card_id}/plan/approve", data={})
+    assert 'name="version" value="1"' in section.text
+    response = await client.post(f"/campaigns/{card_id}/plan/approve", data={"version": "1"})
     assert response.status_code == 200 and 'data-state="running"' in response.text
     columns = {row["id"]: row["key"] for row in await BoardColumn.select(BoardColumn.id, BoardColumn.key)}
     assert columns[(await Card.select(Card.column).where(Card.id == card_id).first())["column"]] == "running"
@@ -299,3 +305,81 @@ async def test_a_plan_is_created_through_the_api_with_goals_and_moments(world, c
     )
     assert bad.status_code == 422 and "targets" in bad.json()["errors"]
     assert not await Card.exists().where(Card.title == "坏目标")
+
+
+async def test_a_manager_decides_on_the_version_read_not_one_submitted_since(world, client):
+    card_id = await plan(world, budget=4800)
+    await act(world, "member", card_id, "submit")
+    # The member withdraws, raises the budget and submits again while the manager reads v1.
+    await act(world, "member", card_id, "withdraw")
+    await edit(world, "member", card_id, budget=90_000_000)
+    await act(world, "member", card_id, "submit")
+    with pytest.raises(Conflict):
+        await act(world, "manager", card_id, "approve", version=1)
+    with pytest.raises(FormError) as error:
+        await workflow.act(await world.access("manager"), card_id, "approve", {})
+    assert "version" in error.value.errors
+    assert (await detail(card_id))["approved_version"] is None
+    result = await act(world, "manager", card_id, "approve", version=2)
+    assert result["approved_plan"]["budget"] == 90_000_000
+
+
+async def test_a_plan_saved_again_unchanged_from_the_drawer_shows_no_change(world, client):
+    """The API's UTC times, the form's local times and CRLF line breaks are the same plan."""
+    card_id = await plan(
+        world,
+        moments=[{"at": "2026-12-01T02:00:00Z", "label": "直播开始"}],
+        goals="参与 5000 人\n涨粉 800",
+        platforms=["weibo", "douyin"],
+        targets={"douyin": {"participants": 5000}},
+    )
+    await act(world, "member", card_id, "submit")
+    await act(world, "manager", card_id, "approve")
+    await login(client, "member")
+    token = csrf_from((await client.get(f"/boards/{world.board_id}")).text)
+    client.headers["HX-Request"] = "true"
+    version = (await Card.select(Card.version).where(Card.id == card_id).first())["version"]
+    response = await client.post(
+        f"/cards/{card_id}",
+        data={
+            "_csrf_token": token,
+            "version": str(version),
+            "title": "医保知识我来答·抖音挑战赛",
+            "theme": "医保新政知识普及",
+            "policy_basis": "职工医保门诊共济保障新政",
+            "campaign_format": "quiz",
+            "platforms": ["douyin", "weibo"],
+            "starts_at": START.astimezone(get_settings().tz).strftime("%Y-%m-%dT%H:%M"),
+            "ends_at": (START + timedelta(days=14)).astimezone(get_settings().tz).strftime("%Y-%m-%dT%H:%M"),
+            "moments": "2026-12-01 10:00 直播开始\r\n",
+            "goals": "参与 5000 人\r\n涨粉 800",
+            "targets.douyin.participants": "5000",
+            "assignee": str(world.users["member"]),
+            "labels": "医保",
+        },
+    )
+    assert response.status_code == 200, response.text[:300]
+    shown = await workflow.plan_state(await world.access("member"), card_id)
+    assert shown["changes"] == []
+
+
+async def test_a_finished_campaign_has_no_clock_left(world):
+    card_id = await plan(world)
+    await act(world, "member", card_id, "submit")
+    await act(world, "manager", card_id, "approve")
+    assert (await Card.select(Card.due_at).where(Card.id == card_id).first())["due_at"] is not None
+    await act(world, "member", card_id, "finish")
+    row = await Card.select(Card.due_at, Card.due_stage).where(Card.id == card_id).first()
+    assert row["due_at"] is None or row["due_stage"] is None
+
+
+async def test_a_new_end_after_approval_moves_the_due_time_only_once_approved(world):
+    card_id = await plan(world)
+    await act(world, "member", card_id, "submit")
+    await act(world, "manager", card_id, "approve")
+    due = (await Card.select(Card.due_at).where(Card.id == card_id).first())["due_at"]
+    await edit(world, "member", card_id, ends_at=START + timedelta(days=30))
+    assert (await Card.select(Card.due_at).where(Card.id == card_id).first())["due_at"] == due
+    await act(world, "member", card_id, "submit")
+    await act(world, "manager", card_id, "approve")
+    assert (await Card.select(Card.due_at).where(Card.id == card_id).first())["due_at"] == START + timedelta(days=30)

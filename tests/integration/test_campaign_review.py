@@ -50,9 +50,9 @@ async def running(world, **fields) -> int:
     )
     member, manager = await world.access("member"), await world.access("manager")
     await workflow.act(member, card_id, "submit", {})
-    await workflow.act(manager, card_id, "return", {"reason": "奖励预算偏高，请压缩"})
+    await workflow.act(manager, card_id, "return", {"reason": "奖励预算偏高，请压缩", "version": 1})
     await workflow.act(member, card_id, "submit", {"note": "已压缩预算"})
-    await workflow.act(manager, card_id, "approve", {})
+    await workflow.act(manager, card_id, "approve", {"version": 2})
     return card_id
 
 
@@ -216,6 +216,122 @@ async def test_the_review_page_shows_goals_against_results_and_exports_them(worl
     assert [row[2] for row in snapshots] == [2100, 5600]
     asked = list(book["网友提问"].iter_rows(min_row=2, values_only=True))
     assert asked[0][0] == "医保异地就医备案怎么办理？" and asked[0][2] == 2
+
+
+async def test_the_export_writes_formulas_and_control_characters_as_plain_text(world, client):
+    # Written before input refused control characters (or by a path that does not check them):
+    # the export still opens, every text is text, the characters are gone.
+    card_id = await running(world)
+    title = '=HYPERLINK("http://example.invalid","点我")\x01'
+    await Card.update({Card.title: title}).where(Card.id == card_id)
+    asked = "=cmd|' /C calc'!A0\x07"
+    await CampaignQuestion.insert(
+        CampaignQuestion(card=card_id, text=asked, asked_at=NOW, times=3),
+        CampaignQuestion(card=card_id, text="#N/A", asked_at=NOW, times=2),
+        CampaignQuestion(card=card_id, text="@SUM(1+1)\x1b[31m", asked_at=NOW, times=1),
+    )
+    await CampaignTask.insert(
+        CampaignTask(card=card_id, title="+1 转发\x0b抽奖", owner=world.users["member"], done_at=NOW)
+    )
+    await CampaignDetail.update(
+        {CampaignDetail.went_well: "-2+3 第一点\n\t第二点\x08", CampaignDetail.to_change: "\ufffe下次提前\x1f预热"}
+    ).where(CampaignDetail.card == card_id)
+
+    await login(client, "member")
+    export = await client.get(f"/campaigns/{card_id}/review.xlsx")
+    assert export.status_code == 200
+    book = load_workbook(io.BytesIO(export.content))
+    cells = [cell for ws in book for row in ws.iter_rows() for cell in row if cell.value is not None]
+    assert not [cell.coordinate for cell in cells if cell.data_type in ("f", "e")]
+    texts = {cell.value: cell for cell in cells if isinstance(cell.value, str)}
+    expected = {
+        '=HYPERLINK("http://example.invalid","点我")',
+        "=cmd|' /C calc'!A0",
+        "#N/A",
+        "@SUM(1+1)[31m",
+        "-2+3 第一点\n\t第二点",
+        "下次提前预热",
+    }
+    assert expected <= set(texts)
+    assert any(text.endswith("+1 转发抽奖") for text in texts)  # the timeline's task done
+    for text in expected:
+        assert texts[text].data_type == "s"
+        # Shown as typed even when a spreadsheet program re-reads the cell (Excel's apostrophe).
+        assert texts[text].quotePrefix == text.startswith(("=", "+", "-", "@"))
+    overview = dict(book["概况"].iter_rows(values_only=True))
+    assert overview["活动名称"] == '=HYPERLINK("http://example.invalid","点我")'
+    assert [row[0] for row in book["网友提问"].iter_rows(min_row=2, values_only=True)] == [
+        "=cmd|' /C calc'!A0",
+        "#N/A",
+        "@SUM(1+1)[31m",
+    ]
+    # A plain text is left as it is.
+    assert not texts["医保新政知识普及"].quotePrefix
+
+
+async def test_control_characters_are_refused_at_input_nothing_written(world, client):
+    card_id = await running(world)
+    member = await world.access("member")
+    before = await version(card_id)
+    for text in ("医保\x00怎么办", "医保\x1b[31m怎么办", "医保\x7f", "医保\ufffe"):
+        with pytest.raises(FormError) as error:
+            await questions.add_question(member, card_id, {"text": text})
+        assert "控制字符" in error.value.errors["text"]
+    with pytest.raises(FormError) as error:
+        await questions.paste_questions(member, card_id, {"lines": "第一问\n第二\x07问\n第三问"})
+    assert "第 2 行" in error.value.errors["lines"]
+    # Tabs and line breaks are the text's own spacing: a question is one line.
+    assert (await questions.add_question(member, card_id, {"text": "医保\t怎么\r\n办"}))["text"] == "医保 怎么 办"
+    assert [q["text"] for q in await questions.list_questions(card_id)] == ["医保 怎么 办"]
+    assert await version(card_id) == before + 1
+
+    await login(client, "member")
+    client.headers["x-csrftoken"] = csrf_from((await client.get("/boards")).text)
+    response = await client.post(f"/api/v1/campaigns/{card_id}/questions", json={"text": "=1+1\x01"})
+    assert response.status_code == 422 and "text" in response.json()["errors"]
+
+    page = await client.get(f"/campaigns/{card_id}/review")
+    token = csrf_from(page.text)
+    for field in ("went_well", "to_change"):
+        response = await client.post(
+            f"/campaigns/{card_id}/review",
+            data={"_csrf_token": token, "went_well": "题目贴近生活", "to_change": "预热期太短", field: "好\x08的"},
+        )
+        assert response.status_code == 422
+        assert "控制字符" in response.text and "field-error" in response.text
+    detail = await CampaignDetail.select().where(CampaignDetail.card == card_id).first()
+    assert not detail["went_well"] and not detail["to_change"]
+    assert await version(card_id) == before + 1
+    # Several lines, indented with tabs, are fine.
+    response = await client.post(
+        f"/campaigns/{card_id}/review",
+        data={"_csrf_token": token, "went_well": "一、题目贴近生活\r\n\t二、专家审核", "to_change": "预热期太短"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    detail = await CampaignDetail.select().where(CampaignDetail.card == card_id).first()
+    assert detail["went_well"] == "一、题目贴近生活\n\t二、专家审核"
+
+
+async def test_the_export_shows_the_completion_the_page_shows(world, client):
+    # 9,995 of 10,000 is 99% on the page (rounded down, not met): the same in the workbook.
+    card_id = await running(world, targets={"douyin": {"participants": 10000}})
+    await metrics.record(
+        await world.access("member"),
+        card_id,
+        [{"platform": "douyin", "at": (NOW - timedelta(hours=1)).isoformat(), "participants": 9995}],
+        source="hand",
+    )
+    await login(client, "member")
+    html = (await client.get(f"/campaigns/{card_id}/review")).text
+    row = html.split('data-platform="douyin" data-metric="participants"')[1].split("</tr>")[0]
+    assert 'data-pct="99"' in row and "99%" in row and "9,995" in row
+    export = await client.get(f"/campaigns/{card_id}/review.xlsx")
+    goals = list(load_workbook(io.BytesIO(export.content))["目标与结果"].iter_rows(min_row=2))
+    douyin = next(row for row in goals if row[0].value == "抖音" and row[1].value == "参与人数")
+    assert [douyin[2].value, douyin[3].value] == [10000, 9995]
+    assert douyin[4].value == pytest.approx(0.99) and douyin[4].number_format == "0%"
+    assert f"{douyin[4].value:.0%}" == "99%"
 
 
 async def test_the_team_writes_the_review_viewers_only_read_it(world, client):

@@ -1,6 +1,7 @@
-"""A campaign's task checklist: the format's plan template on creation, the team's own
-changes (with the tile's counters and the card's version), who may change it, bad input,
-and the tasks' reminders through a real arq worker on a real Redis."""
+"""A campaign's task checklist: the format's plan template on creation, its due times
+following the campaign's dates (set later or moved) except where done or set by hand, the
+team's own changes (with the tile's counters and the card's version), who may change it, bad
+input, and the tasks' reminders through a real arq worker on a real Redis."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from portal.accounts.tokens import create_token
 from portal.app import create_app
 from portal.campaigns import plan_templates, task_reminders, tasks
 from portal.campaigns.tables import CampaignDetail, CampaignTask
+from portal.cards import services as cards
+from portal.cards.forms import CardForm
 from portal.cards.tables import Card
 from portal.core.errors import Conflict, FormError, PermissionDenied
 from portal.events import outbox
@@ -26,6 +29,7 @@ from portal.events.outbox import EffectContext
 from portal.events.tables import Event
 from portal.notifications.tables import Notification
 from portal.settings import get_settings
+from portal.sla import services as sla
 from portal.sla.calendar import BusinessCalendar
 from tests import factories
 from tests.conftest import csrf_from, login
@@ -82,6 +86,31 @@ def local(value: datetime) -> datetime:
     return value.astimezone(SHANGHAI)
 
 
+async def edit_campaign(world, username: str, card_id: int, **fields) -> None:
+    """An edit of the campaign's own fields through the card's write path (the drawer's form)."""
+    access = await world.access(username)
+    await cards.update_card(access, card_id, CardForm(version=await version(card_id), fields=fields))
+
+
+async def template_due(campaign_format: str, starts_at: datetime, ends_at: datetime) -> dict[str, datetime]:
+    """The template's due time of each task for a campaign with these dates."""
+    planned = plan_templates.planned_tasks(campaign_format, starts_at, ends_at, await sla.get_calendar())
+    return {item["key"]: item["due_at"] for item in planned}
+
+
+async def task_events(change: str) -> list[dict]:
+    rows = Event.select(Event.payload).where(Event.verb == "campaign.task").order_by(Event.id)
+    return [row["payload"] for row in await rows.output(load_json=True) if row["payload"]["change"] == change]
+
+
+async def queued_jobs(pool) -> set[str]:
+    return {job.decode() for job in await pool.zrange("arq:queue", 0, -1)}
+
+
+def job_id(task_id: int, kind: str, due_at: datetime) -> str:
+    return f"task-reminder:{task_id}:{kind}:{due_at.astimezone(UTC).isoformat()}"
+
+
 # The plan template ------------------------------------------------------------------------
 
 
@@ -104,12 +133,80 @@ async def test_a_new_quiz_starts_with_its_templates_checklist_timed_from_its_sta
     assert sorted(event["payload"]["change"] for event in events) == ["templated"] * len(template)
 
 
-async def test_without_dates_the_templates_tasks_have_no_due_time_and_without_a_format_none_come(world):
-    undated = await new_campaign(world, campaign_format="livestream", starts_at=None, ends_at=None)
-    listed = await checklist(undated)
+async def test_dates_set_after_creation_give_the_templates_tasks_their_due_times_and_reminders(world, arq_pool):
+    card_id = await new_campaign(world, campaign_format="livestream", starts_at=None, ends_at=None)
+    owner = await world.access("zhangwei")
+    listed = await checklist(card_id)
     assert len(listed) == len(plan_templates.TEMPLATES["livestream"])
-    assert {task["due_at"] for task in listed} == {None}
-    assert await checklist(await new_campaign(world, campaign_format=None)) == []
+    assert {task["due_at"] for task in listed} == {None}  # nothing to time them from yet …
+    assert (await tasks.section(owner, card_id))["waiting_for_dates"]  # … and the section says so
+    assert not any(job.startswith("task-reminder:") for job in await queued_jobs(arq_pool))
+    start_version = await version(card_id)
+
+    await edit_campaign(world, "zhangwei", card_id, starts_at=START, ends_at=END)
+    dated = await checklist(card_id)
+    assert {task["template_key"]: task["due_at"] for task in dated} == await template_due("livestream", START, END)
+    due = {task["template_key"]: local(task["due_at"]) for task in dated}
+    assert due["announce"] == datetime(2031, 3, 6, 10, 0, tzinfo=SHANGHAI)  # two working days before the start
+    assert due["moderation"] == END
+    assert await counters(card_id) == (0, len(listed))
+    assert await version(card_id) == start_version + 1  # the edit's own raise: open drawers reload the list
+    assert [event["tasks"] for event in await task_events("rescheduled")] == [[task["id"] for task in listed]]
+    # Their reminders are armed by the edit.
+    queued = await queued_jobs(arq_pool)
+    assert {job_id(task["id"], "due", task["due_at"]) for task in dated} <= queued
+    section = await tasks.section(owner, card_id)
+    assert not section["waiting_for_dates"] and section["undated"] == [] and section["missing"] == []
+
+    assert await checklist(await new_campaign(world, campaign_format=None)) == []  # no format: no template
+
+
+async def test_a_rescheduled_campaign_moves_its_template_tasks_but_not_done_or_hand_set_ones(world, arq_pool):
+    card_id = await new_campaign(world)
+    owner = await world.access("zhangwei")
+    zhang = str(world.users["zhangwei"])
+    before = {task["template_key"]: task for task in await checklist(card_id)}
+    await tasks.set_done(owner, card_id, before["plan_final"]["id"], True)
+    # In the drawer's form: the poster's due time set by hand, the rules' task only renamed
+    # (its due time sent back as shown).
+    poster, rules = before["poster"], before["rules"]
+    await tasks.edit_task(
+        owner, card_id, poster["id"], {"title": poster["title"], "owner": zhang, "due_at": "2031-03-04T15:00"}
+    )
+    shown = local(rules["due_at"]).strftime("%Y-%m-%dT%H:%M")
+    await tasks.edit_task(owner, card_id, rules["id"], {"title": "确定奖励规则", "owner": zhang, "due_at": shown})
+    hand_set = {task["template_key"]: task["due_by_hand"] for task in await checklist(card_id)}
+    assert (
+        hand_set["poster"] and not hand_set["rules"] and not any(hand_set[key] for key in hand_set if key != "poster")
+    )
+    done_before, start_version = await counters(card_id), await version(card_id)
+
+    week = timedelta(days=7)
+    await edit_campaign(world, "lina", card_id, starts_at=START + week, ends_at=END + week)
+    after = {task["template_key"]: task for task in await checklist(card_id)}
+    planned = await template_due("quiz", START + week, END + week)
+    assert after["plan_final"]["due_at"] == before["plan_final"]["due_at"]  # done: stays as it was
+    assert local(after["poster"]["due_at"]) == datetime(2031, 3, 4, 15, 0, tzinfo=SHANGHAI)  # set by hand
+    followed = set(planned) - {"plan_final", "poster"}
+    assert {key: after[key]["due_at"] for key in followed} == {key: planned[key] for key in followed}
+    assert local(after["announce"]["due_at"]) == datetime(2031, 3, 14, 10, 0, tzinfo=SHANGHAI)  # a week later
+    assert after["rules"]["title"] == "确定奖励规则" and after["rules"]["due_at"] != rules["due_at"]
+    assert await counters(card_id) == done_before
+    assert await version(card_id) == start_version + 1
+    moved = sorted(after[key]["id"] for key in followed)
+    assert [sorted(event["tasks"]) for event in await task_events("rescheduled")] == [moved]
+
+    # The reminders follow: the new due time's are queued, the old ones send nothing.
+    announce = after["announce"]
+    assert job_id(announce["id"], "nudge", announce["due_at"]) in await queued_jobs(arq_pool)
+    old = before["announce"]["due_at"].astimezone(UTC).isoformat()
+    assert await task_reminders.send(announce["id"], "nudge", old) == []
+    # Changing anything but the dates moves nothing.
+    await edit_campaign(world, "zhangwei", card_id, theme="医保政策宣传")
+    assert {task["template_key"]: task["due_at"] for task in await checklist(card_id)} == {
+        key: task["due_at"] for key, task in after.items()
+    }
+    assert len(await task_events("rescheduled")) == 1
 
 
 async def test_the_template_button_adds_only_what_the_checklist_lacks(world):
@@ -118,17 +215,53 @@ async def test_the_template_button_adds_only_what_the_checklist_lacks(world):
     with pytest.raises(Conflict):  # no format yet: no template to take
         await tasks.apply_template(member, card_id)
     await CampaignDetail.update({CampaignDetail.campaign_format: "poll"}).where(CampaignDetail.card == card_id)
-    assert await tasks.apply_template(member, card_id) == len(plan_templates.TEMPLATES["poll"])
+    assert await tasks.apply_template(member, card_id) == (len(plan_templates.TEMPLATES["poll"]), 0)
     poster = next(task for task in await checklist(card_id) if task["template_key"] == "poster")
     await tasks.remove_task(member, card_id, poster["id"])
     own = await tasks.add_task(member, card_id, {"title": "联系抖音运营对接流量扶持"})
-    assert await tasks.apply_template(member, card_id) == 1  # the poster is back, nothing doubled
+    assert await tasks.apply_template(member, card_id) == (1, 0)  # the poster is back, nothing doubled
     keys = [task["template_key"] for task in await checklist(card_id)]
     assert sorted(key for key in keys if key) == sorted(item.key for item in plan_templates.TEMPLATES["poll"])
     assert own in [task["id"] for task in await checklist(card_id)]
     before = await version(card_id)
-    assert await tasks.apply_template(member, card_id) == 0
+    assert await tasks.apply_template(member, card_id) == (0, 0)
     assert await version(card_id) == before  # nothing to add: nothing written
+
+
+async def test_the_template_button_also_dates_the_template_tasks_still_undated(world, client, api):
+    card_id = await new_campaign(world, campaign_format="poll", starts_at=None, ends_at=None)
+    member = await world.access("zhangwei")
+    listed = {task["template_key"]: task for task in await checklist(card_id)}
+    await tasks.set_done(member, card_id, listed["poster"]["id"], True)
+    await tasks.edit_task(member, card_id, listed["options"]["id"], {"due_at": "2031-03-05 09:00"}, partial=True)
+    await as_user(client, "zhangwei")
+    section = (await client.get(f"/campaigns/{card_id}/tasks")).text
+    assert "data-waiting-for-dates" in section and 'data-action="template"' not in section  # nothing to do yet
+    # Dates that reached the campaign without moving its tasks (written before they followed).
+    await CampaignDetail.update({CampaignDetail.starts_at: START, CampaignDetail.ends_at: END}).where(
+        CampaignDetail.card == card_id
+    )
+    waiting = set(listed) - {"poster", "options"}
+    assert {task["template_key"] for task in (await tasks.section(member, card_id))["undated"]} == waiting
+    section = (await client.get(f"/campaigns/{card_id}/tasks")).text
+    assert 'data-action="template"' in section and f"({len(waiting)})" in section
+    assert "data-waiting-for-dates" not in section
+
+    headers = await bearer(world, "zhangwei")
+    answer = await api.post(f"/api/v1/campaigns/{card_id}/tasks/template", headers=headers)
+    assert answer.status_code == 200, answer.text
+    assert (answer.json()["added"], answer.json()["dated"]) == (0, len(waiting))
+    assert answer.json()["template_undated"] == []
+    after = {task["template_key"]: task for task in await checklist(card_id)}
+    planned = await template_due("poll", START, END)
+    assert {key: after[key]["due_at"] for key in waiting} == {key: planned[key] for key in waiting}
+    assert after["poster"]["due_at"] is None  # done before it had a time: left as it is
+    assert local(after["options"]["due_at"]) == datetime(2031, 3, 5, 9, 0, tzinfo=SHANGHAI)  # set by hand
+    assert len(await task_events("dated")) == len(waiting)
+    again = await api.post(f"/api/v1/campaigns/{card_id}/tasks/template", headers=headers)
+    assert (again.json()["added"], again.json()["dated"]) == (0, 0)
+    section = (await client.get(f"/campaigns/{card_id}/tasks")).text
+    assert 'data-action="template"' not in section and section.count('class="task-due"') == len(waiting) + 1
 
 
 def test_the_working_day_before_skips_holidays_and_stays_inside_working_hours():
@@ -302,6 +435,7 @@ async def test_the_json_api(world, api):
     assert created.status_code == 201, created.text
     task = created.json()
     assert task["title"] == "直播彩排" and task["done"] is False and task["owner"] is None
+    assert task["due_by_hand"] is True  # a person set it: the campaign's dates will not move it
     lina = world.users["lina"]
     changed = await api.patch(f"{base}/{task['id']}", headers=headers, json={"owner": lina, "done": True})
     assert changed.status_code == 200, changed.text
@@ -430,10 +564,28 @@ async def test_the_sweep_rearms_what_redis_lost(world, arq_pool, redis_client):
     assert await queued() == {"nudge", "due", "overdue"}
     assert await sweep_task_reminders(ctx) == 0  # nothing twice
     assert await task_reminders.sweep(arq_pool, full=True) == 0
-    # A done task, or one long overdue, is not queued again.
+    # A done task is not queued again, nor one long overdue (its notice went out, or would
+    # come too late to matter); one overdue for an hour whose notice Redis lost still gets it.
     await tasks.set_done(member, card_id, task_id, True)
+    now = datetime.now(UTC)
+    long_overdue, missed = [
+        await tasks.add_task(member, card_id, {"title": title, "due_at": due.isoformat()})
+        for title in ("发布活动预告", "上线投票页面")
+    ]
+    for late_id, due_at in (
+        (long_overdue, now - task_reminders.OVERDUE_GRACE - timedelta(hours=1)),
+        (missed, now - timedelta(hours=1)),
+    ):
+        # Set down a month ago, due in the past: as the sweep finds them once that time has passed.
+        await CampaignTask.update(
+            {CampaignTask.due_at: due_at, CampaignTask.created_at: now - timedelta(days=30)}
+        ).where(CampaignTask.id == late_id)
     await redis_client.flushdb()
-    assert await task_reminders.sweep(arq_pool, full=True) == 0
+    assert await task_reminders.sweep(arq_pool, full=True) == 1
+    late_due = (await CampaignTask.select(CampaignTask.due_at).where(CampaignTask.id == missed).first())["due_at"]
+    assert {queued for queued in await queued_jobs(arq_pool) if queued.startswith("task-reminder:")} == {
+        job_id(missed, "overdue", late_due)
+    }
 
 
 async def test_a_demo_campaigns_checklist_is_ticked_as_far_as_its_column(world):

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from portal.campaigns import chart
-from portal.campaigns.metrics import FIGURES, goal_rows, participants_pct
+from portal.campaigns.metrics import FIGURES, MAX_PCT, goal_rows, participants_pct
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)  # 18:00 in Shanghai
@@ -39,6 +39,41 @@ def test_totals_carry_each_platforms_latest_snapshot_forward():
         (timedelta(hours=24), 3200),  # WeChat still at 200
         (timedelta(hours=48), 3700),
     ]
+
+
+def given(platform: str, hours: int, **figures: int) -> dict:
+    """A snapshot that gives only ``figures`` (the others None: not given)."""
+    return {"platform": platform, "at": T0 + timedelta(hours=hours), **dict.fromkeys(FIGURES), **figures}
+
+
+def test_a_figure_a_snapshot_leaves_out_carries_its_last_known_value_forward():
+    series = [
+        given("douyin", 0, participants=4000, reads=90000),
+        given("wechat", 1, participants=300),  # no reads from WeChat yet: it adds nothing to them
+        given("douyin", 2, participants=5600),  # reads not given: still 90,000, not 0
+        given("wechat", 3, reads=20000),
+    ]
+    totals = chart.totals_over_time(series, ("participants", "reads", "shares"))
+    assert [(at - T0, figures["participants"], figures["reads"], figures["shares"]) for at, figures in totals] == [
+        (timedelta(0), 4000, 90000, None),
+        (timedelta(hours=1), 4300, 90000, None),
+        (timedelta(hours=2), 5900, 90000, None),
+        (timedelta(hours=3), 5900, 110000, None),  # WeChat's participants still 300
+    ]
+    targets = {"douyin": {"reads": 100000}, "wechat": {"reads": 50000}}
+    latest = {"douyin": {**dict.fromkeys(FIGURES), "participants": 5600, "reads": 90000}}
+    latest["wechat"] = {**dict.fromkeys(FIGURES), "participants": 300, "reads": 20000}
+    rows = goal_rows(targets, latest, ["douyin", "wechat"])
+    reads = chart.charts(series, rows, SHANGHAI).charts[0]
+    assert reads.metric == "reads" and [point.value for point in reads.points] == [90000, 90000, 90000, 110000]
+    assert reads.result == 110000 and reads.pct == 73
+    assert participants_pct(targets, latest) is None  # no participants goal
+
+
+def test_the_stored_participants_counter_is_capped():
+    """A goal of 1 against 30 million participants: 3,000,000,000 % would overflow an int4."""
+    assert participants_pct({"douyin": {"participants": 1}}, {"douyin": {"participants": 30_000_000}}) == MAX_PCT
+    assert participants_pct({"douyin": {"participants": 1000}}, {"douyin": {"participants": None}}) == 0
 
 
 def test_round_steps_up_the_side():
