@@ -41,6 +41,7 @@ from portal.live.publisher import backend_for
 from portal.notifications.controllers import NotificationController
 from portal.settings import Settings, get_settings
 from portal.sla.controllers import CalendarController, PolicyController, preview_api
+from portal.stats.routes import ROUTES as STATS_ROUTES
 
 
 @get("/healthz", opt={"public": True}, sync_to_thread=False)
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *COMMENT_ROUTES,
             *INQUIRY_ROUTES,
             *CAMPAIGN_ROUTES,
+            *STATS_ROUTES,
             board_socket,
             my_socket,
             CalendarController,

@@ -10,6 +10,7 @@ from portal.events.tables import Event, Outbox
 from portal.kinds import KIND_TABLES
 from portal.notifications.tables import Notification, WebhookDelivery
 from portal.sla.tables import CalendarDay, CalendarYear, CardClock, SlaPolicy
+from portal.stats.accounts_tables import AccountFigure, MediaAccount
 
 APP_CONFIG = AppConfig(
     app_name="portal",
@@ -33,6 +34,8 @@ APP_CONFIG = AppConfig(
         CardClock,
         Outbox,
         *KIND_TABLES,  # each card kind's own tables (portal.kinds)
+        MediaAccount,  # the evaluation's account figures (portal.stats.accounts)
+        AccountFigure,
     ],
     migration_dependencies=[],
     commands=[],

@@ -21,8 +21,10 @@ from portal.core.forms import FormError, text
 
 class BoardController(Controller):
     @get("/")
-    async def home(self) -> Redirect:
-        return Redirect("/boards")
+    async def home(self, request: Request) -> Redirect:
+        # Managers, administrators and leaders start from the figures (/stats); the others
+        # from their boards.
+        return Redirect("/stats" if request.user.role in ("admin", "manager", "viewer") else "/boards")
 
     @get("/boards")
     async def boards_page(self, request: Request) -> Template:
@@ -75,9 +77,15 @@ class BoardController(Controller):
 
     @get("/my-work")
     async def my_work_page(self, request: Request) -> Template:
+        from portal.stats.figures import cards_behind
+        from portal.stats.period import filters_for, period_days
+
+        # What the person finished this week: the evaluation's own "done" figure, for her.
+        week = filters_for(*period_days("week"), period="week")
+        finished = await cards_behind(request.user, week, "done", f"member:{request.user.id}")
         return Template(
             "pages/boards/my_work.html",
-            context={"cards": await services.my_cards(request.user), "now": datetime.now(UTC)},
+            context={"cards": await services.my_cards(request.user), "now": datetime.now(UTC), "finished": finished},
         )
 
 

@@ -126,6 +126,7 @@ class CampaignMetricsController(Controller):
     async def import_file(self, request: Request, card_id: FromPath[int]) -> Template:
         """A CSV or Excel file of snapshots (multipart), all or nothing."""
         access = await campaign_access(request, card_id)
+        access.require_edit()  # the right to write before anything about the upload
         form = await request.form()
         upload = form.get("file")
         try:

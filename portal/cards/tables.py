@@ -22,7 +22,7 @@ class Card(Table, tablename="card"):
     assignee = ForeignKey(references=User, null=True)
     # When the message the card stands for arrived (a comment, a citizen's call): the first
     # deadline clock starts then. Cards that stand for no message have their creation time.
-    received_at = Timestamptz(null=True, default=None)
+    received_at = Timestamptz(null=True, default=None, index=True)  # the figures read periods by it
     # Routing: the responsible department and those assisting. Their liaisons see the card
     # (portal.boards.access); everyone else on the board sees it anyway.
     department = ForeignKey(references=Department, null=True)
@@ -69,7 +69,7 @@ class CardStage(Table, tablename="card_stage"):
     round = Integer(default=1)  # 1, or the reopening (重办) the visit belongs to
     entered_at = Timestamptz(index=True)
     entered_by = ForeignKey(references=User, null=True)
-    left_at = Timestamptz(null=True, default=None)
+    left_at = Timestamptz(null=True, default=None, index=True)  # on-time figures per period
     left_by = ForeignKey(references=User, null=True)
     due_at = Timestamptz(null=True, default=None)  # the clock's due time when the visit ended
     working_minutes = Integer(null=True, default=None)

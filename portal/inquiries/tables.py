@@ -41,4 +41,4 @@ class InquiryStep(Table, tablename="inquiry_step"):
     text = Text(default="")  # the reason, opinion, note, answer or instructions
     data = JSONB(default={})  # the action's other fields (verdict, urgency, departments …)
     due_at = Timestamptz(null=True, default=None)  # the deadline of the stage it started
-    created_at = Timestamptz(default=TimestamptzNow())
+    created_at = Timestamptz(default=TimestamptzNow(), index=True)  # verdicts and 督办 per period

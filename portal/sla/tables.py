@@ -48,4 +48,4 @@ class CardClock(Table, tablename="card_clock"):
     started_at = Timestamptz()
     due_at = Timestamptz(null=True, default=None)
     mode = Varchar(length=16, null=True, default=None)
-    completed_at = Timestamptz(null=True, default=None)
+    completed_at = Timestamptz(null=True, default=None, index=True)  # response times per period

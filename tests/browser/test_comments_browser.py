@@ -54,7 +54,7 @@ async def open_board(browser, base: str, world, username: str):
     context = await browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 800})
     page = await context.new_page()
     await browser_login(page, base, username, factories.PASSWORD)
-    await page.wait_for_url(f"{base}/boards")
+    await page.wait_for_url(lambda url: "/login" not in url)  # members land on /boards, managers on /stats
     await page.goto(f"{base}/boards/{world.board_id}")
     await expect(page.locator("#live-status")).to_have_attribute("data-state", "connected", timeout=10000)
     return page

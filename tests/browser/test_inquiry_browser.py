@@ -30,7 +30,7 @@ async def case(clean_db):
 
 async def open_board(page, base, world, username):
     await browser_login(page, base, username, factories.PASSWORD)
-    await page.wait_for_url(f"{base}/boards")
+    await page.wait_for_url(lambda url: "/login" not in url)  # members land on /boards, managers on /stats
     await page.goto(f"{base}/boards/{world.board_id}")
     await page.wait_for_selector('#live-status[data-state="connected"]', timeout=10000)
 

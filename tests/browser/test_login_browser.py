@@ -29,7 +29,8 @@ async def world(clean_db):
 
 async def test_admin_logs_in_and_sees_the_three_demo_boards(demo, live_server, page):
     await browser_login(page, live_server, "admin", "portal-demo")
-    await page.wait_for_url(f"{live_server}/boards")
+    await page.wait_for_url(f"{live_server}/stats")  # an administrator lands on the figures
+    await page.goto(f"{live_server}/boards")
     assert await page.locator(".board-tile").count() == 3
     text = await page.inner_text("main")
     assert "留言评论" in text and "问题解答" in text and "互动活动" in text

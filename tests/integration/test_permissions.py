@@ -1,14 +1,15 @@
 """Who may do what: one declarative table with a row for every HTTP route of the app (the
 JSON API included), and for each row what every kind of person gets.
 
-The people, the same on both boards of a small world (tests/factories.py):
+The people, the same on the comments, inquiries and campaigns boards of a small world
+(tests/factories.py):
 
 - admin: the administrator (a member of no board; sees every board);
-- manager: a manager, managing both boards;
-- member: a member of both boards;
-- viewer: the global viewer role, a viewer on both boards;
-- liaison: the health department's liaison, a member of both boards — she sees only the
-  cards routed to health;
+- manager: a manager, managing the three boards;
+- member: a member of the three boards;
+- viewer: the global viewer role, a viewer on the three boards;
+- liaison: the health department's liaison, a member of the three boards — she sees only
+  the cards routed to health (a comment or a campaign has no department of its own);
 - outsider: a member of no board;
 - anonymous: not logged in.
 
@@ -50,6 +51,11 @@ from portal.accounts.tokens import create_token, list_tokens
 from portal.app import create_app
 from portal.boards.access import access_for
 from portal.boards.tables import Board, BoardColumn, BoardMember
+from portal.campaigns import questions as campaign_questions
+from portal.campaigns import review as campaign_review
+from portal.campaigns import tasks as campaign_tasks
+from portal.campaigns import workflow as campaign_workflow
+from portal.campaigns.tables import CampaignQuestion, CampaignTask
 from portal.cards import services as cards
 from portal.cards.tables import Card
 from portal.comments import groups, similar
@@ -940,6 +946,413 @@ TABLE: list[Row | Any] = [
     row("public FAQ", "GET", "/faq", "ok ok ok ok ok ok ok"),
     row("a public FAQ entry", "GET", "/faq/{public_entry}", "ok ok ok ok ok ok ok"),
     row("a draft is not in the public FAQ", "GET", "/faq/{health_entry}", "404 404 404 404 404 404 404"),
+    # Campaigns (portal.campaigns): a campaign has no department, so the health liaison sees
+    # none of them (404), as for the comments; the one routed to health (Card.department) she
+    # sees and works. The plan's steps (策划 → 待审批 → 执行中 → 复盘 → 归档) are an editor's but
+    # approving and returning, a manager's: a member sees the plan but may not decide (403).
+    row("a campaign's plan", "GET", "/campaigns/{campaign}/plan", "ok ok ok ok 404 404 login"),
+    row("a health campaign's plan", "GET", "/campaigns/{health_campaign}/plan", "ok ok ok ok ok 404 login"),
+    row(
+        "another board's campaign's plan",
+        "GET",
+        "/campaigns/{private_campaign}/plan",
+        "ok 404 404 404 404 404 login",
+    ),
+    row("a comment's plan", "GET", "/campaigns/{card}/plan", "404 404 404 404 404 404 login"),
+    row(
+        "the plan of a campaign that does not exist",
+        "GET",
+        f"/campaigns/{MISSING}/plan",
+        "404 404 404 404 404 404 login",
+    ),
+    row(
+        "submit a plan",
+        "POST",
+        "/campaigns/{card}/plan/{submit}",
+        "ok ok ok 403 404 404 login",
+        {"note": "请审批 {person}"},
+        fresh="campaign_plan",
+    ),
+    row(
+        "submit a health campaign's plan",
+        "POST",
+        "/campaigns/{card}/plan/{submit}",
+        "ok ok ok 403 ok 404 login",
+        {"note": "请审批 {person}"},
+        fresh="health_campaign_plan",
+    ),
+    row(
+        "approve a plan",
+        "POST",
+        "/campaigns/{card}/plan/{approve}",
+        "ok ok 403 403 404 404 login",
+        {"note": "同意 {person}", "version": "{pending}"},
+        fresh="campaign_pending",
+    ),
+    row(
+        "return a plan",
+        "POST",
+        "/campaigns/{card}/plan/{return}",
+        "ok ok 403 403 404 404 login",
+        {"reason": "预算偏高 {person}", "version": "{pending}"},
+        fresh="campaign_pending",
+    ),
+    row(
+        "withdraw a plan",
+        "POST",
+        "/campaigns/{card}/plan/{withdraw}",
+        "ok ok ok 403 404 404 login",
+        fresh="campaign_pending",
+    ),
+    row(
+        "end a campaign for its review",
+        "POST",
+        "/campaigns/{card}/plan/{finish}",
+        "ok ok ok 403 404 404 login",
+        fresh="campaign_running",
+    ),
+    row(
+        "archive a reviewed campaign",
+        "POST",
+        "/campaigns/{card}/plan/{archive}",
+        "ok ok ok 403 404 404 login",
+        fresh="campaign_review",
+    ),
+    row(
+        "a step the plan does not have",
+        "POST",
+        "/campaigns/{campaign}/plan/{no_such_action}",
+        "404 404 404 404 404 404 login",
+    ),
+    row("API: a campaign's plan", "GET", "/api/v1/campaigns/{campaign}/plan", "ok ok ok ok 404 404 login"),
+    row(
+        "API: a health campaign's plan",
+        "GET",
+        "/api/v1/campaigns/{health_campaign}/plan",
+        "ok ok ok ok ok 404 login",
+    ),
+    row(
+        "API: another board's campaign's plan",
+        "GET",
+        "/api/v1/campaigns/{private_campaign}/plan",
+        "ok 404 404 404 404 404 login",
+    ),
+    row("API: a comment's plan", "GET", "/api/v1/campaigns/{card}/plan", "404 404 404 404 404 404 login"),
+    row(
+        "API: submit a plan",
+        "POST",
+        "/api/v1/campaigns/{card}/plan/{submit}",
+        "ok ok ok 403 404 404 login",
+        {"note": "请审批 {person}"},
+        fresh="campaign_plan",
+    ),
+    row(
+        "API: approve a plan",
+        "POST",
+        "/api/v1/campaigns/{card}/plan/{approve}",
+        "ok ok 403 403 404 404 login",
+        {"version": "{pending}"},
+        fresh="campaign_pending",
+    ),
+    # The task checklist (任务清单): read by all who see the campaign, kept by its editors.
+    row("a campaign's tasks", "GET", "/campaigns/{campaign}/tasks", "ok ok ok ok 404 404 login"),
+    row(
+        "add a task",
+        "POST",
+        "/campaigns/{campaign}/tasks",
+        "ok ok ok 403 404 404 login",
+        {"title": "任务 {person}"},
+    ),
+    row("the format's template tasks", "POST", "/campaigns/{campaign}/tasks/template", "ok ok ok 403 404 404 login"),
+    row(
+        "tick a task off",
+        "POST",
+        "/campaigns/{campaign}/tasks/{task}/{task_done}",
+        "ok ok ok 403 404 404 login",
+        fresh="campaign_task",
+    ),
+    row(
+        "tick a health campaign's task off",
+        "POST",
+        "/campaigns/{health_campaign}/tasks/{task}/{task_done}",
+        "ok ok ok 403 ok 404 login",
+        fresh="health_campaign_task",
+    ),
+    row(
+        "tick another campaign's task off",
+        "POST",
+        "/campaigns/{campaign}/tasks/{health_task}/{task_done}",
+        "404 404 404 403 404 404 login",
+    ),
+    row(
+        "a task action the checklist does not have",
+        "POST",
+        "/campaigns/{campaign}/tasks/{task}/{no_such_action}",
+        "404 404 404 404 404 404 login",
+    ),
+    row("API: a campaign's tasks", "GET", "/api/v1/campaigns/{campaign}/tasks", "ok ok ok ok 404 404 login"),
+    row(
+        "API: add a task",
+        "POST",
+        "/api/v1/campaigns/{campaign}/tasks",
+        "ok ok ok 403 404 404 login",
+        {"title": "接口任务 {person}"},
+    ),
+    row(
+        "API: the format's template tasks",
+        "POST",
+        "/api/v1/campaigns/{campaign}/tasks/template",
+        "ok ok ok 403 404 404 login",
+        {},
+    ),
+    row(
+        "API: change a task",
+        "PATCH",
+        "/api/v1/campaigns/{campaign}/tasks/{task}",
+        "ok ok ok 403 404 404 login",
+        {"title": "改 {person}", "done": True},
+        fresh="campaign_task",
+    ),
+    row(
+        "API: remove a task",
+        "DELETE",
+        "/api/v1/campaigns/{campaign}/tasks/{task}",
+        "ok ok ok 403 404 404 login",
+        fresh="campaign_task",
+    ),
+    # The figures against the goals (数据与目标): recorded by editors while the campaign runs.
+    row("a campaign's figures", "GET", "/campaigns/{campaign}/metrics", "ok ok ok ok 404 404 login"),
+    row(
+        "record a campaign's figures",
+        "POST",
+        "/campaigns/{campaign}/metrics",
+        "ok ok ok 403 404 404 login",
+        {"platform": "douyin", "at": "{metric_at}", "participants": "1200"},
+    ),
+    row(
+        "record a health campaign's figures",
+        "POST",
+        "/campaigns/{health_campaign}/metrics",
+        "ok ok ok 403 ok 404 login",
+        {"platform": "douyin", "at": "{metric_at}", "participants": "1200"},
+    ),
+    # No file: 422 is the form's answer once the person is let in.
+    row(
+        "import a campaign's figures",
+        "POST",
+        "/campaigns/{campaign}/metrics/import",
+        "422 422 422 403 404 404 login",
+        {},
+    ),
+    row("API: a campaign's figures", "GET", "/api/v1/campaigns/{campaign}/metrics", "ok ok ok ok 404 404 login"),
+    row(
+        "API: record a campaign's figures",
+        "POST",
+        "/api/v1/campaigns/{campaign}/metrics",
+        "ok ok ok 403 404 404 login",
+        {"platform": "douyin", "at": "{metric_at}", "participants": 1300},
+    ),
+    # The questions asked during the campaign (网友提问). Made into a reply template: only by
+    # those who work on reply templates (not a liaison: 403 on the health campaign).
+    row("a campaign's questions", "GET", "/campaigns/{campaign}/questions", "ok ok ok ok 404 404 login"),
+    row(
+        "collect a question",
+        "POST",
+        "/campaigns/{campaign}/questions",
+        "ok ok ok 403 404 404 login",
+        {"text": "怎么参加 {person}", "platform": "douyin"},
+    ),
+    row(
+        "paste questions",
+        "POST",
+        "/campaigns/{campaign}/questions/paste",
+        "ok ok ok 403 404 404 login",
+        {"lines": "奖品何时发 {person}\n可以重复参加吗 {person}"},
+    ),
+    row(
+        "remove a question",
+        "POST",
+        "/campaigns/{campaign}/questions/{question}/remove",
+        "ok ok ok 403 404 404 login",
+        fresh="campaign_question",
+    ),
+    row(
+        "send a question to the comments board",
+        "POST",
+        "/campaigns/{campaign}/questions/{question}/send",
+        "ok ok ok 403 404 404 login",
+        {"board": "{board}"},
+        fresh="campaign_question",
+    ),
+    row(
+        "send a health campaign's question to the comments board",
+        "POST",
+        "/campaigns/{health_campaign}/questions/{question}/send",
+        "ok ok ok 403 ok 404 login",
+        {"board": "{board}"},
+        fresh="health_campaign_question",
+    ),
+    row(
+        "send another campaign's question",
+        "POST",
+        "/campaigns/{campaign}/questions/{health_question}/send",
+        "404 404 404 403 404 404 login",
+        {"board": "{board}"},
+    ),
+    row(
+        "make a reply template from a question",
+        "POST",
+        "/campaigns/{campaign}/questions/{question}/template",
+        "ok ok ok 403 404 404 login",
+        {"answer": "您好，关注公众号即可参加。"},
+        fresh="campaign_question",
+    ),
+    row(
+        "make a reply template from a health campaign's question",
+        "POST",
+        "/campaigns/{health_campaign}/questions/{question}/template",
+        "ok ok ok 403 403 404 login",
+        {"answer": "您好，关注公众号即可参加。"},
+        fresh="health_campaign_question",
+    ),
+    row("API: a campaign's questions", "GET", "/api/v1/campaigns/{campaign}/questions", "ok ok ok ok 404 404 login"),
+    row(
+        "API: collect a question",
+        "POST",
+        "/api/v1/campaigns/{campaign}/questions",
+        "ok ok ok 403 404 404 login",
+        {"text": "接口提问 {person}"},
+    ),
+    row(
+        "API: send a question to the comments board",
+        "POST",
+        "/api/v1/campaigns/{campaign}/questions/{question}/send",
+        "ok ok ok 403 404 404 login",
+        {"board": "{board}"},
+        fresh="campaign_question",
+    ),
+    row(
+        "API: make a reply template from a question",
+        "POST",
+        "/api/v1/campaigns/{campaign}/questions/{question}/template",
+        "ok ok ok 403 404 404 login",
+        {"answer": "您好，关注公众号即可参加。"},
+        fresh="campaign_question",
+    ),
+    row(
+        "API: remove a question",
+        "DELETE",
+        "/api/v1/campaigns/{campaign}/questions/{question}",
+        "ok ok ok 403 404 404 login",
+        fresh="campaign_question",
+    ),
+    # The review (复盘): read by all who see the campaign, written by its editors.
+    row("a campaign's review", "GET", "/campaigns/{campaign}/review", "ok ok ok ok 404 404 login"),
+    row(
+        "another board's campaign's review",
+        "GET",
+        "/campaigns/{private_campaign}/review",
+        "ok 404 404 404 404 404 login",
+    ),
+    row(
+        "write a campaign's review",
+        "POST",
+        "/campaigns/{campaign}/review",
+        "ok ok ok 403 404 404 login",
+        {"went_well": "互动踊跃 {person}", "to_change": "提前预热"},
+    ),
+    row(
+        "write a health campaign's review",
+        "POST",
+        "/campaigns/{health_campaign}/review",
+        "ok ok ok 403 ok 404 login",
+        {"went_well": "互动踊跃 {person}", "to_change": "提前预热"},
+    ),
+    row(
+        "a campaign's review as a spreadsheet", "GET", "/campaigns/{campaign}/review.xlsx", "ok ok ok ok 404 404 login"
+    ),
+    row(
+        "another board's campaign's review as a spreadsheet",
+        "GET",
+        "/campaigns/{private_campaign}/review.xlsx",
+        "ok 404 404 404 404 404 login",
+    ),
+    # The campaigns' calendar: every signed-in person has one (empty without a campaigns board).
+    row("campaign calendar", "GET", "/campaigns/calendar", "ok ok ok ok ok ok login"),
+    row("API: campaign calendar", "GET", "/api/v1/campaigns/calendar", "ok ok ok ok ok ok login"),
+    row("a campaign's clashes", "GET", "/campaigns/{campaign}/clashes", "ok ok ok ok 404 404 login"),
+    row(
+        "another board's campaign's clashes",
+        "GET",
+        "/campaigns/{private_campaign}/clashes",
+        "ok 404 404 404 404 404 login",
+    ),
+    # Figures (portal.stats): everyone signed in may look; the figures cover what each may see.
+    row("figures dashboard", "GET", "/stats", "ok ok ok ok ok ok login"),
+    row("the cards behind a figure", "GET", "/stats/cards?figure=received", "ok ok ok ok ok ok login"),
+    row("weekly report", "GET", "/stats/report?period=week", "ok ok ok ok ok ok login"),
+    row("figures as CSV", "GET", "/stats/export.csv?table=members", "ok ok ok ok ok ok login"),
+    row("figures as a spreadsheet", "GET", "/stats/export.xlsx?table=members", "ok ok ok ok ok ok login"),
+    row("API: figures", "GET", "/api/v1/stats?period=month", "ok ok ok ok ok ok login"),
+    row("API: the cards behind a figure", "GET", "/api/v1/stats/cards?figure=received", "ok ok ok ok ok ok login"),
+    # Account figures (portal.stats.accounts): everyone signed in reads; managers and admins write.
+    row("account figures", "GET", "/stats/accounts", "ok ok ok ok ok ok login"),
+    row("account figures as CSV", "GET", "/stats/accounts/export.csv", "ok ok ok ok ok ok login"),
+    row("account figures as a spreadsheet", "GET", "/stats/accounts/export.xlsx", "ok ok ok ok ok ok login"),
+    row(
+        "record an account's figures",
+        "POST",
+        "/stats/accounts/figures",
+        "ok ok 403 403 403 403 login",
+        {"account": "{media_account}", "date": "2025-06-01", "followers": "1000"},
+    ),
+    # No file: the permission is checked first, then the missing file is bad input.
+    row("import account figures", "POST", "/stats/accounts/import", "422 422 403 403 403 403 login"),
+    row(
+        "add a media account",
+        "POST",
+        "/stats/accounts/new",
+        "ok ok 403 403 403 403 login",
+        {"name": "账号 {person}", "platform": "weibo"},
+    ),
+    row(
+        "change a media account",
+        "POST",
+        "/stats/accounts/{media_account}",
+        "ok ok 403 403 403 403 login",
+        {"name": "临江发布", "platform": "wechat", "active": "1"},
+    ),
+    row("API: media accounts", "GET", "/api/v1/accounts", "ok ok ok ok ok ok login"),
+    row(
+        "API: add a media account",
+        "POST",
+        "/api/v1/accounts",
+        "ok ok 403 403 403 403 login",
+        {"name": "接口账号 {person}", "platform": "douyin"},
+    ),
+    row("API: account figures summary", "GET", "/api/v1/accounts/summary", "ok ok ok ok ok ok login"),
+    row("API: a media account", "GET", "/api/v1/accounts/{media_account}", "ok ok ok ok ok ok login"),
+    row(
+        "API: a media account that does not exist",
+        "GET",
+        f"/api/v1/accounts/{MISSING}/figures",
+        "404 404 404 404 404 404 login",
+    ),
+    row(
+        "API: change a media account",
+        "PATCH",
+        "/api/v1/accounts/{media_account}",
+        "ok ok 403 403 403 403 login",
+        {"active": True},
+    ),
+    row("API: an account's figures", "GET", "/api/v1/accounts/{media_account}/figures", "ok ok ok ok ok ok login"),
+    row(
+        "API: record an account's figures",
+        "POST",
+        "/api/v1/accounts/{media_account}/figures",
+        "ok ok 403 403 403 403 login",
+        {"date": "2025-06-01", "reads": 500},
+    ),
 ]
 
 
@@ -1031,7 +1444,7 @@ async def _build_world(world: World) -> None:
         **{("inquiries", key): column for key, column in inquiries.columns.items()},
         **{("private", key): column for key, column in private.columns.items()},
     }
-    world.boards = {"comments": comments, "inquiries": inquiries}
+    world.boards = {"comments": comments, "inquiries": inquiries, "private": private}
     world.departments = {"health": health, "publicity": publicity}
     world.notifications = {
         name: await notifications.notify(users[name], "due", f"提醒 {name}", f"matrix-{name}")
@@ -1070,6 +1483,13 @@ async def _build_world(world: World) -> None:
         report.risk, report.reason = "general", "矩阵"
         world.values[name] = (await Escalation.insert(report).returning(Escalation.id))[0]["id"]
     await _inquiry_world(world, inquiries, health, publicity)
+    await _campaign_world(world, health)
+    # Account figures: a media account to record figures on and change.
+    from portal.stats import accounts as media_accounts
+
+    world.values["media_account"] = await media_accounts.create_account(
+        await get_active_user(users["manager"]), {"name": "临江发布", "platform": "wechat"}
+    )
     redis = async_client(get_settings())
     try:
         await redis.set(MARKER, "1")
@@ -1121,6 +1541,100 @@ async def _inquiry_world(world: World, inquiries: factories.World, health: int, 
     )
 
 
+# The steps that bring a new plan to a state (a manager takes them; a review written for 归档).
+CAMPAIGN_STEPS = {
+    "planning": (),
+    "approval": ("submit",),
+    "running": ("submit", "approve"),
+    "review": ("submit", "approve", "finish"),
+}
+
+
+async def _campaign(
+    world: World, title: str, state: str, department: int | None = None, board: str = "campaigns"
+) -> int:
+    """A Douyin 知识挑战 (its template's tasks with it) begun three days ago, with a goal of
+    5,000 participants, brought to ``state``; ``department``: routed there (a campaign has none
+    of its own: only its Card.department makes it a liaison's)."""
+    campaigns = world.boards[board]
+    person = "manager" if board == "campaigns" else "stranger"
+    now = datetime.now(UTC).replace(microsecond=0)
+    card_id = await campaigns.card(
+        person,
+        column="planning",
+        title=title,
+        theme="医保新政知识普及",
+        campaign_format="quiz",
+        platforms=["douyin"],
+        starts_at=now - timedelta(days=3),
+        ends_at=now + timedelta(days=10),
+        targets={"douyin": {"participants": 5000}},
+        assignee=world.users[person],
+    )
+    if department is not None:
+        await Card.update({Card.department: department}).where(Card.id == card_id)
+    access = await campaigns.access(person)
+    for action in CAMPAIGN_STEPS[state]:
+        await campaign_workflow.act(access, card_id, action, {"version": 1})  # the first version submitted
+    if state == "review":
+        await campaign_review.save_review(access, card_id, {"went_well": "互动踊跃", "to_change": "提前预热"})
+    return card_id
+
+
+async def _campaign_world(world: World, health: int) -> None:
+    """The campaigns' targets: a campaigns board with the people in the inquiries board's
+    roles; a running campaign (its tasks, a question collected), one like it routed to health
+    (the liaison's), and a plan on the private campaigns board."""
+    campaigns = await factories.board("campaigns", {"target": ("member", "publicity", "member")})
+    await BoardMember.insert(
+        *[
+            BoardMember(board=campaigns.board_id, user=world.users[name], role=role)
+            for name, role in BOARD_ROLES.items()
+        ]
+    )
+    campaigns.users = world.users
+    world.boards["campaigns"] = campaigns
+    campaign = await _campaign(world, "医保知识挑战赛", "running")
+    health_campaign = await _campaign(world, "健康知识挑战赛", "running", department=health)
+    access = await campaigns.access("manager")
+    health_question = await campaign_questions.add_question(access, health_campaign, {"text": "奖品怎么领取？"})
+    world.values.update(
+        # The steps are path parameters (POST /campaigns/{id}/plan/{action}): "{submit}" is "submit".
+        **{name: name for name in campaign_workflow.ACTIONS},
+        **{f"task_{name}": name for name in campaign_tasks.ACTIONS},
+        campaigns=campaigns.board_id,
+        campaign=campaign,
+        health_campaign=health_campaign,
+        private_campaign=await _campaign(world, "别的看板的活动", "planning", board="private"),
+        task=await campaign_tasks.add_task(access, campaign, {"title": "准备奖品"}),
+        health_task=await campaign_tasks.add_task(access, health_campaign, {"title": "准备奖品"}),
+        health_question=health_question["id"],
+        # A time the running campaigns' figures may be recorded at (after the start, not ahead).
+        metric_at=(datetime.now(get_settings().tz) - timedelta(days=1)).strftime("%Y-%m-%d %H:%M"),
+    )
+
+
+async def _fresh_campaign(world: World, kind: str, title: str) -> dict[str, Any]:
+    """campaign_plan, _pending, _running, _review: a new campaign in that state (health_…:
+    routed to health); campaign_task, _question: a new one on the running campaign (health_…:
+    on the health one), written straight to its table (what is asked of it is only that it
+    is there: many are made, and the services' effects would cost the suite time)."""
+    health = kind.startswith("health_")
+    what = kind.removeprefix("health_").removeprefix("campaign_")
+    campaign = world.values["health_campaign" if health else "campaign"]
+    if what == "task":
+        task = CampaignTask(card=campaign, title=title, position=world.fresh_number, created_by=world.users["manager"])
+        return {"task": (await CampaignTask.insert(task).returning(CampaignTask.id))[0]["id"]}
+    if what == "question":
+        question = CampaignQuestion(
+            card=campaign, text=f"提问 {title}", asked_at=datetime.now(UTC), created_by=world.users["manager"]
+        )
+        return {"question": (await CampaignQuestion.insert(question).returning(CampaignQuestion.id))[0]["id"]}
+    state = {"plan": "planning", "pending": "approval", "running": "running", "review": "review"}[what]
+    card_id = await _campaign(world, title, state, department=world.departments["health"] if health else None)
+    return {"card": card_id, "pending": 1}  # the version awaiting a decision (campaign_pending)
+
+
 @asynccontextmanager
 async def _as(world: World, person: str | None):
     """The one client, carrying ``person``'s cookies (None: no cookies at all)."""
@@ -1147,9 +1661,12 @@ async def _fresh(world: World, kind: str, person: str) -> dict[str, Any]:
     """A new target for one person's request, so that one person's write leaves the next
     person the same situation: a comment; an inquiry of health, of publicity ("other"), a
     health one with an extension requested, dispatched to health, or merged under the health
-    inquiry; two similar comments ("similar"), or grouped; a column; an API token."""
+    inquiry; two similar comments ("similar"), or grouped; a column; an API token; a campaign
+    in a state, or a task or question of one (_fresh_campaign)."""
     world.fresh_number += 1
     title = f"目标 {world.fresh_number}"
+    if "campaign_" in kind:
+        return await _fresh_campaign(world, kind, title)
     if kind == "token":
         owner = await get_active_user(world.users[person if person != "anonymous" else "target"])
         await create_token(owner, title)
@@ -1428,6 +1945,21 @@ async def test_liaison_saving_a_card_cannot_reroute_it(world):
         "department": before["department"],
         "assisting_departments": before["assisting_departments"],
     }
+
+
+async def test_liaison_is_not_told_of_a_clash_with_a_campaign_she_may_not_see(world):
+    # The health campaign runs on Douyin on the same days as the other running campaign: the
+    # member is warned of the clash; the liaison, who may not see that campaign, learns nothing of it.
+    url = f"/campaigns/{world.values['health_campaign']}/clashes"
+    shown = {}
+    for person in ("member", "liaison"):
+        async with _as(world, person) as client:
+            response = await client.get(url, headers={"HX-Request": "true"})
+        assert response.status_code == 200
+        shown[person] = response.text
+    other = (await Card.select(Card.title).where(Card.id == world.values["campaign"]).first())["title"]
+    assert other in shown["member"]
+    assert other not in shown["liaison"]
 
 
 @pytest.mark.parametrize(

@@ -99,7 +99,9 @@ async def main() -> None:
             ]
             sql = f"INSERT INTO card ({', '.join(names)}) VALUES ({', '.join('?' * len(values))})"  # noqa: S608
             await run(sql, *values)
-            expected[kind.name].append(fields)
+            # What the old layout held moves; fields added to a kind since then take their defaults.
+            kept = ("title", *OLD_FIELDS[kind.name], "channel")
+            expected[kind.name].append({name: value for name, value in fields.items() if name in kept})
 
     result = await run_forwards(app_name="portal", migration_id="all", fake=False)
     assert result.success, result.message
