@@ -24,6 +24,7 @@ from portal.boards.tables import Board, BoardColumn, BoardMember
 from portal.cards.kinds import CardKind, all_kinds
 from portal.cards.tables import Card, CardStage, Note
 from portal.db import write_transaction
+from portal.demo import history
 from portal.inquiries import knowledge
 from portal.sla import clocks
 from portal.sla import services as sla
@@ -61,6 +62,10 @@ async def seed_demo() -> dict[str, int]:
         created["cards"] += await _cards(board_id, kind, demo["cards"], users, departments)
     # The knowledge base's approved entries, published on /faq (portal/inquiries/faq_demo.json).
     await knowledge.seed_demo_entries(departments)
+    # The city's own accounts and 90 days of their figures (粉丝, 阅读, 互动) for /stats/accounts.
+    from portal.stats.accounts import seed_accounts
+
+    created["account_days"] = await seed_accounts(datetime.now(UTC))
     return created
 
 
@@ -188,7 +193,7 @@ async def _cards(
     policy_rows = await sla.list_policies()
     positions: dict[str, float] = {}
     async with write_transaction():
-        for spec in specs:
+        for index, spec in enumerate(specs):
             column = columns[spec["column"]]
             fields = _card_fields(kind, spec, departments, now)
             common, detail = kind.split(fields)
@@ -213,12 +218,28 @@ async def _cards(
             await kind.insert_detail(card_id, detail)
             if kind.demo_card is not None:
                 await kind.demo_card(card_id, board_id, column, fields, users, departments, arrived, now)
+            # The earlier columns, clocks and reply that brought it to its column (portal/demo/history.py).
+            entered = await history.seed_path(
+                kind,
+                card_id,
+                board_id,
+                column,
+                columns,
+                fields,
+                assignee,
+                arrived,
+                now,
+                index=index,
+                calendar=calendar,
+                policy_rows=policy_rows,
+                department_code=spec.get("department"),
+            )
             # Its clock as the portal would have started it on arrival.
             due = await clocks.on_enter(
                 kind.name,
                 column,
                 {**fields, "id": card_id, "received_at": arrived, "due_stage": None},
-                arrived,
+                entered,
                 calendar=calendar,
                 policy_rows=policy_rows,
                 round_number=1,
@@ -232,7 +253,7 @@ async def _cards(
                     column=column["id"],
                     stage=column["key"],
                     clock=due.get("due_stage"),
-                    entered_at=arrived,
+                    entered_at=entered,
                     entered_by=assignee,
                 )
             )

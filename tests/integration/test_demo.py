@@ -33,7 +33,7 @@ async def test_seed_creates_the_city_and_is_idempotent(clean_db):
 
     counts = (await User.count(), await Card.count(), await BoardMember.count(), await Note.count())
     again = await seed_demo()
-    assert again == {"departments": 0, "users": 0, "boards": 0, "cards": 0}
+    assert again == {"departments": 0, "users": 0, "boards": 0, "cards": 0, "account_days": 0}
     assert (await User.count(), await Card.count(), await BoardMember.count(), await Note.count()) == counts
 
 
@@ -41,7 +41,8 @@ async def test_every_demo_user_logs_in_with_the_demo_password(client):
     await seed_demo()
     for spec in city()["users"]:
         response = await login(client, spec["username"], "portal-demo")
-        assert response.url.path == "/boards", spec["username"]
+        landing = "/stats" if spec["role"] in ("admin", "manager", "viewer") else "/boards"
+        assert response.url.path == landing, spec["username"]
         assert spec["display_name"] in response.text
         await client.post("/logout", headers={"x-csrftoken": client.cookies.get("portal_csrf") or ""})
         client.cookies.clear()
