@@ -583,7 +583,14 @@ async def _apply(
         card["id"],
         {"action": action.name, "version": version, "from_state": state, "to_state": target or state},
     )
-    await _tell(unit, access, card, notices, key=f"{action.name}:{version}:{now.timestamp()}")
+    await cards.tell_viewers(
+        unit,
+        access,
+        card["id"],
+        notices,
+        kind="campaign",
+        key=f"campaign:{card['id']}:{action.name}:{version}:{now.timestamp()}",
+    )
     if dragged_to is None:
         cards.after_card_write(unit, access, card)
     return card
@@ -593,34 +600,6 @@ def _kind():
     from portal.campaigns.kind import KIND as CAMPAIGNS
 
     return CAMPAIGNS
-
-
-async def _tell(
-    unit: BoardWrite, access: BoardAccess, card: dict[str, Any], notices: list[tuple[list[int], str, str]], key: str
-) -> None:
-    batch = []
-    for recipients, title, body in notices:
-        for user_id in recipients:
-            if user_id == access.user.id:
-                continue
-            batch.append(
-                (
-                    user_id,
-                    {
-                        "kind": "campaign",
-                        "title": title[:200],
-                        "dedupe_key": f"campaign:{card['id']}:{key}:{user_id}",
-                        "body": (body or "")[:300],
-                        "link": f"/boards/{access.board_id}?card={card['id']}",
-                        "card_id": card["id"],
-                    },
-                )
-            )
-    if batch:
-        visible = set(await boards.who_may_see_card(card["id"], [user_id for user_id, _notice in batch]))
-        batch = [(user_id, notice) for user_id, notice in batch if user_id in visible]
-    if batch:
-        await cards.notify_within(unit, batch)
 
 
 # The kind's hooks -------------------------------------------------------------------------

@@ -232,6 +232,43 @@ async def notify_within(unit: BoardWrite, notices: list[tuple[int, dict[str, Any
     return users
 
 
+async def tell_viewers(
+    unit: BoardWrite,
+    access: BoardAccess,
+    card_id: int,
+    notices: list[tuple[list[int], str, str]],
+    *,
+    kind: str,
+    key: str,
+) -> None:
+    """A workflow step's notices — (recipients, title, body) — as bells and e-mails in the
+    step's unit: never to the actor, and only to people who may see the card (after the
+    step's routing). ``key`` makes each person's notice once-only (the step's own id)."""
+    batch: list[tuple[int, dict[str, Any]]] = []
+    for recipients, title, body in notices:
+        for user_id in recipients:
+            if user_id == access.user.id:
+                continue
+            batch.append(
+                (
+                    user_id,
+                    {
+                        "kind": kind,
+                        "title": title[:200],
+                        "dedupe_key": f"{key}:{user_id}",
+                        "body": (body or "")[:300],
+                        "link": f"/boards/{access.board_id}?card={card_id}",
+                        "card_id": card_id,
+                    },
+                )
+            )
+    if batch:
+        visible = set(await boards.who_may_see_card(card_id, [user_id for user_id, _notice in batch]))
+        batch = [(user_id, notice) for user_id, notice in batch if user_id in visible]
+    if batch:
+        await notify_within(unit, batch)
+
+
 # Writes -------------------------------------------------------------------------------
 
 

@@ -43,7 +43,6 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, ValidationInfo, field_validator
 
 from portal.accounts.tables import Department, Role
-from portal.boards import services as boards
 from portal.boards.access import BoardAccess
 from portal.boards.tables import BoardMember
 from portal.cards import services as cards
@@ -553,7 +552,9 @@ async def _apply(
             "department": department,
         },
     )
-    await _tell(unit, access, card, step_id, notices)
+    # Notices reach people who may not reveal the citizen's numbers: bodies are masked.
+    notices = [(recipients, title, mask_numbers(body or "")) for recipients, title, body in notices]
+    await cards.tell_viewers(unit, access, card["id"], notices, kind="case", key=f"case:{step_id}")
     if robots_text:
         unit.after_commit(
             Effect("robots", {"board_id": access.board_id, "key": f"case:{step_id}", "text": robots_text})
@@ -613,40 +614,6 @@ async def _dispatchers(access: BoardAccess, card_id: int) -> list[int]:
 async def _department_name(department_id: int) -> str:
     row = await Department.select(Department.name_zh).where(Department.id == department_id).first()
     return row["name_zh"] if row else ""
-
-
-async def _tell(
-    unit: BoardWrite,
-    access: BoardAccess,
-    card: dict[str, Any],
-    step_id: int,
-    notices: list[tuple[list[int], str, str]],
-) -> None:
-    """Bell and e-mail for each notice's recipients, but not the actor; only people who may
-    see the case (after this action's routing) are told about it."""
-    batch: list[tuple[int, dict[str, Any]]] = []
-    for recipients, title, body in notices:
-        for user_id in recipients:
-            if user_id == access.user.id:
-                continue
-            batch.append(
-                (
-                    user_id,
-                    {
-                        "kind": "case",
-                        "title": title[:200],
-                        "dedupe_key": f"case:{step_id}:{user_id}",
-                        "body": mask_numbers(body or "")[:300],
-                        "link": f"/boards/{access.board_id}?card={card['id']}",
-                        "card_id": card["id"],
-                    },
-                )
-            )
-    if batch:
-        allowed = set(await boards.who_may_see_card(card["id"], [user_id for user_id, _notice in batch]))
-        batch = [(user_id, notice) for user_id, notice in batch if user_id in allowed]
-    if batch:
-        await cards.notify_within(unit, batch)
 
 
 # The kind's hooks: a drag is an action or nothing; new cases start at 待受理 ---------------
