@@ -4,11 +4,12 @@ opening any campaign sees it as the team would have left it."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from portal.campaigns import metrics, questions, tasks, workflow
 from portal.campaigns.tables import CampaignDetail, CampaignPlanVersion
+from portal.settings import get_settings
 
 
 def _manager(users: dict[str, dict[str, Any]]) -> int | None:
@@ -60,15 +61,23 @@ async def seed(
 
 
 def _moments(card: dict[str, Any]) -> list[dict[str, str]]:
-    """Key moments as a team would set them: a warm-up the day before, the launch, the end."""
+    """Key moments as a team would set them, at the hours it works: the announcement the day
+    before at 10:00, the launch (a livestream in the evening), a mid-term report, the end."""
+    tz = get_settings().tz
     starts, ends = card["starts_at"], card["ends_at"]
+
+    def at(moment: datetime, hour: int, minute: int = 0) -> str:
+        local = moment.astimezone(tz).replace(hour=hour, minute=minute, second=0, microsecond=0)
+        return local.astimezone(UTC).isoformat()
+
+    livestream = card.get("campaign_format") == "livestream"
     moments = [
-        {"at": (starts - timedelta(days=1)).isoformat(), "label": "发布活动预告"},
-        {"at": starts.isoformat(), "label": "直播开始" if card.get("campaign_format") == "livestream" else "活动上线"},
+        {"at": at(starts - timedelta(days=1), 10), "label": "发布活动预告"},
+        {"at": at(starts, 19, 30) if livestream else at(starts, 10), "label": "直播开始" if livestream else "活动上线"},
     ]
     if ends > starts + timedelta(days=2):
-        moments.append({"at": (starts + (ends - starts) / 2).isoformat(), "label": "中期数据通报"})
-    moments.append({"at": ends.isoformat(), "label": "活动结束"})
+        moments.append({"at": at(starts + (ends - starts) / 2, 17), "label": "中期数据通报"})
+    moments.append({"at": at(ends, 21 if livestream else 18), "label": "活动结束"})
     return moments
 
 
