@@ -18,6 +18,7 @@ from litestar import Controller, Request, Response, get
 from litestar.response import Template
 
 from portal.accounts.services import get_user, list_departments
+from portal.boards.tables import BoardMember
 from portal.core.choices import INQUIRY_CATEGORIES, PLATFORMS, SENTIMENTS
 from portal.core.errors import FormError, NotFound
 from portal.core.forms import MAX_ID
@@ -26,7 +27,7 @@ from portal.i18n import gettext as _
 from portal.stats import charts, export
 from portal.stats.figures import BARE_KEY, STAGES, cards_behind, dashboard
 from portal.stats.period import PERIODS, Filters, filters_or_default, parse_filters, period_days
-from portal.stats.scope import scope_for
+from portal.stats.scope import Scope, scope_for
 
 DASHBOARD = "pages/stats/dashboard.html"
 CARDS = "pages/stats/cards.html"
@@ -87,11 +88,14 @@ def sort_param(params: Mapping[str, Any]) -> tuple[str, str]:
     return column, direction if direction in ("asc", "desc") else SORT_COLUMNS[column]
 
 
-def sort_rows(rows: list[dict[str, Any]], column: str, direction: str) -> list[dict[str, Any]]:
+def sort_rows(rows: list[dict[str, Any]], column: str, direction: str, ident: str = "") -> list[dict[str, Any]]:
     """Rows ordered by ``column``; rows without a value (no rate yet) last either way, ties
-    by name."""
+    by name. The row whose ``ident`` is None (the cards no one is assigned, no department is
+    responsible for) stays last: it is not one of the people compared."""
     if not column:
         return rows
+    last = [row for row in rows if ident and row.get(ident, 0) is None]
+    rows = [row for row in rows if not (ident and row.get(ident, 0) is None)]
     present = [row for row in rows if row.get(column) is not None]
     missing = [row for row in rows if row.get(column) is None]
     by_name = sorted(present, key=lambda row: str(row.get("name") or ""))
@@ -99,7 +103,7 @@ def sort_rows(rows: list[dict[str, Any]], column: str, direction: str) -> list[d
         ordered = sorted(by_name, key=lambda row: str(row.get("name") or ""), reverse=direction == "desc")
     else:
         ordered = sorted(by_name, key=lambda row: row[column], reverse=direction == "desc")
-    return ordered + sorted(missing, key=lambda row: str(row.get("name") or ""))
+    return ordered + sorted(missing, key=lambda row: str(row.get("name") or "")) + last
 
 
 # Links --------------------------------------------------------------------------------------
@@ -237,8 +241,8 @@ def sentiment_legend() -> list[dict[str, str]]:
 # Context ------------------------------------------------------------------------------------
 
 
-async def _choices(request: Request) -> dict[str, Any]:
-    scope = await scope_for(request.user)
+async def _choices(request: Request, scope: Scope | None = None) -> dict[str, Any]:
+    scope = scope or await scope_for(request.user)
     return {"boards": list(scope.boards.values()), "departments": await list_departments()}
 
 
@@ -305,12 +309,18 @@ def _form_values(params: Mapping[str, Any], filters: Filters, errors: dict[str, 
 
 
 def form_params(params: Mapping[str, Any]) -> dict[str, Any]:
-    """The filters form sends a named period with the dates it shows: dates changed by hand
-    mean those dates (a custom period), whatever the period select still says."""
+    """The filters form sends a named period with the dates it shows and, hidden, the period
+    it was shown for (``shown``). When the select was changed (period ≠ shown) the dates are
+    the old period's and mean nothing: the chosen period counts. When it was not, dates
+    changed by hand mean those dates (a custom period)."""
     values = {name: params.get(name) for name in params}
-    period, first, last = (str(values.get(name) or "").strip() for name in ("period", "from", "to"))
-    if period in PERIODS and period != "custom" and first and last:
-        if (first, last) != tuple(day.isoformat() for day in period_days(period)):
+    values.pop("shown", None)
+    period, first, last, shown = (str(params.get(name) or "").strip() for name in ("period", "from", "to", "shown"))
+    if period in PERIODS and period != "custom":
+        if shown and shown != period:
+            values.pop("from", None)
+            values.pop("to", None)
+        elif first and last and (first, last) != tuple(day.isoformat() for day in period_days(period)):
             values["period"] = "custom"
     return values
 
@@ -322,8 +332,8 @@ async def dashboard_context(request: Request) -> dict[str, Any]:
     data = await dashboard(request.user, filters)
     data = {
         **data,
-        "members": sort_rows(data["members"], sort, direction),
-        "departments": sort_rows(data["departments"], sort, direction),
+        "members": sort_rows(data["members"], sort, direction, "user"),
+        "departments": sort_rows(data["departments"], sort, direction, "department"),
     }
     links = Links(filters, sort, direction)
     choices = await _choices(request)
@@ -352,15 +362,34 @@ async def _strict_filters(request: Request) -> Filters:
 # Describing what a list of cards is --------------------------------------------------------
 
 
-async def describe_key(key: str, choices: dict[str, Any]) -> str:
-    """A figure's narrowing in words: "member:12" → the member's name, "stage:answer" → 答复 …"""
+def _whole(value: str) -> bool:
+    return value.isascii() and value.isdigit() and 0 < int(value) <= MAX_ID
+
+
+async def _visible_member(user_id: int, scope: Scope) -> bool:
+    """The person is a member of one of the boards the reader may see (only such a name is
+    shown: a link's id must not reveal who anyone else is)."""
+    if not scope.boards:
+        return False
+    return await BoardMember.exists().where((BoardMember.user == user_id) & BoardMember.board.is_in(list(scope.boards)))
+
+
+async def describe_key(key: str, choices: dict[str, Any], scope: Scope) -> str:
+    """A figure's narrowing in words: "member:12" → the member's name (one on the reader's
+    boards; else the key as it is), "stage:answer" → 答复 …"""
     name, _sep, value = key.partition(":")
-    if name == "member" and value.isdigit() and int(value) <= MAX_ID:
+    if name == "member" and value == "none":
+        return _("Unassigned")
+    if name == "department" and value == "none":
+        return _("No department given")
+    if name == "member" and _whole(value):
+        if not await _visible_member(int(value), scope):
+            return key
         try:
             return (await get_user(int(value)))["display_name"]
         except NotFound:
             return key
-    if name == "department" and value.isdigit():
+    if name == "department" and _whole(value):
         department = next((d for d in choices["departments"] if d["id"] == int(value)), None)
         return department_name(department["name_zh"], department["name_en"]) if department else key
     labels = {
@@ -370,7 +399,12 @@ async def describe_key(key: str, choices: dict[str, Any]) -> str:
         "category": INQUIRY_CATEGORIES.label,
         "day": str,
     }
-    return str(labels[name](value)) if name in labels else key
+    if name not in labels:
+        return key
+    try:
+        return str(labels[name](value))
+    except (KeyError, ValueError):
+        return key
 
 
 # The controller -----------------------------------------------------------------------------
@@ -390,7 +424,8 @@ class StatsController(Controller):
         """The cards a figure counts, each opening on its board; only cards this person may see."""
         figure = str(request.query_params.get("figure") or "")
         key = str(request.query_params.get("key") or "") or None
-        choices = await _choices(request)
+        scope = await scope_for(request.user)
+        choices = await _choices(request, scope)
         rows: list[dict[str, Any]] = []
         filters, errors = await filters_or_default(request.user, request.query_params)
         if not errors:
@@ -401,10 +436,12 @@ class StatsController(Controller):
         links = Links(filters)
         kind_filter = filters.kind
         what = [figure_labels().get(figure.partition(":")[0], figure)]
-        if figure.partition(":")[2]:
-            what.append(await describe_key(figure, choices))
-        if key:
-            what.append(await describe_key(key if ":" in key else f"{BARE_KEY.get(figure, 'day')}:{key}", choices))
+        if not errors:  # a figure or key that is none is not described (it may be anything)
+            if figure.partition(":")[2]:
+                what.append(await describe_key(figure, choices, scope))
+            if key:
+                bare = key if ":" in key else f"{BARE_KEY.get(figure, 'day')}:{key}"
+                what.append(await describe_key(bare, choices, scope))
         context = {
             **_helpers(links),
             **choices,

@@ -30,6 +30,9 @@ TEXT, LABEL, INT, FRACTION, MINUTES, DAY = "text", "label", "int", "fraction", "
 # What a spreadsheet program takes for the start of a formula (OWASP's CSV injection list).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _UNSAFE_NAME = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
+# What an XLSX cell cannot hold, stripped from user text in both files (as portal.campaigns
+# .review.text_cell does): control characters but tab and line breaks, lone surrogates.
+_UNWRITABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 @dataclass(frozen=True)
@@ -276,7 +279,7 @@ def _csv_value(column: Column, value: Any) -> Any:
         # As the page shows it; Excel reads "85.7%" as the number 0.857.
         return f"{value * 100:.1f}%"
     if column.kind in (TEXT, LABEL):  # a label may be a name someone typed (a topic, a department)
-        text = str(value)
+        text = _UNWRITABLE.sub("", str(value))
         return "'" + text if text.startswith(_FORMULA_START) else text
     return value
 

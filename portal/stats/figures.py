@@ -646,36 +646,43 @@ async def _breakdown(frame: Frame) -> tuple[list[dict], list[dict]]:
 
 
 async def _tables(groups: dict[tuple[int | None, int | None], dict[str, Any]]) -> tuple[list[dict], list[dict]]:
-    """The per-member (assignee) and per-department (responsible department) tables."""
-    members: dict[int, dict[str, Any]] = defaultdict(_group)
-    departments: dict[int, dict[str, Any]] = defaultdict(_group)
+    """The per-member (assignee) and per-department (responsible department) tables. The cards
+    with no assignee (no responsible department) make a row of their own, last, so that each
+    table adds up to the figures above it."""
+    members: dict[int | None, dict[str, Any]] = defaultdict(_group)
+    departments: dict[int | None, dict[str, Any]] = defaultdict(_group)
     for (assignee, department), group in groups.items():
         for target, key in ((members, assignee), (departments, department)):
-            if key is None:
-                continue
             into = target[key]
             for name, value in group.items():
                 into[name] += value
     people = {}
     if members:
-        rows = await User.select(User.id, User.display_name, User.department).where(User.id.is_in(list(members)))
+        known = [user_id for user_id in members if user_id is not None]
+        rows = await User.select(User.id, User.display_name, User.department).where(User.id.is_in(known or [0]))
         people = {row["id"]: row for row in rows}
     names = await department_names()
     member_rows = [
         {
             "user": user_id,
-            "name": (people.get(user_id) or {}).get("display_name", ""),
+            "name": (people.get(user_id) or {}).get("display_name", "") if user_id is not None else _("Unassigned"),
             "department": (people.get(user_id) or {}).get("department"),
             **_figures(group),
         }
         for user_id, group in members.items()
     ]
     department_rows = [
-        {"department": department_id, "name": names.get(department_id, ""), **_figures(group)}
+        {
+            "department": department_id,
+            "name": names.get(department_id, "") if department_id is not None else _("No department given"),
+            **_figures(group),
+        }
         for department_id, group in departments.items()
     ]
-    member_rows.sort(key=lambda row: (-row["received"], row["name"], row["user"]))
-    department_rows.sort(key=lambda row: (-row["received"], row["name"], row["department"]))
+    member_rows.sort(key=lambda row: (row["user"] is None, -row["received"], row["name"], row["user"] or 0))
+    department_rows.sort(
+        key=lambda row: (row["department"] is None, -row["received"], row["name"], row["department"] or 0)
+    )
     return member_rows, department_rows
 
 
@@ -725,6 +732,7 @@ async def campaign_effect(scope: Scope, filters: Filters) -> list[dict[str, Any]
         Card.id.is_in([campaign["id"] for campaign in running])
     )
     cards = {row["id"]: row for row in await query.output(load_json=True)}
+    snapshots = await _results_before(list(cards), filters.end)
     found = []
     for campaign in running:
         card = cards.get(campaign["id"])
@@ -732,7 +740,7 @@ async def campaign_effect(scope: Scope, filters: Filters) -> list[dict[str, Any]
             continue
         CAMPAIGN_KIND.defaults(card)
         plan = await workflow.effective_plan(card)
-        results = await metrics.latest(card["id"])
+        results = snapshots.get(card["id"], {})
         goals = metrics.goal_rows(plan.get("targets") or {}, results, plan.get("platforms") or [])
         totals = {row["metric"]: row for row in goals if row["platform"] is None}
         platforms = list(dict.fromkeys([*campaign["platforms"], *results]))
@@ -759,6 +767,27 @@ async def campaign_effect(scope: Scope, filters: Filters) -> list[dict[str, Any]
                 ],
             }
         )
+    return found
+
+
+async def _results_before(card_ids: list[int], end: datetime) -> dict[int, dict[str, dict[str, int | None]]]:
+    """Each campaign's results as they stood at the period's end, per platform, figure by
+    figure: the newest value given before ``end`` (``metrics.latest``'s rule, but a past
+    period is not credited with what was recorded after it)."""
+    from portal.campaigns.metrics import FIGURES
+    from portal.campaigns.tables import CampaignMetric as M
+
+    if not card_ids:
+        return {}
+    rows = (
+        await M.select(M.card, M.platform, *(getattr(M, figure) for figure in FIGURES))
+        .where(M.card.is_in(card_ids) & (M.at < end))
+        .order_by(M.at)
+    )
+    found: dict[int, dict[str, dict[str, int | None]]] = {}
+    for row in rows:
+        figures = found.setdefault(row["card"], {}).setdefault(row["platform"], dict.fromkeys(FIGURES))
+        figures.update({figure: row[figure] for figure in FIGURES if row[figure] is not None})
     return found
 
 
@@ -856,6 +885,8 @@ def _qualifier(name: str, value: str) -> dict[str, Any]:
     bad = {"key": _("There is no such part of the figure.")}
     value = value.strip()
     if name in ("member", "department"):
+        if value == "none":  # the cards with no assignee / no responsible department
+            return {name: None}
         if not (value.isascii() and value.isdigit()) or not 0 < int(value) <= MAX_ID:
             raise FormError(bad)
         return {name: int(value)}
@@ -940,10 +971,10 @@ async def cards_behind(
         )
     elif figure == "overdue_now":
         where += [f"NOT ({frame.done()})", f"c.due_at < {q(now)}", "(c.paused_at IS NULL OR c.due_at < c.paused_at)"]
-    if "member" in qualifiers:
-        where.append(f"c.assignee = {int(qualifiers['member'])}")
-    if "department" in qualifiers:
-        where.append(f"c.department = {int(qualifiers['department'])}")
+    for name, column in (("member", "c.assignee"), ("department", "c.department")):
+        if name in qualifiers:
+            value = qualifiers[name]
+            where.append(f"{column} IS NULL" if value is None else f"{column} = {int(value)}")
     if "day" in qualifiers:
         day_start, day_end = midnight(qualifiers["day"]), midnight(qualifiers["day"] + timedelta(days=1))
         where.append(f"c.received_at >= {q(day_start)} AND c.received_at < {q(day_end)}")

@@ -385,6 +385,31 @@ async def test_every_figure_matches_the_one_worked_out_by_hand(city):
         await behind(manager, period(), "everything")
     with pytest.raises(FormError):
         await behind(manager, period(), "late", "stage:lunch")
+    # The cards no one is assigned are a row of their own, last, so that each table adds up to
+    # the figures above it; its link lists them. Every case here has a responsible department:
+    # no such row there.
+    assert data["members"][-1]["user"] is None and data["members"][-1]["name"] == "未分配"
+    assert None not in {row["department"] for row in data["departments"]}
+    for table in ("members", "departments"):
+        assert sum(row["received"] for row in data[table]) == data["volume"]["received"]
+        assert sum(row["overdue_now"] for row in data[table]) == deadlines["overdue_now"]
+        assert sum(row["supervised"] for row in data[table]) == deadlines["supervised"]
+    nobody = data["members"][-1]["received"]
+    assert len(await behind(manager, period(), "received", "member:none")) == nobody > 0
+    assert not {card["assignee_name"] for card in await behind(manager, period(), "received", "member:none")} - {""}
+    assert await behind(manager, period(), "department:none") == []
+
+    # A past period counts the campaign's figures as they stood at its end, not those recorded since.
+    await metrics.record(
+        await city.campaigns.access("member"),
+        ids["campaign"],
+        [{"platform": "douyin", "at": NOW - timedelta(days=3, hours=-1), "participants": 1000, "reads": 4000}],
+        source="hand",
+    )
+    (then,) = (await figures.dashboard(manager, period(FIRST, TODAY - timedelta(days=2))))["campaigns"]
+    assert (then["participants"], then["participants_pct"], then["new_followers"]) == (1000, 20, 0)
+    (now,) = (await figures.dashboard(manager, period()))["campaigns"]
+    assert (now["participants"], now["new_followers"]) == (2500, 300)  # the newest snapshot still counts
 
 
 async def _visits(card_ids: list[int], which: str) -> int:

@@ -23,8 +23,8 @@ from portal.comments.replies import ReplyInput
 from portal.events.tables import Event
 from portal.inquiries import supervision, workflow
 from portal.settings import get_settings
-from portal.stats import charts, figures
-from portal.stats.period import filters_for
+from portal.stats import charts, controllers, export, figures
+from portal.stats.period import filters_for, period_days
 from tests import factories
 from tests.conftest import login
 
@@ -34,7 +34,7 @@ TODAY = NOW.astimezone(TZ).date()
 FIRST = TODAY - timedelta(days=7)
 PERIOD = {"period": "custom", "from": FIRST.isoformat(), "to": TODAY.isoformat()}
 PEOPLE = {
-    "admin": ("admin", None, ""),
+    "admin": ("admin", None, "", "管理员甲"),  # on no board: a name no one else should read
     "manager": ("manager", "publicity", "manager", "陈静"),
     "member": ("member", "publicity", "member", "张伟"),
     # A name that a spreadsheet would take for a formula: it must stay text in the files.
@@ -315,6 +315,56 @@ async def test_each_number_opens_exactly_its_cards_and_none_the_person_may_not_s
     assert unknown.status_code == 422 and "data-card-id" not in unknown.text
 
 
+async def test_the_people_tables_add_up_and_odd_keys_or_names_are_not_given_away(city, client):
+    ids = city.ids
+    await login(client, "manager")
+    html = (await client.get("/stats", params=PERIOD)).text
+    # I2 has no assignee, C1–C3 no responsible department: each a row of its own, so that the
+    # tables add up to what was received and to what is overdue now.
+    members, departments = rows_by_name(html, "table-members"), rows_by_name(html, "table-departments")
+    assert list(members)[-1] == "未分配" and list(departments)[-1] == "未指定部门"
+    overdue = number(
+        re.sub(r"<[^>]+>", "", re.search(r'data-figure="overdue_now">.*?stat-value">(.*?)</p>', html, re.S).group(1))
+    )
+    column = [col["key"] for col in controllers.people_columns()].index("overdue_now")
+    for table in (members, departments):
+        assert sum(number(cells[0]) for cells in table.values()) == 5
+        assert sum(number(cells[column]) for cells in table.values()) == overdue
+    unassigned = await client.get("/stats/cards", params={**PERIOD, "figure": "received", "key": "member:none"})
+    assert set(map(int, re.findall(r'data-card-id="(\d+)"', unassigned.text))) == {ids["I2"]}
+    assert "未分配" in unassigned.text
+    nowhere = await client.get("/stats/cards", params={**PERIOD, "figure": "department:none"})
+    assert set(map(int, re.findall(r'data-card-id="(\d+)"', nowhere.text))) == {ids["C1"], ids["C2"], ids["C3"]}
+    assert "未指定部门" in nowhere.text
+
+    # Keys that only look like numbers are refused with a message, not a server error.
+    for params in ({"key": "member:²"}, {"key": "department:²"}, {"figure": "member:²"}, {"key": "member:0x1"}):
+        odd = await client.get("/stats/cards", params={**PERIOD, "figure": "received", **params})
+        assert odd.status_code == 422 and "data-card-id" not in odd.text, params
+
+    # A member is named only when she is on one of the reader's boards: the admin is on none.
+    admin = await client.get(
+        "/stats/cards", params={**PERIOD, "figure": "received", "key": f"member:{city.users['admin']}"}
+    )
+    assert admin.status_code == 200 and "管理员甲" not in admin.text
+    client.cookies.clear()
+    await login(client, "liaison")
+    admin = await client.get(
+        "/stats/cards", params={**PERIOD, "figure": "received", "key": f"member:{city.users['admin']}"}
+    )
+    assert admin.status_code == 200 and "管理员甲" not in admin.text
+    fellow = await client.get(
+        "/stats/cards", params={**PERIOD, "figure": "received", "key": f"member:{city.users['member']}"}
+    )
+    assert fellow.status_code == 200 and "张伟" in fellow.text
+
+
+def test_csv_cells_lose_the_control_characters_an_xlsx_cannot_hold():
+    table = export.table({"members": [{"name": "张\x07伟\x00", "received": 1}]}, "members")
+    rows = list(csv.reader(io.StringIO(export.to_csv(table).decode("utf-8-sig"))))
+    assert rows[1][:2] == ["张伟", "1"]
+
+
 # Sorting ------------------------------------------------------------------------------------
 
 
@@ -324,11 +374,12 @@ async def test_members_and_departments_sort_by_any_column(city, client):
     def names(html: str, table: str) -> list[str]:
         return [row[0] for row in read(html).tables[table][1:]]
 
+    # The cards no one is assigned (I2) stay last, whatever the order of the people.
     by_name = (await client.get("/stats", params={**PERIOD, "sort": "name", "dir": "asc"})).text
-    assert names(by_name, "table-members") == ["=2+3", "张伟"]
+    assert names(by_name, "table-members") == ["=2+3", "张伟", "未分配"]
     assert 'aria-sort="ascending"' in by_name
     by_name_down = (await client.get("/stats", params={**PERIOD, "sort": "name", "dir": "desc"})).text
-    assert names(by_name_down, "table-members") == ["张伟", "=2+3"]
+    assert names(by_name_down, "table-members") == ["张伟", "=2+3", "未分配"]
 
     # By overdue now, most first: 张伟 holds C3. The header links keep the filters and flip the order.
     overdue = (await client.get("/stats", params={**PERIOD, "sort": "overdue_now"})).text
@@ -342,8 +393,8 @@ async def test_members_and_departments_sort_by_any_column(city, client):
     for column in ("on_time_rate", "resolution_median"):
         for direction in ("desc", "asc"):
             html = (await client.get("/stats", params={**PERIOD, "sort": column, "dir": direction})).text
-            assert names(html, "table-departments") == ["health", "publicity"], (column, direction)
-            publicity = read(html).tables["table-departments"][-1]
+            assert names(html, "table-departments") == ["health", "publicity", "未指定部门"], (column, direction)
+            publicity = read(html).tables["table-departments"][-2]
             assert publicity[0] == "publicity" and "—" in publicity
 
     # An unknown column is ignored, not an error.
@@ -472,9 +523,20 @@ async def test_bad_filters_show_a_message_and_change_nothing(city, client):
         assert f"{TODAY.replace(day=1).isoformat()} – " in response.text
         assert "table-members" in response.text
     # Dates changed by hand in the form count, although the period select still says 本月.
-    chosen = await client.get("/stats", params={"period": "month", "from": FIRST.isoformat(), "to": TODAY.isoformat()})
+    chosen = await client.get(
+        "/stats", params={"period": "month", "shown": "month", "from": FIRST.isoformat(), "to": TODAY.isoformat()}
+    )
     assert chosen.status_code == 200 and f"{FIRST.isoformat()} – {TODAY.isoformat()}" in chosen.text
     assert sum(number(cells[0]) for cells in rows_by_name(chosen.text, "table-volume").values()) == 5
+    # Picking 本周 in the select: the browser sends the form as shown (this month's dates, the
+    # period they were shown for) with the new choice, and this week is what counts.
+    form = (await client.get("/stats")).text
+    sent = dict(re.findall(r'name="(from|to|shown)" (?:type="(?:date|hidden)" )?value="([^"]*)"', form))
+    assert sent["shown"] == "month" and sent["from"] == TODAY.replace(day=1).isoformat()
+    week = await client.get("/stats", params={**sent, "period": "week", "board": "", "kind": "", "department": ""})
+    monday, sunday = period_days("week")
+    assert week.status_code == 200 and f"{monday.isoformat()} – {sunday.isoformat()}" in week.text
+    assert '<option value="week" selected>' in week.text and 'name="shown" value="week"' in week.text
     report = await client.get("/stats/report", params={"period": "decade"})
     assert report.status_code == 422 and 'id="filter-errors"' in report.text
     assert (await Card.count(), await Event.count()) == before
