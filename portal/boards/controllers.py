@@ -22,9 +22,9 @@ from portal.core.forms import FormError, text
 class BoardController(Controller):
     @get("/")
     async def home(self, request: Request) -> Redirect:
-        # Managers, administrators and leaders start from the figures (/stats); the others
-        # from their boards.
-        return Redirect("/stats" if request.user.role in ("admin", "manager", "viewer") else "/boards")
+        # Managers, administrators and leaders start from the figures (/stats); members and
+        # liaisons from their own work (due soon, overdue, finished this week).
+        return Redirect("/stats" if request.user.role in ("admin", "manager", "viewer") else "/my-work")
 
     @get("/boards")
     async def boards_page(self, request: Request) -> Template:

@@ -48,7 +48,8 @@ async def test_wrong_password_shows_a_message(world, live_server, page):
 
 async def test_language_switch_to_english_and_back(world, live_server, page):
     await browser_login(page, live_server, "zhangwei", factories.PASSWORD)
-    await page.wait_for_url(f"{live_server}/boards")
+    await page.wait_for_url(f"{live_server}/my-work")  # a member lands on her own work
+    await page.goto(f"{live_server}/boards")
     await page.click(".language-switch button[value=en]")
     await page.wait_for_selector("text=Log out")
     assert await page.inner_text("main h1") == "Boards"
@@ -58,7 +59,8 @@ async def test_language_switch_to_english_and_back(world, live_server, page):
 
 async def test_boosted_navigation_and_board_page(world, live_server, page):
     await browser_login(page, live_server, "zhangwei", factories.PASSWORD)
-    await page.wait_for_url(f"{live_server}/boards")
+    await page.wait_for_url(f"{live_server}/my-work")  # a member lands on her own work
+    await page.goto(f"{live_server}/boards")
     await page.click(".board-tile a >> nth=0")
     await page.wait_for_selector("[data-board-id]")
     assert await page.locator("section.column").count() == 5

@@ -65,7 +65,7 @@ async def test_admin_creates_user_who_can_then_log_in(client, users, departments
     assert row["password_hash"].startswith("$argon2")
     assert await Event.count().where(Event.verb == "user.created") >= 1
     await post_form(client, "/logout", {})
-    assert (await login(client, "liqiang", "a-long-password")).url.path == "/boards"
+    assert (await login(client, "liqiang", "a-long-password")).url.path == "/my-work"
 
 
 @pytest.mark.parametrize(

@@ -29,10 +29,10 @@ async def test_wrong_password_shows_message_and_creates_no_session(client, users
     assert await Event.count().where(Event.verb == "login.failed") == 1
 
 
-async def test_login_lands_on_boards_and_records_event(client, users):
+async def test_login_lands_on_my_work_and_records_event(client, users):
     response = await login(client, "member")
-    assert response.status_code == 200  # followed the 303 to /boards
-    assert response.url.path == "/boards"
+    assert response.status_code == 200  # followed the 303 to /my-work
+    assert response.url.path == "/my-work"  # a member lands on her own work
     assert "张伟" in response.text
     assert await Event.count().where((Event.verb == "login") & (Event.actor == users["member"])) == 1
 

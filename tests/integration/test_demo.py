@@ -41,7 +41,7 @@ async def test_every_demo_user_logs_in_with_the_demo_password(client):
     await seed_demo()
     for spec in city()["users"]:
         response = await login(client, spec["username"], "portal-demo")
-        landing = "/stats" if spec["role"] in ("admin", "manager", "viewer") else "/boards"
+        landing = "/stats" if spec["role"] in ("admin", "manager", "viewer") else "/my-work"
         assert response.url.path == landing, spec["username"]
         assert spec["display_name"] in response.text
         await client.post("/logout", headers={"x-csrftoken": client.cookies.get("portal_csrf") or ""})

@@ -251,9 +251,9 @@ async def test_a_leader_sees_the_same_dashboard_and_a_member_lands_on_the_boards
     assert "33.3%" in page.text  # the reply rate, as for the manager
 
     client.cookies.clear()
-    assert (await login(client, "member")).url.path == "/boards"
+    assert (await login(client, "member")).url.path == "/my-work"
     client.cookies.clear()
-    assert (await login(client, "liaison")).url.path == "/boards"
+    assert (await login(client, "liaison")).url.path == "/my-work"
 
     # Someone on no board may look too: nothing to count, said so.
     await factories.user("newcomer", "manager", "health")
