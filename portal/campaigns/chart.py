@@ -67,8 +67,20 @@ class Point:
     value: int
 
 
+class Frame:
+    """The drawing frame every chart shares (campaigns, figures, accounts): its size and the
+    plot area inside the margins, in drawing units."""
+
+    width = WIDTH
+    height = HEIGHT
+    left = LEFT
+    right = WIDTH - RIGHT
+    top = TOP
+    bottom = HEIGHT - BOTTOM
+
+
 @dataclass
-class Chart:
+class Chart(Frame):
     """One figure's line against its goal, in drawing units (origin top left)."""
 
     metric: str
@@ -80,12 +92,6 @@ class Chart:
     goal_y: float
     y_ticks: list[Tick]
     x_ticks: list[Tick]
-    width: int = WIDTH
-    height: int = HEIGHT
-    left: int = LEFT
-    right: float = WIDTH - RIGHT
-    top: int = TOP
-    bottom: float = HEIGHT - BOTTOM
 
     @property
     def polyline(self) -> str:

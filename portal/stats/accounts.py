@@ -37,7 +37,7 @@ from piccolo.querystring import QueryString
 from pydantic import ValidationInfo, field_validator, model_validator
 
 from portal.accounts.tables import Department
-from portal.campaigns.chart import BOTTOM, HEIGHT, LEFT, RIGHT, TOP, WIDTH, Tick, nice_step
+from portal.campaigns.chart import BOTTOM, HEIGHT, LEFT, RIGHT, TOP, WIDTH, Frame, Tick, nice_step
 from portal.comments.imports import PLATFORM_ALIASES
 from portal.core.choices import CAMPAIGN_PLATFORMS, Choices
 from portal.core.errors import NotFound, PermissionDenied
@@ -813,7 +813,7 @@ class DayPoint:
 
 
 @dataclass
-class FollowerChart:
+class FollowerChart(Frame):
     """One account's follower totals over the period, in drawing units (origin top left):
     the same frame as the campaign charts (portal.campaigns.chart)."""
 
@@ -822,12 +822,6 @@ class FollowerChart:
     points: list[DayPoint]
     y_ticks: list[Tick]
     x_ticks: list[Tick]
-    width: int = WIDTH
-    height: int = HEIGHT
-    left: int = LEFT
-    right: float = WIDTH - RIGHT
-    top: int = TOP
-    bottom: float = HEIGHT - BOTTOM
 
     @property
     def polyline(self) -> str:
