@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 
 import anyio
@@ -26,7 +26,7 @@ from portal.boards.access import BoardAccess
 from portal.campaigns import metrics, workflow
 from portal.campaigns.choices import METRICS
 from portal.comments import imports as sheets
-from portal.comments.imports import ImportFileError, RowError
+from portal.comments.imports import ImportFileError, RowError, Sheet
 from portal.core.errors import FormError
 from portal.i18n import LOCALES, use_locale
 from portal.i18n import gettext as _
@@ -60,17 +60,6 @@ def _aliases() -> dict[str, str]:
             with use_locale(locale):
                 aliases.setdefault(_key(METRICS.label(metric)), metric)
     return aliases
-
-
-@dataclass
-class Sheet:
-    header_row: int
-    headers: list[str]
-    columns: dict[str, int]  # field → index of its column
-    rows: list[tuple[int, dict[str, str]]] = field(default_factory=list)  # (row number, field → cell)
-
-    def header(self, name: str) -> str:
-        return self.headers[self.columns[name]] if name in self.columns else ""
 
 
 @dataclass

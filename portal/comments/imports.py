@@ -171,6 +171,20 @@ class ImportFileError(Exception):
         self.missing_columns = missing_columns
 
 
+@dataclass
+class Sheet:
+    """A sheet's rows by field, for an import with its own columns (a campaign's figures, an
+    account's): the header row, its texts, field → column index, and (row number, field → cell)."""
+
+    header_row: int
+    headers: list[str]
+    columns: dict[str, int]
+    rows: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+
+    def header(self, name: str) -> str:
+        return self.headers[self.columns[name]] if name in self.columns else ""
+
+
 @dataclass(frozen=True)
 class RowError:
     row: int  # as the spreadsheet shows it: the header row is 1 (or below a title, its own number)

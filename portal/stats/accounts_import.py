@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 import anyio
 
 from portal.comments import imports as sheets
-from portal.comments.imports import ImportFileError, RowError
+from portal.comments.imports import ImportFileError, RowError, Sheet
 from portal.core.errors import FormError
 from portal.core.identity import CurrentUser
 from portal.i18n import LOCALES, use_locale
@@ -98,17 +98,6 @@ def _aliases() -> dict[str, str]:
             with use_locale(locale):
                 aliases.setdefault(_key(accounts.FIGURE_LABELS.label(figure)), figure)
     return aliases
-
-
-@dataclass
-class Sheet:
-    header_row: int
-    headers: list[str]
-    columns: dict[str, int]  # field → index of its column
-    rows: list[tuple[int, dict[str, str]]] = field(default_factory=list)  # (row number, field → cell)
-
-    def header(self, name: str) -> str:
-        return self.headers[self.columns[name]] if name in self.columns else ""
 
 
 @dataclass
