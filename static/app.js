@@ -384,7 +384,7 @@
 })();
 
 // ---- comments: escalations and batch — many at once (the bulk bar) -----------------------
-// On a comments board whose viewer may edit, load the bulk bar (GET /boards/{id}/batch).
+// On a comments board whose viewer may edit, the board's bulk bar (GET /boards/{id}/batch).
 // "Select cards" toggles selection mode: a checkbox on each tile (put back on tiles that a
 // live update re-renders), a click on a tile ticks it instead of opening the drawer, and
 // the bar's form carries one hidden card_ids input per selected card.
@@ -395,18 +395,11 @@
   function root() { return document.getElementById("board-root"); }
   function selecting() { var r = root(); return !!r && r.classList.contains("bulk-selecting"); }
 
+  // The bar's slot comes with the board (partials/comments/_bulk_bar_slot.html); a board
+  // rendered again (filters, re-fetch) starts with nothing selected.
   function loadBar(element) {
     var r = element && element.id === "board-root" ? element : element && element.querySelector && element.querySelector("#board-root");
-    if (!r || r.dataset.kind !== "comments" || r.dataset.canEdit !== "true" || r.querySelector("#bulk-bar-slot")) { return; }
-    var slot = document.createElement("div");
-    slot.id = "bulk-bar-slot";
-    slot.setAttribute("hx-get", "/boards/" + r.dataset.boardId + "/batch");
-    slot.setAttribute("hx-trigger", "load");
-    slot.setAttribute("hx-swap", "innerHTML");
-    var head = r.querySelector(".board-head");
-    r.insertBefore(slot, head ? head.nextSibling : r.firstChild);
-    selected = {};
-    htmx.process(slot);
+    if (r) { selected = {}; }
   }
 
   function sync() {
@@ -471,7 +464,6 @@
   }, true);
 
   htmx.onLoad(loadBar);
-  document.addEventListener("DOMContentLoaded", function () { loadBar(root()); });
   document.addEventListener("htmx:afterSettle", function () { if (selecting()) { sync(); } });
   document.addEventListener("htmx:oobAfterSwap", function () { if (selecting()) { sync(); } });
   document.addEventListener("htmx:wsAfterMessage", function () { if (selecting()) { sync(); } });

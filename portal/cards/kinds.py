@@ -85,6 +85,9 @@ class CardKind:
     drawer_partial: str | None = None
     sections_partial: str | None = None  # the kind's sections under the drawer's form (replies …)
     tools_partial: str | None = None  # the kind's buttons in the board's header (import …)
+    # A bar of the kind's own between the header and the filters (comments: bulk actions),
+    # part of the page as it is served so that the board does not jump once it has loaded.
+    bar_partial: str | None = None
     filters_partial: str | None = None
     tile_fields: tuple[str, ...] = ()  # detail fields the tile (and its filters) need
     filterable: tuple[str, ...] = ()  # detail fields the board filters by equality

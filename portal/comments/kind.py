@@ -56,6 +56,7 @@ KIND = CardKind(
     drawer_partial="partials/comments/_drawer.html",
     sections_partial="partials/comments/_sections.html",
     tools_partial="partials/comments/_tools.html",
+    bar_partial="partials/comments/_bulk_bar_slot.html",
     filters_partial="partials/comments/_filters.html",
     tile_fields=("platform", "sentiment", "flag_tier", "group_card"),  # group_card: 组 N / 已并入
     created_effects=lambda card_id: [_triage_effect(card_id)],  # the worker triages every new comment

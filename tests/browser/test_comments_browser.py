@@ -228,3 +228,24 @@ async def test_the_reply_editor_counts_against_the_platform_limit_and_refuses_a_
     await open_drawer(member, other)
     await expect(member.locator("#drawer-title")).to_have_text("公交站台没有遮阳棚")
     await member.context.close()
+
+
+async def test_the_board_stays_put_while_the_bulk_bar_arrives(world, live_server, browser):
+    """The bulk bar comes after the page; a card about to be grabbed must not slip away."""
+    await comment(world, "地铁站电梯停运")
+    context = await browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 800})
+    page = await context.new_page()
+    await browser_login(page, live_server, "zhangwei", factories.PASSWORD)
+    await page.wait_for_url(lambda url: "/login" not in url)
+
+    async def slow_bar(route):
+        await page.wait_for_timeout(800)
+        await route.continue_()
+
+    await page.route("**/boards/*/batch", slow_bar)
+    await page.goto(f"{live_server}/boards/{world.board_id}", wait_until="domcontentloaded")
+    before = await page.locator("article.card").first.bounding_box()
+    await page.wait_for_selector("#bulk-bar [data-bulk-toggle]")
+    after = await page.locator("article.card").first.bounding_box()
+    assert after["y"] == before["y"]
+    await context.close()
