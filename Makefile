@@ -11,10 +11,12 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 run: install
 	$(VENV)/bin/portal serve
 
-## make test: install dev dependencies, lint, run the whole suite
+## make test: install dev dependencies, lint, run the whole suite on every core (pytest-xdist;
+## PYTEST_WORKERS=1 runs it in one process)
+PYTEST_WORKERS ?= auto
 test: install-dev
 	$(VENV)/bin/ruff check portal workers tests bench
-	$(VENV)/bin/python -m pytest
+	$(VENV)/bin/python -m pytest -n $(PYTEST_WORKERS)
 
 $(UV):
 	$(PYTHON) -m venv $(VENV)

@@ -29,6 +29,17 @@ os.environ.pop("DATABASE_URL", None)
 os.environ.pop("REDIS_URL", None)
 TEST_DATABASE_URL = os.environ.get("PORTAL_TEST_DATABASE_URL", "")
 TEST_REDIS_URL = os.environ.get("PORTAL_TEST_REDIS_URL", "")
+# Under pytest-xdist (`make test` runs on every core) each worker is a process of its own:
+# on the embedded mode it has its own folder above (SQLite file, redis-server); on the
+# servers it takes a database and a Redis database number of its own.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _WORKER and (TEST_DATABASE_URL or TEST_REDIS_URL):
+    from tests.workers import worker_database, worker_redis  # noqa: E402
+
+    if TEST_DATABASE_URL:
+        TEST_DATABASE_URL = worker_database(TEST_DATABASE_URL, _WORKER)
+    if TEST_REDIS_URL:
+        TEST_REDIS_URL = worker_redis(TEST_REDIS_URL, _WORKER)
 if TEST_DATABASE_URL:
     os.environ["DATABASE_URL"] = TEST_DATABASE_URL
     # The app under test runs in the test client's own event loop; a pool is bound to one loop.
