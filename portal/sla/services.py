@@ -30,12 +30,30 @@ WORKDAY_WORDS = {"workday", "班", "上班", "work"}
 
 async def seed_from_package() -> int:
     """Add every year the package knows that the database does not have yet."""
-    known = {int(row["year"]) for row in await CalendarYear.select(CalendarYear.year)}
     holidays, workdays, years = chinese_calendar_data()
-    new_years = sorted(years - known)
-    if not new_years:
+    known = {int(row["year"]) for row in await CalendarYear.select(CalendarYear.year)}
+    if not years - known:
         return 0
+    try:
+        return await _seed_years(holidays, workdays, years)
+    except Exception:
+        # Two processes starting together (web and worker jobs) may both find the calendar
+        # empty; the second one's insert meets the first one's rows. That is the only
+        # failure to swallow: the years are there now, or the error was something else.
+        known = {int(row["year"]) for row in await CalendarYear.select(CalendarYear.year)}
+        if years - known:
+            raise
+        invalidate()
+        return 0
+
+
+async def _seed_years(holidays, workdays, years: set[int]) -> int:
     async with write_transaction():
+        # Read again inside the transaction (on SQLite it holds the write lock already).
+        known = {int(row["year"]) for row in await CalendarYear.select(CalendarYear.year)}
+        new_years = sorted(years - known)
+        if not new_years:
+            return 0
         rows = [CalendarDay(day=d, kind="holiday") for d in holidays if d.year in new_years]
         rows += [CalendarDay(day=d, kind="workday") for d in workdays if d.year in new_years]
         for start in range(0, len(rows), 500):

@@ -191,3 +191,15 @@ async def test_managing_one_board_is_not_enough_to_change_everyones_policies(cli
     await BoardMember.insert(BoardMember(board=board, user=users["member"], role="manager"))
     await login(client, "member")
     assert (await client.get("/sla/policies")).status_code == 403
+
+
+async def test_two_processes_seeding_the_calendar_at_once_leave_it_whole(clean_db):
+    """Web and worker jobs starting together both find the calendar empty: neither fails,
+    and every year is there once."""
+    import asyncio
+
+    first, second = await asyncio.gather(services.seed_from_package(), services.seed_from_package())
+    years = [row["year"] for row in await CalendarYear.select(CalendarYear.year)]
+    assert len(years) == len(set(years)) and years
+    assert first + second == len(years)
+    assert await CalendarDay.count().where(CalendarDay.day == date(2025, 10, 1)) == 1
