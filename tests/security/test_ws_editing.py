@@ -37,6 +37,14 @@ def header_of(message: str) -> dict:
     return json.loads(message.partition("\n")[0])
 
 
+async def subscribed(socket, name: str) -> None:
+    """Wait until the server has subscribed this socket to the board: the socket is open
+    once accepted, but its subscription comes after (and a busy machine may take a while);
+    the connection's own presence broadcast, naming its user, is the first message it gets
+    through the subscription."""
+    await receive_until(socket, name, timeout=20)
+
+
 async def card_ids(world: factories.World, count: int) -> list[int]:
     return [await world.card("zhangwei", column="new", title=f"卡片{index}") for index in range(count)]
 
@@ -52,7 +60,7 @@ async def test_a_viewer_cannot_show_editing_on_a_card(world, base):
     card = await Card.select(Card.version).where(Card.id == second).first()
     await htmx_post(zhang, f"/cards/{second}", {"title": "有一次修改", "version": card["version"]}, await csrf(zhang))
     async with board_socket(base, board, lina) as watcher:
-        await hello(watcher, 10**9)
+        await subscribed(watcher, "李娜")
         async with board_socket(base, board, leader) as viewer, board_socket(base, board, zhang) as member:
             await viewer.send(json.dumps({"type": "editing", "card": first}))
             # The viewer's messages are handled in order: once its hello is answered, its
@@ -73,7 +81,7 @@ async def test_editing_messages_are_throttled(world, base):
     cards = await card_ids(world, 3)
     lina, zhang = [await http_login(base, name, factories.PASSWORD) for name in ("lina", "zhangwei")]
     async with board_socket(base, board, lina) as watcher:
-        await hello(watcher, 10**9)
+        await subscribed(watcher, "李娜")
         async with board_socket(base, board, zhang) as member:
             await receive_until(watcher, "张伟", timeout=20)  # presence
             # A script flips between two cards as fast as it can, then settles on a third.
