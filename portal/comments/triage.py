@@ -48,6 +48,7 @@ from portal.comments.matching import Hit, Tier
 from portal.comments.tables import CategoryRule, CommentDetail, SensitiveWord, SentimentCorrection
 from portal.core.choices import SENTIMENTS
 from portal.core.errors import Conflict, FormError, NotFound, PermissionDenied
+from portal.core.labels import mask_numbers
 from portal.core.schemas import Input
 from portal.events.kinds import EventKind
 from portal.events.outbox import Effect
@@ -349,7 +350,9 @@ async def _flag(unit: BoardWrite, access: BoardAccess, card: dict[str, Any], tex
     """较大 / 重大: the managers who may see the card are told at once (bell, e-mail per their
     settings), once per card; 重大 also goes to the board's group robots."""
     card_id = card["id"]
-    title = _("Sensitive comment (%(tier)s): “%(title)s”", tier=tier.zh, title=card["title"][:60])
+    # Bells, e-mail and group robots never carry a citizen's phone or ID number.
+    title = _("Sensitive comment (%(tier)s): “%(title)s”", tier=tier.zh, title=mask_numbers(card["title"])[:60])
+    text = mask_numbers(text)
     link = f"/boards/{access.board_id}?card={card_id}"
     ids, users = [], []
     for user_id in await boards.card_managers(card_id):

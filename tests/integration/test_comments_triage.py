@@ -264,3 +264,15 @@ async def test_an_import_with_a_bad_line_writes_nothing(world, client):
     assert response.status_code == 303
     rows = await SensitiveWord.select(SensitiveWord.word, SensitiveWord.tier).order_by(SensitiveWord.word)
     assert {row["word"]: row["tier"] for row in rows} == {"上访": "major", "维权": "serious", "投诉": "general"}
+
+
+async def test_a_sensitive_comments_bell_and_robot_post_mask_the_citizens_number(world):
+    card_id = await world.card(
+        "member", column="new", title="13812345678 我要上访", body="联系电话13812345678，拆迁补偿不到位"
+    )
+    assert await triage_comment({}, card_id) is True
+    told = await Notification.select(Notification.title, Notification.body).where(Notification.card_id == card_id)
+    assert told and all("13812345678" not in row["title"] + (row["body"] or "") for row in told)
+    assert "138****5678" in told[0]["title"]
+    robots = await Outbox.select(Outbox.payload).where(Outbox.effect == "robots").output(load_json=True)
+    assert robots and all("13812345678" not in row["payload"]["text"] for row in robots)
