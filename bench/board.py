@@ -3,7 +3,12 @@
 Prints one `name: value` line per figure, each beside the hello-world endpoint
 (/healthz) measured on the same server in the same run:
 
-    python bench/board.py [--cards 1000] [--clients 500] [--rounds 10]
+    python bench/board.py [--cards 1000] [--clients 500] [--rounds 10] [--load [--seconds 10]]
+
+--load adds throughput under load, as `portal serve` (what `make run` runs) serves it: 4
+connections kept open, each sending its next request as soon as the last answer arrived
+(as `wrk -c4` does), for hello world and the boards of N and N/10 cards; requests a second
+and the p50/p95 of each request, and the one-at-a-time p50 on the same server beside them.
 
 Runs on the embedded default (a fresh SQLite file and an embedded Redis in a temporary
 folder) unless DATABASE_URL / REDIS_URL are set. Not a test: it asserts nothing.
@@ -218,6 +223,87 @@ async def measure(base: str, board_id: int, columns: dict[str, int], clients: in
     del httpx
 
 
+async def _request(reader, writer, request: bytes) -> int:
+    """One HTTP/1.1 request on a kept-open connection; returns the status (the body is read and dropped)."""
+    writer.write(request)
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    status = int(lines[0].split(b" ", 2)[1])
+    headers = {}
+    for header in lines[1:]:
+        name, _, value = header.partition(b":")
+        headers[name.strip().lower()] = value.strip()
+    if b"content-length" in headers:
+        await reader.readexactly(int(headers[b"content-length"]))
+    elif headers.get(b"transfer-encoding", b"").lower() == b"chunked":
+        while True:
+            size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
+            await reader.readexactly(size + 2)
+            if size == 0:
+                break
+    return status
+
+
+async def load(host: str, port: int, path: str, cookie: str, connections: int, seconds: float) -> dict:
+    """A small wrk: ``connections`` kept-open connections, each sending its next request as
+    soon as the answer to the last one arrived, for ``seconds`` (after one second of warm-up)."""
+    request = (f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nCookie: {cookie}\r\nUser-Agent: bench\r\n\r\n").encode()
+    latencies: list[float] = []
+    errors = 0
+    started = time.perf_counter()
+    warm_until = started + 1.0
+    stop_at = warm_until + seconds
+
+    async def connection() -> None:
+        nonlocal errors
+        reader, writer = await asyncio.open_connection(host, port, limit=2**24)
+        try:
+            while (now := time.perf_counter()) < stop_at:
+                status = await _request(reader, writer, request)
+                if now >= warm_until:
+                    latencies.append((time.perf_counter() - now) * 1000)
+                    if status != 200:
+                        errors += 1
+        finally:
+            writer.close()
+
+    await asyncio.gather(*(connection() for _ in range(connections)))
+    return {
+        "rps": len(latencies) / (time.perf_counter() - warm_until),
+        "p50": statistics.median(latencies),
+        "p95": percentile(latencies, 0.95),
+        "errors": errors,
+    }
+
+
+async def measure_load(base: str, boards: dict[int, int], connections: int, seconds: float) -> None:
+    import logging
+
+    from tests.live_helpers import http_login
+
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per request in the figures
+    # /healthz answered from the first web process to start: give the others, and the
+    # worker's start-up sweep, a moment to finish before anything is timed.
+    await asyncio.sleep(3)
+    client = await http_login(base, "bench", "bench-password")
+    cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
+    host, port = base.removeprefix("http://").split(":")
+    targets = [("hello_world", "/healthz")] + [
+        (f"board_{cards}_cards", f"/boards/{board}") for cards, board in boards.items()
+    ]
+    for name, path in targets:
+        await timed_gets(client, path, 5)  # warm up every process's caches a little
+        alone = await timed_gets(client, path, 100 if name == "hello_world" else 20)
+        line(f"load_{name}_one_at_a_time_p50_ms", f"{statistics.median(alone):.2f}")
+        figures = await load(host, int(port), path, cookie, connections, seconds)
+        line(f"load_{name}_requests_per_s_at_{connections}_connections", f"{figures['rps']:.1f}")
+        line(f"load_{name}_p50_ms_at_{connections}_connections", f"{figures['p50']:.2f}")
+        line(f"load_{name}_p95_ms_at_{connections}_connections", f"{figures['p95']:.2f}")
+        if figures["errors"]:
+            line(f"load_{name}_non_200_answers", figures["errors"])
+    await client.aclose()
+
+
 async def prepare(cards: int):
     from portal import db
     from portal.migrate import apply_migrations
@@ -229,7 +315,7 @@ async def prepare(cards: int):
     page_statements, move_statements = await count_statements(board_id)
     small_page_statements, _ = await count_statements(small_board)
     await db.close_pool()
-    return board_id, columns, page_statements, small_page_statements, move_statements
+    return board_id, small_board, columns, page_statements, small_page_statements, move_statements
 
 
 def main() -> None:
@@ -237,7 +323,12 @@ def main() -> None:
     parser.add_argument("--cards", type=int, default=1000)
     parser.add_argument("--clients", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--load", action="store_true", help="also measure throughput under load on `portal serve`")
+    parser.add_argument("--connections", type=int, default=4, help="connections kept open under --load")
+    parser.add_argument("--seconds", type=float, default=10.0, help="seconds each --load figure is measured")
+    parser.add_argument("--load-only", action="store_true", help="only the --load figures (quicker comparisons)")
     args = parser.parse_args()
+    args.load = args.load or args.load_only
 
     from portal.core.redis import EmbeddedRedis
     from portal.settings import get_settings
@@ -248,7 +339,7 @@ def main() -> None:
         embedded = EmbeddedRedis(settings.redis_socket, settings.var_dir).start()
         os.environ["REDIS_URL"] = embedded.url
     try:
-        board_id, columns, statements, small_statements, move_statements = asyncio.run(prepare(args.cards))
+        board_id, small_board, columns, statements, small_statements, move_statements = asyncio.run(prepare(args.cards))
         line("cards", args.cards)
         line("sql_statements_per_board_page", statements)
         line(f"sql_statements_per_board_page_at_{max(args.cards // 10, 10)}_cards", small_statements)
@@ -256,8 +347,19 @@ def main() -> None:
         from tests.processes import free_port, portal_process
 
         port = free_port()
-        with portal_process("web", "--port", str(port), port=port):
-            asyncio.run(measure(f"http://127.0.0.1:{port}", board_id, columns, args.clients, args.rounds))
+        if not args.load_only:
+            with portal_process("web", "--port", str(port), port=port):
+                asyncio.run(measure(f"http://127.0.0.1:{port}", board_id, columns, args.clients, args.rounds))
+        if args.load:
+            # `portal serve` starts its own Redis (on the same folder) when none is given.
+            if embedded:
+                embedded.stop()
+                embedded = None
+                os.environ.pop("REDIS_URL", None)
+            port = free_port()
+            with portal_process("serve", "--no-demo", "--port", str(port), port=port):
+                boards = {max(args.cards // 10, 10): small_board, args.cards: board_id}
+                asyncio.run(measure_load(f"http://127.0.0.1:{port}", boards, args.connections, args.seconds))
     finally:
         if embedded:
             embedded.stop()

@@ -202,15 +202,36 @@ def create_intake_source_command(name: str, board_id: int) -> None:
 @click.option("--board", "board_id", type=int, required=True, help="The comments board to feed.")
 @click.option("--rate", type=click.FloatRange(0.1, 500), default=1.0, show_default=True, help="Comments a second.")
 @click.option("--seconds", type=click.FloatRange(1, 86400), default=60, show_default=True, help="For how long.")
+@click.option("--surge", default=None, help="Also a surge of comments about this topic, e.g. 地铁停运 (舆情预警 demo).")
+@click.option("--surge-count", type=click.IntRange(1, 10000), default=40, show_default=True, help="Surge comments.")
+@click.option("--surge-seconds", type=click.FloatRange(1, 86400), default=600, show_default=True, help="Spread over.")
+@click.option("--surge-after", type=click.FloatRange(0, 86400), default=10, show_default=True, help="Starting after.")
 @_fail_cleanly
-def simulate(board_id: int, rate: float, seconds: float) -> None:
-    """Feed realistic comments to a comments board through the intake path (demos, load)."""
+def simulate(
+    board_id: int,
+    rate: float,
+    seconds: float,
+    surge: str | None,
+    surge_count: int,
+    surge_seconds: float,
+    surge_after: float,
+) -> None:
+    """Feed realistic comments to a comments board through the intake path (demos, load);
+    with --surge, comments about one topic arrive fast over them (portal/warning/simulate.py)."""
     from portal.comments import simulate as simulation
     from portal.core.errors import NotFound
     from portal.core.forms import FormError
 
     async def run() -> int:
         try:
+            if surge:
+                from portal.warning import simulate as surges
+
+                ordinary, about = await surges.run_live(
+                    board_id, rate=rate, seconds=max(seconds, surge_after + surge_seconds), surge=surge,
+                    surge_count=surge_count, surge_seconds=surge_seconds, surge_after=surge_after, echo=click.echo,
+                )  # fmt: skip
+                return ordinary + about
             return await simulation.run(board_id, rate, seconds, echo=click.echo)
         except FormError as error:
             raise SettingsError(" ".join(error.errors.values())) from None
@@ -224,13 +245,17 @@ def simulate(board_id: int, rate: float, seconds: float) -> None:
 @main.command()
 @click.option("--host", default=None, help="Address to listen on (default: PORTAL_HOST).")
 @click.option("--port", type=int, default=None, help="Port to listen on (default: PORTAL_PORT).")
+# `portal serve`'s web processes listen on one port together (SO_REUSEPORT).
+@click.option("--reuse-port", is_flag=True, hidden=True)
 @_fail_cleanly
-def web(host: str | None, port: int | None) -> None:
+def web(host: str | None, port: int | None, reuse_port: bool) -> None:
     """Run one web process (scaled mode: run several behind a reverse proxy)."""
     settings = get_settings()
+    _follow_serve()
     _require_redis(settings)
     _check_database()
-    _run_web(host or settings.host, port or settings.port)
+    host, port = host or settings.host, port or settings.port
+    _run_web(host, port, listener=_listen(host, port, reuse_port=True) if reuse_port else None)
 
 
 @main.command()
@@ -262,7 +287,7 @@ def worker() -> None:
 
 
 def _follow_serve() -> None:
-    """A worker started by `portal serve` stops when that process dies, however it dies."""
+    """A worker or web process started by `portal serve` stops when that process dies, however it dies."""
     from portal.core.redis import set_parent_death_signal
     from workers.settings import SERVE_PID_VARIABLE
 
@@ -278,19 +303,38 @@ def _follow_serve() -> None:
 @click.option("--host", default=None, help="Address to listen on (default: PORTAL_HOST).")
 @click.option("--port", type=int, default=None, help="Port to listen on (default: PORTAL_PORT).")
 @click.option("--no-demo", is_flag=True, help="Do not seed the demo data on first run.")
+@click.option(
+    "--web-processes",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Web processes to run (default: PORTAL_WEB_WORKERS, or one per CPU core).",
+)
 @_fail_cleanly
-def serve(host: str | None, port: int | None, no_demo: bool) -> None:
-    """All in one: migrations, embedded Redis (unless REDIS_URL is set), web server and one worker."""
+def serve(host: str | None, port: int | None, no_demo: bool, web_processes: int | None) -> None:
+    """All in one: migrations, embedded Redis (unless REDIS_URL is set), web processes and one worker."""
+    import socket
+    import threading
+
     from portal.core.redis import EmbeddedRedis, check_reachable
 
     settings = get_settings()
     host, port = host or settings.host, port or settings.port
+    web_processes = web_processes or settings.web_process_count
     embedded = EmbeddedRedis(settings.redis_socket, settings.var_dir) if settings.embedded_redis else None
-    # SIGTERM (systemd, docker stop, kill) stops everything as cleanly as Ctrl-C does.
-    signal.signal(signal.SIGTERM, _interrupt)
+    # Ctrl-C, and SIGTERM (systemd, docker stop, kill) as cleanly: every supervisor learns
+    # at once that the children now exiting are not to be started again.
+    stopping = threading.Event()
+
+    def interrupt(signal_number, frame) -> None:
+        stopping.set()
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGINT, interrupt)
     run_file = _RunFile(settings.var_dir / "serve.pid")
     run_file.claim(embedded)
     supervisor: _WorkerSupervisor | None = None
+    webs: list[_WorkerSupervisor] = []
     try:
         if embedded:
             embedded.start()
@@ -304,15 +348,55 @@ def serve(host: str | None, port: int | None, no_demo: bool) -> None:
             click.echo(f"Demo data seeded: {created['cards']} cards on {created['boards']} boards.")
         from workers.settings import SERVE_PID_VARIABLE
 
+        # The generated key (var/secret_key) is written here, once, before any child could
+        # race another to create it.
+        settings.resolved_secret_key()
         env = {**os.environ, "REDIS_URL": settings.effective_redis_url, SERVE_PID_VARIABLE: str(os.getpid())}
-        supervisor = _WorkerSupervisor(env, on_start=lambda pid: run_file.record(worker=pid))
+        if web_processes > 1 and not hasattr(socket, "SO_REUSEPORT"):
+            click.echo("This system cannot share a port between processes (no SO_REUSEPORT): one web process.")
+            web_processes = 1
+        # Binding here first: a port in use is said once, before any process starts. With
+        # several web processes this socket only holds the port for them (it does not listen).
+        listener = _listen(host, port, reuse_port=web_processes > 1, listen=web_processes == 1)
+        supervisor = _WorkerSupervisor(env, on_start=lambda pid: run_file.record(worker=pid), stopping=stopping)
         supervisor.start()
+        if web_processes > 1:
+            # Python renders pages on one core per process: one web process per core. Each
+            # listens on the port itself (SO_REUSEPORT), so the kernel spreads connections
+            # over them; one shared socket would let whichever process wakes first take every
+            # waiting connection. Sessions, live updates and presence go through Redis, so a
+            # viewer on one process sees what another process changed.
+            for index in range(web_processes):
+                webs.append(
+                    _WorkerSupervisor(
+                        env,
+                        on_start=lambda pid, index=index: run_file.record(web=(index, pid)),
+                        stopping=stopping,
+                        args=("web", "--host", host, "--port", str(port), "--reuse-port"),
+                        what="web process",
+                    )
+                )
+                webs[-1].start()
         click.echo("")
         click.secho(f"Portal is running at http://{host}:{port}/", fg="green", bold=True)
         _print_logins()
+        click.echo(f"Web processes: {web_processes}.")
         click.echo("Press Ctrl-C to stop the web server, the worker and Redis.\n")
-        _run_web(host, port, on_exit=supervisor.stopping.set)
+        if web_processes > 1:
+            while not stopping.wait(1):  # a signal interrupts the wait (see interrupt above)
+                if all(web_supervisor.failed_at_start for web_supervisor in webs):
+                    raise SettingsError("No web process could start (see the messages above); stopping.")
+        else:
+            _run_web(host, port, on_exit=stopping.set, listener=listener)
+    except KeyboardInterrupt:
+        pass
     finally:
+        stopping.set()
+        # Every web process is told at once, then waited for; the worker after them.
+        for web_supervisor in webs:
+            web_supervisor.interrupt()
+        for web_supervisor in webs:
+            web_supervisor.stop()
         if supervisor:
             supervisor.stop()
         if embedded:
@@ -321,8 +405,33 @@ def serve(host: str | None, port: int | None, no_demo: bool) -> None:
         click.echo("Portal stopped.")
 
 
-def _interrupt(signal_number, frame) -> None:
-    raise KeyboardInterrupt
+def _listen(host: str, port: int, *, reuse_port: bool = False, listen: bool = True):
+    """A socket bound to host:port (as uvicorn binds one), listening unless ``listen`` is false;
+    ``reuse_port``: other sockets of ours may listen on the same port (SO_REUSEPORT)."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    if reuse_port and not hasattr(socket, "SO_REUSEPORT"):
+        raise SettingsError(
+            "This system cannot share a port between processes (no SO_REUSEPORT); set PORTAL_WEB_WORKERS=1."
+        )
+    if reuse_port and listen is False:
+        # serve's own claim on the port: first a plain bind (no SO_REUSEPORT), so that a port
+        # anyone holds, even a second serve's SO_REUSEPORT group, is refused as before instead
+        # of being silently shared with it.
+        _listen(host, port, listen=False).close()
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host, port))
+        if listen:
+            sock.listen(2048)
+    except OSError as error:
+        sock.close()
+        raise SettingsError(f"Cannot listen on {host}:{port}: {error.strerror or error}.") from None
+    return sock
 
 
 class _RunFile:
@@ -330,9 +439,13 @@ class _RunFile:
     and the pids of its Redis and worker, so the next one can clear up after a crash."""
 
     def __init__(self, path) -> None:
+        import threading
+
         self.path = path
         self.file = None
         self.pids: dict[str, int] = {}
+        # Every supervisor thread records its child's pid here, and they start together.
+        self._lock = threading.Lock()
 
     def claim(self, embedded) -> None:
         """Refuse when another serve runs; otherwise stop what a killed one left running."""
@@ -354,6 +467,8 @@ class _RunFile:
         # first (it may be in the middle of a job), then Redis, which saves its data as it goes.
         for pid in stale.get("workers", []):
             _stop_stale(pid, ("portal", "worker"), "worker")
+        for pid in stale.get("web", []):
+            _stop_stale(pid, ("portal", "web"), "web process")
         if embedded:
             if embedded.shut_down_stale():
                 click.echo("Stopped the embedded Redis a previous `portal serve` left running (its data is kept).")
@@ -362,12 +477,20 @@ class _RunFile:
         self.pids = {"serve": os.getpid()}
         self._write()
 
-    def record(self, *, redis: int | None = None, worker: int | None = None) -> None:
-        if redis:
-            self.pids["redis"] = redis
-        if worker:
-            self.pids["workers"] = [worker]
-        self._write()
+    def record(
+        self, *, redis: int | None = None, worker: int | None = None, web: tuple[int, int] | None = None
+    ) -> None:
+        with self._lock:
+            if redis:
+                self.pids["redis"] = redis
+            if worker:
+                self.pids["workers"] = [worker]
+            if web:
+                index, pid = web
+                pids = self.pids.setdefault("web", [])
+                pids.extend([0] * (index + 1 - len(pids)))
+                pids[index] = pid
+            self._write()
 
     def _write(self) -> None:
         import json
@@ -380,11 +503,12 @@ class _RunFile:
 
     def release(self) -> None:
         """Nothing left running: empty the file (kept, so a serve starting now locks the same one)."""
-        if self.file:
-            self.pids = {}
-            self._write()
-            self.file.close()
-            self.file = None
+        with self._lock:
+            if self.file:
+                self.pids = {}
+                self._write()
+                self.file.close()
+                self.file = None
 
 
 def _read_pids(text: str) -> dict:
@@ -401,7 +525,7 @@ def _stop_stale(pid, command_words: tuple[str, ...], what: str) -> None:
     """SIGTERM, then SIGKILL, a process a killed serve left — if that pid is still that program."""
     from portal.core.redis import process_alive, process_command, wait_for_exit
 
-    if not isinstance(pid, int) or pid == os.getpid() or not process_alive(pid):
+    if not isinstance(pid, int) or pid <= 0 or pid == os.getpid() or not process_alive(pid):
         return
     command = process_command(pid)
     if command is None or not all(any(word in part for part in command) for word in command_words):
@@ -417,15 +541,27 @@ def _stop_stale(pid, command_words: tuple[str, ...], what: str) -> None:
 
 
 class _WorkerSupervisor:
-    """Runs the worker as a child process and starts it again if it exits while serve runs."""
+    """Runs the worker (or a web process) as a child process and starts it again if it
+    exits while serve runs."""
 
-    def __init__(self, env: dict[str, str], on_start: Callable[[int], None]) -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        on_start: Callable[[int], None],
+        stopping=None,
+        args: tuple[str, ...] = ("worker",),
+        what: str = "worker",
+    ) -> None:
         import threading
 
         self.env = env
         self.on_start = on_start
-        self.stopping = threading.Event()
+        self.args = args
+        self.what = what
+        self.stopping = stopping or threading.Event()
         self.process: subprocess.Popen | None = None
+        self._signalled = False
+        self.failed_at_start = False  # its first process exited without ever starting
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="worker-supervisor", daemon=True)
 
@@ -440,25 +576,44 @@ class _WorkerSupervisor:
             with self._lock:
                 if self.stopping.is_set():
                     return
-                self.process = subprocess.Popen([sys.executable, "-m", "portal.cli", "worker"], env=self.env)
+                # Its own process group: a Ctrl-C in the terminal reaches serve alone, which
+                # then stops each child with one SIGTERM. A second signal would cut a child's
+                # shutdown short (uvicorn force-exits on a second SIGINT; arq cancels again).
+                self.process = subprocess.Popen(
+                    [sys.executable, "-m", "portal.cli", *self.args], env=self.env, process_group=0
+                )
                 self.on_start(self.process.pid)
             started = time.monotonic()
             code = self.process.wait()
             if self.stopping.is_set():
                 return
+            # 2 and 3: it could not start at all (a setting, the port …) and said why.
+            if code in (2, 3) and failures == 0 and time.monotonic() - started < 60:
+                self.failed_at_start = True
             # Quick successive failures back off up to half a minute.
             failures = failures + 1 if time.monotonic() - started < 60 else 1
             delay = min(2 ** (failures - 1), 30)
-            click.secho(f"portal: the worker exited (code {code}); starting it again in {delay} s.", fg="red", err=True)
+            click.secho(
+                f"portal: the {self.what} exited (code {code}); starting it again in {delay} s.", fg="red", err=True
+            )
             if self.stopping.wait(delay):
                 return
 
-    def stop(self) -> None:
+    def interrupt(self) -> None:
+        """Tell the child to shut down gracefully (SIGTERM: uvicorn and arq both finish
+        their shutdown on it); the only signal it gets, as it has its own process group."""
         self.stopping.set()
         with self._lock:
             process = self.process
+        if process and process.poll() is None and not self._signalled:
+            self._signalled = True
+            process.send_signal(signal.SIGTERM)
+
+    def stop(self) -> None:
+        self.interrupt()
+        with self._lock:
+            process = self.process
         if process and process.poll() is None:
-            process.send_signal(signal.SIGINT)
             try:
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
@@ -477,8 +632,9 @@ def _require_redis(settings) -> None:
     check_reachable(settings.effective_redis_url)
 
 
-def _run_web(host: str, port: int, on_exit: Callable[[], None] | None = None) -> None:
-    """Run the web server until Ctrl-C / SIGTERM; ``on_exit`` is called as soon as one arrives."""
+def _run_web(host: str, port: int, on_exit: Callable[[], None] | None = None, listener=None) -> None:
+    """Run the web server until Ctrl-C / SIGTERM; ``on_exit`` is called as soon as one arrives.
+    ``listener``: a socket already listening, served instead of binding one."""
     import uvicorn
 
     from portal.app import create_app
@@ -505,7 +661,7 @@ def _run_web(host: str, port: int, on_exit: Callable[[], None] | None = None) ->
 
         server.handle_exit = exiting
     try:
-        server.run()
+        server.run(sockets=[listener] if listener else None)
     except KeyboardInterrupt:
         pass
     if not server.started:

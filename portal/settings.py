@@ -8,6 +8,8 @@ socket under ``var/``. Scaled deployments set ``DATABASE_URL`` and ``REDIS_URL``
 from __future__ import annotations
 
 import ipaddress
+import math
+import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -41,6 +43,12 @@ class Settings(BaseSettings):
     # 催办: remind the assignee when this share of a stage's time is used up.
     nudge_at: float = Field(default=0.75, gt=0, lt=1, validation_alias="PORTAL_NUDGE_AT")
     session_hours: int = Field(default=12, ge=1, le=24 * 30, validation_alias="PORTAL_SESSION_HOURS")
+    # Web processes `portal serve` runs (0: one per CPU core). They share the listening
+    # socket; sessions, live updates and presence already go through Redis.
+    web_workers: int = Field(default=0, ge=0, le=64, validation_alias="PORTAL_WEB_WORKERS")
+    # Development: templates are checked for changes on every render (auto-reload), which
+    # costs a stat() per template per render; off otherwise, so each is compiled once.
+    development: bool = Field(default=False, validation_alias="PORTAL_DEVELOPMENT")
     # Tests only: a cheap Argon2 profile, because the suite hashes hundreds of passwords.
     test_fast_hashing: bool = Field(default=False, validation_alias="PORTAL_TEST_FAST_HASHING")
     smtp_host: str = Field(default="", validation_alias="SMTP_HOST")
@@ -55,6 +63,9 @@ class Settings(BaseSettings):
     # Sent replies are POSTed as JSON to this address (portal/comments/publishing.py,
     # docs/api.md "Publishing replies"); empty: they are only recorded in the portal.
     publish_url: str = Field(default="", validation_alias="PORTAL_PUBLISH_URL")
+    # The board an alert's 转为事件 opens incidents on (portal.incidents.services.open_incident);
+    # unset: the first incidents board the person may work on.
+    incidents_board: int | None = Field(default=None, ge=1, validation_alias="PORTAL_INCIDENTS_BOARD")
 
     @field_validator("database_url")
     @classmethod
@@ -108,6 +119,14 @@ class Settings(BaseSettings):
         return self.redis_url or f"unix://{self.redis_socket}"
 
     @property
+    def web_process_count(self) -> int:
+        """PORTAL_WEB_WORKERS, or one per core this process may use, at most
+        DEFAULT_WEB_PROCESSES_MAX (each process holds its own caches and connections)."""
+        if self.web_workers:
+            return self.web_workers
+        return max(1, min(usable_cores(), DEFAULT_WEB_PROCESSES_MAX))
+
+    @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
@@ -133,17 +152,53 @@ class Settings(BaseSettings):
         return self.public_url.startswith("https://")
 
     def resolved_secret_key(self) -> str:
-        """SECRET_KEY, or one generated on first run and kept under var/ (mode 0600)."""
+        """SECRET_KEY, or one generated on first run and kept under var/ (mode 0600).
+
+        Several processes may start at once on a fresh var/: each writes its own candidate
+        to a temporary file and links it into place, which succeeds for exactly one; every
+        process then reads the one that won. The file never exists half-written."""
         if self.secret_key:
             return self.secret_key
         key_file = self.var_dir / "secret_key"
-        if key_file.exists():
-            return key_file.read_text().strip()
-        self.var_dir.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_urlsafe(48)
-        key_file.touch(mode=0o600)
-        key_file.write_text(key)
+        if not key_file.exists():
+            self.var_dir.mkdir(parents=True, exist_ok=True)
+            candidate = self.var_dir / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
+            descriptor = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                with os.fdopen(descriptor, "w") as out:
+                    out.write(secrets.token_urlsafe(48))
+                    out.flush()
+                    os.fsync(out.fileno())
+                try:
+                    os.link(candidate, key_file)  # fails if another process's key is there already
+                except FileExistsError:
+                    pass
+            finally:
+                candidate.unlink(missing_ok=True)
+        key = key_file.read_text().strip()
+        if not key:
+            raise SettingsError(f"{key_file} is empty: delete it (a new key is made) or set SECRET_KEY.")
         return key
+
+
+# The default number of web processes stops here however many cores there are.
+DEFAULT_WEB_PROCESSES_MAX = 8
+# cgroup v2's CPU quota ("max 100000", or "200000 100000": two cores' worth); inside a
+# container this is the container's own cgroup.
+CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
+
+
+def usable_cores() -> int:
+    """The cores this process may run on: its affinity (taskset, cpuset), further limited by
+    a cgroup v2 CPU quota (cpu.max, as docker --cpus sets), not the machine's count."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    try:
+        quota, period = CGROUP_CPU_MAX.read_text().split()[:2]
+        if quota != "max":
+            cores = min(cores, max(1, math.ceil(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass  # no cgroup v2 quota to read: the affinity stands
+    return cores
 
 
 def _describe(error: ValidationError) -> str:

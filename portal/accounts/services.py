@@ -8,6 +8,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from piccolo.querystring import QueryString
 
 from portal.accounts.forms import DepartmentForm, UserForm, password_problem
 from portal.accounts.tables import Department, Language, Role, User
@@ -93,6 +94,18 @@ async def authenticate(username: str, password: str, ip: str = "") -> CurrentUse
 async def get_active_user(user_id: int) -> CurrentUser | None:
     row = await User.select(*_USER_FIELDS).where((User.id == user_id) & (User.active == True)).first()  # noqa: E712
     return _current(row) if row else None
+
+
+async def get_active_user_with(user_id: int, extra: QueryString) -> tuple[CurrentUser, Any] | None:
+    """The active user and one more value computed in the same statement (``extra``, a
+    scalar subquery over ``portal_user``: the bell's count on every page), so each request
+    pays one round trip for both."""
+    row = await (
+        User.select(*_USER_FIELDS, extra.as_alias("extra"))
+        .where((User.id == user_id) & (User.active == True))  # noqa: E712
+        .first()
+    )
+    return (_current(row), row["extra"]) if row else None
 
 
 def require_admin(actor: CurrentUser) -> None:

@@ -69,7 +69,8 @@ class BoardController(Controller):
         )
         board = await services.board_view(request.user, board_id, filters)
         board["people"] = await services.board_people(board_id)
-        board["labels"] = await services.board_labels(board["access"])
+        if "labels" not in board:  # a filtered board: the labels of all its cards, not just these
+            board["labels"] = await services.board_labels(board["access"])
         context = {"board": board, "open_card": card}
         if request.htmx and not request.htmx.boosted:
             return Template("partials/boards/_board.html", context=context)

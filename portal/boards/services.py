@@ -19,6 +19,7 @@ from piccolo.query.functions.aggregate import Count
 
 from portal.accounts.services import CurrentUser, NotFound
 from portal.accounts.tables import Role, User
+from portal.boards import tiles  # noqa: F401 (registers the templates' card_tiles)
 from portal.boards.access import BoardAccess, access_for
 from portal.boards.forms import BoardForm, ColumnForm, MemberForm
 from portal.boards.tables import Board, BoardColumn, BoardMember, BoardRole, ColumnMeaning
@@ -192,12 +193,21 @@ async def board_view(user: CurrentUser, board_id: int, filters: BoardFilters | N
     query = _apply_filters(query, access, filters)
     by_column: dict[int, list[dict[str, Any]]] = {column["id"]: [] for column in columns}
     rows = await query.order_by(Card.position).output(load_json=True)
+    # Unfiltered, these rows are all the cards board_labels would read (and decode) again:
+    # the filter menu's labels come from them instead.
+    labels: set[str] | None = None if filters.active else set()
     for card in rows:
+        if not access.can_see_card(card):
+            continue
+        if labels is not None:
+            labels.update(card["labels"] or [])
         # Labels are a JSON list whose text form differs per engine: filter them here.
         if filters.label and filters.label not in (card["labels"] or []):
             continue
-        if card["column"] in by_column and access.can_see_card(card):
+        if card["column"] in by_column:
             by_column[card["column"]].append(card)
+    if labels is not None:
+        board["labels"] = sorted(labels)
     for column in columns:
         column["cards"] = by_column[column["id"]]
     board["columns"] = columns

@@ -53,6 +53,10 @@ def _ngettext(singular: str, plural: str, n: int) -> str:
 
 @cache
 def environment() -> Environment:
+    return build_environment(development=get_settings().development)
+
+
+def build_environment(development: bool) -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR),
         autoescape=select_autoescape(default=True, default_for_string=True),
@@ -60,6 +64,10 @@ def environment() -> Environment:
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
         lstrip_blocks=True,
+        # Outside development each template is compiled once and kept: no stat() of every
+        # included file on every render. The cache holds every template there is.
+        auto_reload=development,
+        cache_size=-1,
     )
     # newstyle: templates write _("Hello %(name)s", name=user) and Jinja formats it.
     env.install_gettext_callables(_gettext, _ngettext, newstyle=True)

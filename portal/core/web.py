@@ -34,7 +34,7 @@ from portal.core.errors import Conflict
 from portal.core.forms import MAX_ID, FormError
 from portal.i18n import gettext as _
 from portal.i18n import normalize_locale, set_locale
-from portal.notifications.services import unread_count
+from portal.notifications.services import active_user_and_unread
 
 LANGUAGE_COOKIE = "portal_lang"
 
@@ -66,8 +66,14 @@ class SessionMiddleware(ASGIMiddleware):
         # Signed intake posts authenticate by their signature alone: no session, no token.
         if not scope["path"].startswith(("/static/", "/healthz", "/api/intake/")):
             session = await store.get(cookies.get(SESSION_COOKIE))
-            if session:
+            if session and scope["type"] == "http":
+                # The user and the bell's count (shown on every page) in one statement.
+                found = await active_user_and_unread(session.user_id)
+                if found:
+                    user, scope["unread"] = found
+            elif session:
                 user = await get_active_user(session.user_id)
+            if session:
                 if user is None:  # disabled or deleted since the session began
                     session = None
                 else:
@@ -80,9 +86,6 @@ class SessionMiddleware(ASGIMiddleware):
         scope["user"] = user
         scope["auth"] = session
         scope["auth_method"] = auth_method
-        if user and scope["type"] == "http" and auth_method == "session":
-            # The bell's count, shown on every page (one indexed COUNT).
-            scope["unread"] = await unread_count(user)
         set_locale(user.language if user else normalize_locale(cookies.get(LANGUAGE_COOKIE)))
         await next_app(scope, receive, send)
 

@@ -6,7 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from portal.accounts.services import CurrentUser, NotFound
+from piccolo.querystring import QueryString
+
+from portal.accounts.services import CurrentUser, NotFound, get_active_user_with
+from portal.accounts.tables import User
 from portal.events.outbox import Effect
 from portal.notifications.tables import Notification
 
@@ -32,6 +35,21 @@ async def list_for(user: CurrentUser, limit: int = 100) -> list[dict[str, Any]]:
 
 async def unread_count(user: CurrentUser) -> int:
     return await Notification.count().where((Notification.user == user.id) & Notification.read_at.is_null())
+
+
+# The same count as unread_count, as a subquery of the signed-in user's row (table names
+# are the tables' own, not input).
+_UNREAD_OF_USER = QueryString(
+    f"(SELECT COUNT(*) FROM {Notification._meta.tablename} AS unread"  # noqa: S608
+    f' WHERE unread."user" = {User._meta.tablename}.id AND unread.read_at IS NULL)'
+)
+
+
+async def active_user_and_unread(user_id: int) -> tuple[CurrentUser, int] | None:
+    """The active user behind a session and their bell's count: one statement, not two
+    (every signed-in page needs both)."""
+    found = await get_active_user_with(user_id, _UNREAD_OF_USER)
+    return (found[0], int(found[1] or 0)) if found else None
 
 
 async def mark_read(user: CurrentUser, notification_id: int | None = None) -> None:

@@ -3,11 +3,15 @@ imported a year at a time (next year's schedule is published each November)."""
 
 from __future__ import annotations
 
+import asyncio
 import calendar as month_calendar
 import re
 import time as clock
 from datetime import date, datetime
 from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
 
 from portal.accounts.services import CurrentUser, require_admin
 from portal.cards.kinds import is_kind, kind_of
@@ -21,8 +25,14 @@ from portal.sla import policies
 from portal.sla.calendar import BusinessCalendar, calendar_from_days, chinese_calendar_data
 from portal.sla.tables import CalendarDay, CalendarYear, SlaPolicy
 
-CACHE_SECONDS = 60  # other processes see an admin's change within a minute
-_cache: dict[str, Any] = {"calendar": None, "loaded": 0.0}
+# Each process keeps the calendar and the policies (every card move reads them). A save
+# bumps a counter in Redis (changed()); every read compares it with the one its copy was
+# loaded under (one GET), so every web process and the worker see a change at once.
+# Without Redis (a command run alone) a copy is kept at most CACHE_SECONDS.
+CACHE_SECONDS = 60
+VERSION_KEY = "portal:sla:version"
+_cache: dict[str, Any] = {"calendar": None, "policies": None}
+_redis: dict[str, Any] = {"loop": None, "client": None}
 
 HOLIDAY_WORDS = {"holiday", "休", "假", "off"}
 WORKDAY_WORDS = {"workday", "班", "上班", "work"}
@@ -43,7 +53,7 @@ async def seed_from_package() -> int:
         known = {int(row["year"]) for row in await CalendarYear.select(CalendarYear.year)}
         if years - known:
             raise
-        invalidate()
+        await changed()
         return 0
 
 
@@ -59,18 +69,59 @@ async def _seed_years(holidays, workdays, years: set[int]) -> int:
         for start in range(0, len(rows), 500):
             await CalendarDay.insert(*rows[start : start + 500])
         await CalendarYear.insert(*[CalendarYear(year=str(year), source="package") for year in new_years])
-    invalidate()
+    await changed()
     return len(new_years)
 
 
 def invalidate() -> None:
+    """Forget this process's copies (the tests' clean slate; changed() after a save)."""
     _cache["calendar"] = None
     _cache["policies"] = None
 
 
+async def changed() -> None:
+    """After a save: this process reloads, and so does every other (the shared counter)."""
+    invalidate()
+    try:
+        await _version_client().incr(VERSION_KEY)
+    except (RedisError, OSError):
+        pass  # no Redis: the other processes' copies expire within CACHE_SECONDS
+
+
+def _version_client() -> aioredis.Redis:
+    # One client per event loop (a client's connections belong to the loop that opened them).
+    loop = asyncio.get_running_loop()
+    if _redis["loop"] is not loop:
+        url = get_settings().effective_redis_url
+        _redis.update(loop=loop, client=aioredis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2))
+    return _redis["client"]
+
+
+async def _shared_version() -> int | None:
+    """The counter changed() bumps; None when Redis cannot be asked."""
+    try:
+        value = await _version_client().get(VERSION_KEY)
+    except (RedisError, OSError):
+        return None
+    return int(value or 0)
+
+
+def _cached(name: str, version: int | None) -> Any:
+    """This process's copy of ``name``, unless a save anywhere (or time, without Redis) outdated it."""
+    value = _cache.get(name)
+    if value is None or clock.monotonic() - _cache.get(f"{name}_loaded", 0.0) >= CACHE_SECONDS:
+        return None
+    if version is not None and version != _cache.get(f"{name}_version"):
+        return None
+    return value
+
+
 async def get_calendar() -> BusinessCalendar:
-    if _cache["calendar"] is not None and clock.monotonic() - _cache["loaded"] < CACHE_SECONDS:
-        return _cache["calendar"]
+    # The counter is read before the rows: a save committed after this read bumps it after
+    # the commit, so the next call reloads again rather than keeping a stale copy.
+    version = await _shared_version()
+    if (cached := _cached("calendar", version)) is not None:
+        return cached
     if not await CalendarYear.exists():
         await seed_from_package()
     days = await CalendarDay.select(CalendarDay.day, CalendarDay.kind)
@@ -81,7 +132,7 @@ async def get_calendar() -> BusinessCalendar:
         workdays=[row["day"] for row in days if row["kind"] == "workday"],
         years=years,
     )
-    _cache.update(calendar=built, loaded=clock.monotonic())
+    _cache.update(calendar=built, calendar_loaded=clock.monotonic(), calendar_version=version)
     return built
 
 
@@ -131,7 +182,7 @@ async def set_day(actor: CurrentUser, day: date, kind: str) -> None:
         await events.record(
             "calendar.day", actor_id=actor.id, object_type="calendar", payload={"day": day.isoformat(), "kind": kind}
         )
-    invalidate()
+    await changed()
 
 
 def parse_import(year: int, text: str) -> list[tuple[date, str, str]]:
@@ -183,7 +234,7 @@ async def import_year(actor: CurrentUser, year: int, text: str) -> int:
         await events.record(
             "calendar.import", actor_id=actor.id, object_type="calendar", payload={"year": year, "days": len(rows)}
         )
-    invalidate()
+    await changed()
     return len(rows)
 
 
@@ -204,17 +255,17 @@ async def preview(start: datetime, duration: int, mode: str) -> dict[str, Any]:
 
 
 async def list_policies() -> list[dict[str, Any]]:
-    """Every policy row, with the defaults written on first use. Kept a minute per process
-    like the calendar (every card move reads them); a save here takes effect at once."""
-    cached = _cache.get("policies")
-    if cached is not None and clock.monotonic() - _cache.get("policies_loaded", 0.0) < CACHE_SECONDS:
+    """Every policy row, with the defaults written on first use. Kept per process like the
+    calendar; a save here takes effect at once in every process (see changed())."""
+    version = await _shared_version()
+    if (cached := _cached("policies", version)) is not None:
         return cached
     rows = await SlaPolicy.select().order_by(SlaPolicy.id)
     if not rows:
         defaults = [SlaPolicy(**{**default, "mode": str(default["mode"])}) for default in policies.defaults()]
         await SlaPolicy.insert(*defaults)
         rows = await SlaPolicy.select().order_by(SlaPolicy.id)
-    _cache.update(policies=rows, policies_loaded=clock.monotonic())
+    _cache.update(policies=rows, policies_loaded=clock.monotonic(), policies_version=version)
     return rows
 
 
@@ -297,4 +348,4 @@ async def save_policy(
                 "mode": mode,
             },
         )
-    invalidate()
+    await changed()

@@ -43,10 +43,10 @@ def test_serve_runs_everything_and_ctrl_c_leaves_nothing_behind(tmp_path):
             time.sleep(0.2)
         assert embedded.keys("portal:worker-heartbeat:*"), "no worker heartbeat"
         redis_pid = int(embedded.info("server")["process_id"])
-        worker_pids = [pid for pid in children_of(serve.pid) if pid != redis_pid]
-        assert worker_pids, "serve started no worker process"
+        children = [pid for pid in children_of(serve.pid) if pid != redis_pid]  # the worker, the web processes
+        assert children, "serve started no worker process"
     assert serve.returncode is not None
-    for pid in [redis_pid, *worker_pids]:
+    for pid in [redis_pid, *children]:
         assert not alive(pid), f"process {pid} left behind after Ctrl-C"
     assert not (tmp_path / "var" / "redis.sock").exists()
     assert "Portal stopped." in log.read_text()

@@ -50,8 +50,15 @@ def wait_for(condition, what: str, timeout: float = 60):
 
 
 def worker_pids(tmp_path, serve_pid: int) -> list[int]:
+    """serve's worker children (not its Redis, nor its web processes)."""
+    from portal.core.redis import process_command
+
     redis_pid = int(embedded_redis(tmp_path).info("server")["process_id"])
-    return [pid for pid in children_of(serve_pid) if pid != redis_pid and alive(pid)]
+    return [
+        pid
+        for pid in children_of(serve_pid)
+        if pid != redis_pid and alive(pid) and "worker" in (process_command(pid) or [])
+    ]
 
 
 def heartbeat_pids(tmp_path) -> set[int]:
