@@ -183,6 +183,12 @@ class CardController(Controller):
                 status_code=409,
                 context=await _live_card(access, card_id, flash=stale_message(error), level="error"),
             )
+        except Conflict as error:  # the kind's rule (an incident closes only once reviewed)
+            return Template(
+                "partials/live/_response.html",
+                status_code=409,
+                context=await _live_card(access, card_id, flash=error.message, level="error"),
+            )
         return Template(
             "partials/live/_response.html",
             context={**await _live_card(access, card_id, flash=_("The card was archived.")), "close_drawer": True},

@@ -78,6 +78,11 @@ class CardKind:
     reopening_from: frozenset[str] = frozenset()
     clocks: tuple[ClockSpec, ...] = ()
     categories: Choices | None = None  # what deadline policies may be specific to
+    # Do its cards count as cases in the dashboard's figures (received, on time, overdue, 三率)?
+    # An incident (舆情事件) runs clocks but is not a citizen's case: it sets this False.
+    counted_in_figures: bool = True
+    # The detail field that holds the card's category for its clocks (an incident's level).
+    category_field: str = "category"
     # Partials (paths under templates/): the form's kind fields, the tile's line, the
     # drawer's facts, the board's extra filters. None: nothing of the kind's own.
     fields_partial: str | None = None
@@ -118,6 +123,9 @@ class CardKind:
     # The kind's own writes for a new card, inside the create's unit (a campaign's task
     # checklist from its format's plan template): (unit, access, card_id, fields) -> None.
     on_created: Callable[..., Awaitable[None]] | None = None
+    # The kind's rule for archiving a card, inside the archive's unit: (unit, access, card) ->
+    # raise Conflict to refuse (an incident is closed only once its review is written).
+    on_archive: Callable[..., Awaitable[None]] | None = None
     # Which columns a new card may be created in: (access, column) -> raise Conflict if not.
     on_create: Callable[[BoardAccess, Mapping[str, Any]], None] | None = None
     # Hide what this viewer may not see, in place, before any template sees the card.

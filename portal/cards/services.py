@@ -534,8 +534,11 @@ async def _position_after(column_id: int, card_id: int, after_id: int | None) ->
 async def archive_card(access: BoardAccess, card_id: int, version: int | None) -> CardChange:
     access.require_edit()
     async with board_write(access.board_id, access.user.id) as unit:
-        card = access.require_card(await _load(access, card_id, ()))
+        kind = kind_of(access.board_kind)
+        card = access.require_card(await _load(access, card_id, () if kind.on_archive is None else None))
         await _check_version(card, version)
+        if kind.on_archive is not None:
+            await kind.on_archive(unit, access, card)  # an incident closes only once reviewed (复盘)
         await Card.update({Card.archived: True, Card.version: Card.version + 1}).where(Card.id == card_id)
         calendar = await sla.get_calendar()
         now = datetime.now(UTC)

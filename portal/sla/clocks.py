@@ -159,7 +159,7 @@ async def on_enter(
         board_kind=board_kind,
         stage=stage,
         priority=card.get("priority") or "normal",
-        category=card.get("category"),
+        category=card.get(kind.category_field),
         started_at=started_at,
     )
     if kept is not None:
@@ -185,3 +185,41 @@ async def on_enter(
             )
         )
     return _fields(stage, started_at, deadline.due_at, deadline.mode)
+
+
+# A change of what the running clock's policy reads -------------------------------------
+
+
+async def retime(
+    board_kind: str,
+    card: dict[str, Any],
+    changes: dict[str, Any],
+    *,
+    calendar: BusinessCalendar,
+    policy_rows: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """The running clock's due time again from its own start, after a change of what its
+    policy reads (an incident's level, its priority): its fields, or {} when nothing runs or
+    it stands paused (a resumed clock keeps the time it was given)."""
+    stage = card.get("due_stage")
+    if not stage or card.get("paused_at") is not None or card.get("stage_started_at") is None:
+        return {}
+    kind = kind_of(board_kind)
+    after = {**card, **changes}
+    deadline = policies.deadline_for(
+        calendar,
+        policy_rows,
+        board_kind=board_kind,
+        stage=stage,
+        priority=after.get("priority") or "normal",
+        category=after.get(kind.category_field),
+        started_at=card["stage_started_at"],
+    )
+    if deadline.due_at == card.get("due_at"):
+        return {}
+    await CardClock.update({CardClock.due_at: deadline.due_at, CardClock.mode: deadline.mode}).where(
+        (CardClock.card_id == card["id"])
+        & (CardClock.stage == stage)
+        & (CardClock.round == (card.get("clock_round") or 1))
+    )
+    return {"due_at": deadline.due_at, "due_mode": deadline.mode}

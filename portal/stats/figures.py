@@ -79,13 +79,14 @@ NOT_GIVEN = _l("Not given")
 
 
 def case_kinds() -> tuple[str, ...]:
-    """The kinds whose cards are cases: received, worked through stages with deadlines."""
-    return tuple(kind.name for kind in all_kinds() if kind.stages)
+    """The kinds whose cards are cases: received, worked through stages with deadlines, and
+    counted in the figures (an incident's clocks are not a citizen's case: counted_in_figures)."""
+    return tuple(kind.name for kind in all_kinds() if kind.stages and kind.counted_in_figures)
 
 
 def first_stages() -> dict[str, str]:
     """Each case kind's first clock: the first response it measures (a reply, 受理)."""
-    return {kind.name: kind.stages[0] for kind in all_kinds() if kind.stages}
+    return {kind.name: kind.stages[0] for kind in all_kinds() if kind.stages and kind.counted_in_figures}
 
 
 # SQL with parameters in the order they appear ----------------------------------------------

@@ -27,13 +27,13 @@ async def world(clean_db):
     return world
 
 
-async def test_admin_logs_in_and_sees_the_three_demo_boards(demo, live_server, page):
+async def test_admin_logs_in_and_sees_the_four_demo_boards(demo, live_server, page):
     await browser_login(page, live_server, "admin", "portal-demo")
     await page.wait_for_url(f"{live_server}/stats")  # an administrator lands on the figures
     await page.goto(f"{live_server}/boards")
-    assert await page.locator(".board-tile").count() == 3
+    assert await page.locator(".board-tile").count() == 4
     text = await page.inner_text("main")
-    assert "留言评论" in text and "问题解答" in text and "互动活动" in text
+    assert "留言评论" in text and "问题解答" in text and "互动活动" in text and "舆情事件" in text
     assert await page.locator('nav.mainnav a[href="/admin/users"]').inner_text() == "系统管理"
     # Nothing on the page was blocked by the Content-Security-Policy (no inline script or style).
     assert not [error for error in page.console_errors if "Content Security Policy" in error], page.console_errors

@@ -13,7 +13,7 @@ from tests.conftest import login
 async def test_seed_creates_the_city_and_is_idempotent(clean_db):
     created = await seed_demo()
     assert created["departments"] == 8 and created["users"] == len(city()["users"]) >= 12
-    assert created["boards"] == 3
+    assert created["boards"] == 4  # comments, inquiries, campaigns, incidents
     by_kind = {row["kind"]: row["id"] for row in await Board.select(Board.kind, Board.id)}
     assert await Card.count().where(Card.board == by_kind["comments"]) >= 150
     assert await Card.count().where(Card.board == by_kind["inquiries"]) >= 60

@@ -65,6 +65,8 @@ async def test_the_kind_tables_migration_keeps_every_cards_fields(tmp_path):
     assert {"received_at", "department", "due_at"} <= set(result["card_columns"])
     # … and each kind's table holds them, card for card.
     for kind in all_kinds():
+        if kind.name not in result["expected"]:
+            continue  # a kind born after the wide card table had nothing on it to move
         fields = kind.detail_fields
         defaults = {name: kind.default(name) for name in fields}
         expected = result["expected"][kind.name]

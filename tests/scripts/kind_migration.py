@@ -37,7 +37,9 @@ async def main() -> None:
         return await db.run_querystring(QueryString(sql.replace("?", "{}"), *values))
 
     expected: dict[str, list[dict]] = {}
-    for kind in all_kinds():
+    # Kinds born after the wide card table (incidents) had no fields on it to move.
+    old_kinds = [kind for kind in all_kinds() if kind.name in OLD_FIELDS]
+    for kind in old_kinds:
         content = kind_content(kind)
         board = await run(
             "INSERT INTO board (name, kind, description, seq, webhooks, archived, created_at) "
@@ -107,7 +109,7 @@ async def main() -> None:
     assert result.success, result.message
 
     out: dict[str, object] = {"expected": {}, "details": {}, "card_columns": []}
-    for kind in all_kinds():
+    for kind in old_kinds:
         rows = await kind.detail.select(
             kind.detail.card.title.as_alias("title"), *(getattr(kind.detail, name) for name in kind.detail_fields)
         ).output(load_json=True)
