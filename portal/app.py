@@ -35,6 +35,7 @@ from portal.core.templating import environment
 from portal.core.web import EXCEPTION_HANDLERS, SessionMiddleware, add_security_headers, login_required, sane_path
 from portal.events import outbox
 from portal.events.outbox import EffectContext
+from portal.incidents.routes import ROUTES as INCIDENT_ROUTES
 from portal.inquiries.routes import ROUTES as INQUIRY_ROUTES
 from portal.live.controllers import board_socket, my_socket
 from portal.live.publisher import backend_for
@@ -42,6 +43,7 @@ from portal.notifications.controllers import NotificationController
 from portal.settings import Settings, get_settings
 from portal.sla.controllers import CalendarController, PolicyController, preview_api
 from portal.stats.routes import ROUTES as STATS_ROUTES
+from portal.warning.controllers import ROUTES as WARNING_ROUTES
 
 
 @get("/healthz", opt={"public": True}, sync_to_thread=False)
@@ -93,7 +95,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *COMMENT_ROUTES,
             *INQUIRY_ROUTES,
             *CAMPAIGN_ROUTES,
+            *INCIDENT_ROUTES,
             *STATS_ROUTES,
+            *WARNING_ROUTES,
             board_socket,
             my_socket,
             CalendarController,

@@ -11,6 +11,7 @@ from portal.kinds import KIND_TABLES
 from portal.notifications.tables import Notification, WebhookDelivery
 from portal.sla.tables import CalendarDay, CalendarYear, CardClock, SlaPolicy
 from portal.stats.accounts_tables import AccountFigure, MediaAccount
+from portal.warning.tables import WARNING_TABLES
 
 APP_CONFIG = AppConfig(
     app_name="portal",
@@ -36,6 +37,7 @@ APP_CONFIG = AppConfig(
         *KIND_TABLES,  # each card kind's own tables (portal.kinds)
         MediaAccount,  # the evaluation's account figures (portal.stats.accounts)
         AccountFigure,
+        *WARNING_TABLES,  # the early warning's topics, alerts and rules (portal.warning)
     ],
     migration_dependencies=[],
     commands=[],

@@ -17,8 +17,9 @@ import socket
 import time
 from datetime import timedelta
 
-from arq import cron
+from arq import Retry, cron
 from arq.connections import RedisSettings
+from arq.worker import func
 
 from portal import db
 from portal.campaigns import task_reminders
@@ -32,6 +33,7 @@ HEARTBEAT_TTL_SECONDS = 180
 SERVE_PID_VARIABLE = "PORTAL_SERVE_PID"  # set by `portal serve` for the worker it supervises
 OUTBOX_POLL_SECONDS = 1.0
 OUTBOX_KEEP_DONE_DAYS = 7
+WARNING_RETRY_SECONDS = 10
 
 log = logging.getLogger("portal.worker")
 
@@ -140,17 +142,71 @@ async def triage_comment(ctx: dict, card_id: int) -> bool:
     from portal.comments import triage
 
     async with _triage_one_at_a_time:
-        return await triage.triage_card(card_id) is not None
+        triaged = await triage.triage_card(card_id) is not None
+        await observe_for_warning(card_id)
+        return triaged
+
+
+async def observe_for_warning(card_id: int) -> None:
+    """The early warning's step for a triaged comment (portal/warning/services.py): its
+    topic, the topic's counts, and an alert when the topic surges. Idempotent (a comment is
+    observed once), so it runs on every triage job, retried ones included. A failure (the
+    database hiccuped) retries the whole job a little later rather than lose the comment from
+    its topic's counts: the triage part of a retried job is a no-op."""
+    from portal.warning import services as warning
+
+    try:
+        await warning.observe_comment(card_id)
+    except Exception as error:
+        log.exception("warning: observing comment %s failed; retrying", card_id)
+        raise Retry(defer=timedelta(seconds=WARNING_RETRY_SECONDS)) from error
+
+
+async def escalate_warning_alert(ctx: dict, alert_id: int) -> int:
+    """An unacknowledged 橙 / 红 alert's escalation, deferred to its time when it was raised;
+    returns how many people were told (0 when acknowledged meanwhile or escalated before)."""
+    from portal.warning import services as warning
+
+    return len(await warning.escalate_alert(alert_id))
+
+
+async def signal_warning_live(ctx: dict, board_id: int) -> None:
+    """The trailing live signal of a board's 舆情监测 pages (portal/warning/effects.py)."""
+    from portal.warning import effects as warning_effects
+
+    await warning_effects.trailing_signal(ctx["redis"], board_id)
+
+
+async def purge_warning(ctx: dict) -> dict[str, int]:
+    """Daily: the early warning's old count rows and idle topics (portal/warning/services.py)."""
+    from portal.warning import services as warning
+
+    return await warning.purge_old()
+
+
+async def sweep_warning_escalations(ctx: dict) -> int:
+    """Escalate the alerts whose deferred job Redis lost (each once: the alert row decides)."""
+    from portal.warning import services as warning
+
+    return await warning.escalate_due()
 
 
 class WorkerSettings:
     redis_settings = RedisSettings.from_dsn(get_settings().effective_redis_url)
-    functions = [send_reminder, triage_comment, send_task_reminder]
+    functions = [
+        send_reminder,
+        triage_comment,
+        send_task_reminder,
+        escalate_warning_alert,
+        func(signal_warning_live, keep_result=0),  # one per board per five seconds: keep none
+    ]
     cron_jobs = [
         cron(heartbeat, second={0, 30}, run_at_startup=False, unique=False),
         cron(sweep_reminders, second={15}, run_at_startup=True, unique=True),
         cron(sweep_task_reminders, second={45}, run_at_startup=True, unique=True),
+        cron(sweep_warning_escalations, second={50}, run_at_startup=False, unique=True),
         cron(purge_outbox, hour={3}, minute={40}, second={0}, run_at_startup=False, unique=True, keep_result=60),
+        cron(purge_warning, hour={3}, minute={50}, second={0}, run_at_startup=False, unique=True, keep_result=60),
     ]
     on_startup = startup
     on_shutdown = shutdown

@@ -89,6 +89,16 @@ CAMPAIGN_FORMATS = Choices(
     ("short_video", _l("Short video")),
 )
 
+# 预警等级 / 事件等级: the four colours of public-opinion risk, least to most serious. Alerts
+# (portal.warning) and incidents (portal.incidents) store these codes.
+RISK_LEVELS = Choices(
+    ("blue", _l("Blue · IV General (蓝 一般)")),
+    ("yellow", _l("Yellow · III Major (黄 较大)")),
+    ("orange", _l("Orange · II Serious (橙 重大)")),
+    ("red", _l("Red · I Extremely serious (红 特别重大)")),
+)
+RISK_LEVEL_RANK = {value: rank for rank, value in enumerate(RISK_LEVELS.values)}
+
 WEBHOOK_KINDS = Choices(
     ("wecom", _l("WeCom")),
     ("dingtalk", _l("DingTalk")),

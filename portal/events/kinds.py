@@ -59,6 +59,8 @@ class EventKind(StrEnum):
     campaign_task = "campaign.task"
     campaign_metrics = "campaign.metrics"
     campaign_question = "campaign.question"
+    # Incidents (舆情事件): one event per action; the payload is the incident's timeline entry
+    incident_action = "incident.action"
 
 
 class _Payload(BaseModel):
@@ -204,6 +206,16 @@ class CampaignQuestionChanged(_Payload):
     comment_card: int | None = None
 
 
+class IncidentAction(_Payload):
+    action: str
+    from_state: str = ""
+    to_state: str = ""
+    version: int | None = None  # the statement version submitted, approved, returned or published
+    level: str | None = None
+    text: str = ""  # what was written: the assessment, plan, reason, instruction or review
+    comments: list[int] = []  # comment cards linked
+
+
 class InquiryMerged(_Payload):
     master: int
     cards: list[int] = []
@@ -252,6 +264,7 @@ PAYLOADS: dict[EventKind, type[_Payload]] = {
     EventKind.campaign_task: CampaignTaskChanged,
     EventKind.campaign_metrics: CampaignMetricsRecorded,
     EventKind.campaign_question: CampaignQuestionChanged,
+    EventKind.incident_action: IncidentAction,
 }
 
 

@@ -45,6 +45,7 @@ VERB_LABELS: dict[str, Any] = {
     "campaign.task": _l("changed the task list"),
     "campaign.metrics": _l("recorded figures"),
     "campaign.question": _l("changed the collected questions"),
+    "incident.action": _l("took a step of the incident"),
     "board.created": _l("created the board"),
     "column.added": _l("added a column"),
     "column.updated": _l("changed a column"),
@@ -74,6 +75,11 @@ VERB_LABELS: dict[str, Any] = {
     "calendar.day": _l("changed a calendar day"),
     "calendar.import": _l("imported the holiday schedule"),
     "sla.policy": _l("changed a deadline rule"),
+    "warning.alert_acknowledged": _l("acknowledged a public-opinion alert"),
+    "warning.alert_incident": _l("made a public-opinion alert an incident"),
+    "warning.rule_added": _l("added a watch rule"),
+    "warning.rule_removed": _l("removed a watch rule"),
+    "warning.escalation_set": _l("changed the alert escalation time"),
 }
 
 

@@ -43,6 +43,7 @@ HANDLER_MODULES = (
     "portal.comments.triage_effects",
     "portal.comments.replies",
     "portal.campaigns.task_reminders",
+    "portal.warning.effects",
 )
 
 Handler = Callable[["EffectContext", dict[str, Any]], Awaitable[None]]

@@ -10,4 +10,5 @@ KINDS = {
     "case": _l("Inquiry cases: routed to my department, sent back, reopened, supervised (派单、退回、重办、督办)"),
     "campaign": _l("Campaigns: plans to approve, approved or returned (活动方案审批)"),
     "task": _l("Campaign tasks: assigned to me, due soon, overdue (活动任务)"),
+    "incident": _l("Incidents: statements to approve, approved or returned, instructions (舆情事件)"),
 }

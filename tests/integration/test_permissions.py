@@ -791,6 +791,50 @@ TABLE: list[Row | Any] = [
         {},
         fresh="dispatched",
     ),
+    # Incidents (portal.incidents.workflow): everyone on the board reads an incident; editors
+    # act; approving a statement is a manager's (409 for a member, as the API documents); a
+    # liaison sees no incident (none is routed to a department), an outsider not the board.
+    row("an incident's course", "GET", "/incidents/{incident}/workflow", "ok ok ok ok 404 404 login"),
+    row("a comment as an incident", "GET", "/incidents/{card}/workflow", "404 404 404 404 404 404 login"),
+    row(
+        "assess an incident",
+        "POST",
+        "/incidents/{card}/{incident_assess}",
+        "ok ok ok 403 404 404 login",
+        {"level": "red"},
+        fresh="incident",
+    ),
+    row(
+        "approve an incident's statement (a manager's)",
+        "POST",
+        "/incidents/{card}/{incident_approve}",
+        "ok ok 409 403 404 404 login",
+        {"version": "1"},
+        fresh="incident_pending",
+    ),
+    row(
+        "an action an incident does not have",
+        "POST",
+        "/incidents/{incident}/{no_such_action}",
+        "404 404 404 404 404 404 login",
+    ),
+    row("API: an incident", "GET", "/api/v1/incidents/{incident}", "ok ok ok ok 404 404 login"),
+    row(
+        "API: assess an incident",
+        "POST",
+        "/api/v1/incidents/{card}/{incident_assess}",
+        "ok ok ok 403 404 404 login",
+        {"level": "red"},
+        fresh="incident",
+    ),
+    row(
+        "API: approve an incident's statement (a manager's)",
+        "POST",
+        "/api/v1/incidents/{card}/{incident_approve}",
+        "ok ok 409 403 404 404 login",
+        {"version": "{pending}"},
+        fresh="incident_pending",
+    ),
     # 部门待办: every signed-in person has a queue (empty when she works no inquiry board).
     row("department queue", "GET", "/inquiries/queue", "ok ok ok ok ok ok login"),
     # 督办: the board's managers (an administrator manages every board).
@@ -1353,6 +1397,49 @@ TABLE: list[Row | Any] = [
         "ok ok 403 403 403 403 login",
         {"date": "2025-06-01", "reads": 500},
     ),
+    # Early warning (舆情预警): everyone may open the page (a liaison or an outsider sees no
+    # board's topics there); managers act on alerts of their boards; others' alerts are 404.
+    row("warning monitor", "GET", "/warning", "ok ok ok ok ok ok login"),
+    row("warning monitor live section", "GET", "/warning/live", "ok ok ok ok ok ok login"),
+    row(
+        "acknowledge a warning alert",
+        "POST",
+        "/warning/alerts/{warning_alert}/acknowledge",
+        "ok ok 403 403 404 404 login",
+        fresh="warning_alert",
+    ),
+    row(
+        "make a warning alert an incident",
+        "POST",
+        "/warning/alerts/{warning_alert}/incident",
+        "ok ok 403 403 404 404 login",
+        fresh="warning_alert",
+    ),
+    row("watch rules page", "GET", "/admin/warning-rules", "ok 403 403 403 403 403 login"),
+    row(
+        "add a watch rule",
+        "POST",
+        "/admin/warning-rules",
+        "ok 403 403 403 403 403 login",
+        {"name": "规则 {person}", "keywords": "地铁", "window_minutes": "30", "min_count": "5", "level": "blue"},
+    ),
+    row("remove a watch rule", "POST", f"/admin/warning-rules/{MISSING}/delete", "404 403 403 403 403 403 login"),
+    row(
+        "set the escalation time",
+        "POST",
+        "/admin/warning-rules/settings",
+        "ok 403 403 403 403 403 login",
+        {"escalate_minutes": "15"},
+    ),
+    row("API: warning topics", "GET", "/api/v1/warning/topics", "ok ok ok ok ok ok login"),
+    row("API: warning alerts", "GET", "/api/v1/warning/alerts", "ok ok ok ok ok ok login"),
+    row(
+        "API: acknowledge a warning alert",
+        "POST",
+        "/api/v1/warning/alerts/{warning_alert}/acknowledge",
+        "ok ok 403 403 404 404 login",
+        fresh="warning_alert",
+    ),
 ]
 
 
@@ -1484,6 +1571,8 @@ async def _build_world(world: World) -> None:
         world.values[name] = (await Escalation.insert(report).returning(Escalation.id))[0]["id"]
     await _inquiry_world(world, inquiries, health, publicity)
     await _campaign_world(world, health)
+    await _incident_world(world)
+    world.values["warning_alert"] = await _warning_alert(world)
     # Account figures: a media account to record figures on and change.
     from portal.stats import accounts as media_accounts
 
@@ -1502,9 +1591,49 @@ async def _build_world(world: World) -> None:
     world.values["other_token"] = (await list_tokens(target))[0]["id"]
 
 
+async def _warning_alert(world: World) -> int:
+    """An unacknowledged 橙 alert on a topic of the comments board (portal.warning)."""
+    from portal.warning.tables import WarningAlert, WarningTopic
+
+    board = world.values["board"]
+    topic = (await WarningTopic.insert(WarningTopic(board=board, name="地铁 停运")).returning(WarningTopic.id))[0]["id"]
+    alert = WarningAlert(board=board, topic=topic, level="orange", reason="surge", volume=40, expected=0.3)
+    return (await WarningAlert.insert(alert).returning(WarningAlert.id))[0]["id"]
+
+
 async def _dispatch(access, card_id: int, department: int) -> None:
     await workflow.act(access, card_id, "accept", {"category": "policy", "urgency": "normal"})
     await workflow.act(access, card_id, "dispatch", {"lead_department": department})
+
+
+async def _incident_world(world: World) -> None:
+    """The incidents' targets: an incidents board with the people in their roles and one
+    incident on it."""
+    incidents = await factories.board("incidents", {"target": ("member", "publicity", "member")})
+    members = [BoardMember(board=incidents.board_id, user=world.users[n], role=r) for n, r in BOARD_ROLES.items()]
+    await BoardMember.insert(*members)
+    incidents.users = world.users
+    world.boards["incidents"] = incidents
+    world.values.update(
+        incident_assess="assess",
+        incident_approve="approve-statement",
+        incident=await incidents.card("manager", column="monitoring", title="地铁停运传言"),
+    )
+
+
+async def _fresh_incident(world: World, kind: str, title: str) -> dict[str, Any]:
+    """incident: a new incident at 监测; incident_pending: one whose statement (version 1)
+    awaits a manager's approval."""
+    from portal.incidents import workflow as incidents
+
+    board = world.boards["incidents"]
+    card_id = await board.card("manager", column="monitoring", title=title)
+    if kind == "incident_pending":
+        access = await board.access("manager")
+        await incidents.act(access, card_id, "assess", {"level": "orange"})
+        await incidents.act(access, card_id, "respond-plan", {"plan": "核实"})
+        await incidents.act(access, card_id, "submit-statement", {"text": "口径"})
+    return {"card": card_id, "pending": 1}
 
 
 async def _inquiry_world(world: World, inquiries: factories.World, health: int, publicity: int) -> None:
@@ -1665,6 +1794,10 @@ async def _fresh(world: World, kind: str, person: str) -> dict[str, Any]:
     in a state, or a task or question of one (_fresh_campaign)."""
     world.fresh_number += 1
     title = f"目标 {world.fresh_number}"
+    if kind.startswith("incident"):
+        return await _fresh_incident(world, kind, title)
+    if kind == "warning_alert":
+        return {"warning_alert": await _warning_alert(world)}
     if "campaign_" in kind:
         return await _fresh_campaign(world, kind, title)
     if kind == "token":

@@ -1,0 +1,216 @@
+"""Surge detection (pure: numbers in, a verdict out; portal.warning.services feeds it).
+
+Time is cut into five-minute slots. A topic's baseline is an exponentially weighted mean of
+its comments per slot (half-life six hours, so it follows the day's rhythm). A young topic has
+little evidence of its own, so it starts from a prior, the board's: the comments of the board's
+other topics in the last hour times the share of a heavy ordinary topic (5 %), weighted out as
+the topic ages (``baseline``: the mean as if it had started at the prior); on a busy board an
+ordinary new topic gathering a few comments in a few minutes is what is expected, not a surge.
+Under all this, a floor of two comments an hour. Four windows are looked at: the last minute
+(sliding, counted from the comments' own moments, so a surge is seen within its first minute)
+and the last 10, 30 and 60 minutes (sums of slots, the current one included). A window is a surge when its
+volume is at least 4 x what the baseline expects and the chance of so many comments were
+the baseline still true (the Poisson tail) is below one in a million, with at least 6
+comments — or at least 4 when that chance is below one in ten million (four comments in a
+minute on a topic of two an hour: 120 x, p = 5e-8). The level follows the size of the jump,
+its significance and the negative share:
+
+    蓝 IV 一般      the window trips the thresholds
+    黄 III 较大     ≥ 20 x and p < 1e-7; ≥ 15 comments and ≥ 6 x; ≥ 10 and mostly negative
+    橙 II 重大      ≥ 50 x and p < 1e-8 (five comments in a minute on a quiet topic);
+                    ≥ 30 comments and ≥ 10 x; ≥ 20 and ≥ 8 x and mostly negative;
+                    also any comment with a 重大 sensitive word (services)
+    红 I 特别重大   ≥ 100 comments and ≥ 20 x, or ≥ 60 and ≥ 15 x and mostly negative
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from portal.i18n import lazy_gettext as _l
+
+SLOT_MINUTES = 5
+SHORT_WINDOWS = (1,)  # minutes, sliding: counted from the comments' moments (services)
+SLOT_WINDOWS = (10, 30, 60)  # minutes, sums of five-minute slots
+WINDOWS = SHORT_WINDOWS + SLOT_WINDOWS
+HALF_LIFE_SLOTS = 72  # six hours
+ALPHA = 1 - 0.5 ** (1 / HALF_LIFE_SLOTS)
+FLOOR_PER_HOUR = 2.0
+# A young topic's prior: this share of its board's other comments (per hour, the last hour's).
+# The demo city's heaviest ordinary subject (thank-you messages) is about 5 % of its comments,
+# the median one under 1 %: so an ordinary topic rarely outruns the prior by the 4 x a surge
+# needs, while on a quiet board (30 an hour: 1.5) the floor still rules and a surge is seen in
+# its first minute.
+TYPICAL_SHARE = 0.05
+BOARD_MINUTES = 60  # the board's traffic is counted over this much of the recent past
+BOARD_MIN_MINUTES = 5  # ... and never over less (a board's first minutes say little)
+MOSTLY_NEGATIVE = 0.6
+QUIET_MINUTES = 60  # a surge raised again within this is the same surge (the same alert)
+
+LEVELS = ("blue", "yellow", "orange", "red")
+LEVEL_LABELS = {
+    "blue": _l("Blue (IV, general)"),
+    "yellow": _l("Yellow (III, serious)"),
+    "orange": _l("Orange (II, major)"),
+    "red": _l("Red (I, especially major)"),
+}
+ESCALATING = ("orange", "red")  # unacknowledged, these escalate
+
+
+def level_rank(level: str | None) -> int:
+    return LEVELS.index(level) if level in LEVELS else -1
+
+
+def higher(a: str | None, b: str | None) -> str | None:
+    return a if level_rank(a) >= level_rank(b) else b
+
+
+def slot_of(moment: datetime) -> int:
+    return int(moment.astimezone(UTC).timestamp() // 60) // SLOT_MINUTES
+
+
+def slot_start(slot: int) -> datetime:
+    return datetime.fromtimestamp(slot * SLOT_MINUTES * 60, UTC)
+
+
+def fold(rate: float, rate_slot: int | None, counts: dict[int, int], now_slot: int) -> float:
+    """The baseline (comments per slot) with every finished slot before ``now_slot`` folded
+    in: slots since ``rate_slot`` with their counts, empty ones as zero."""
+    if rate_slot is None or rate_slot >= now_slot:
+        return rate
+    for slot in sorted(s for s in counts if rate_slot <= s < now_slot):
+        rate *= (1 - ALPHA) ** (slot - rate_slot)  # the empty slots in between
+        rate = (1 - ALPHA) * rate + ALPHA * counts[slot]
+        rate_slot = slot + 1
+    return rate * (1 - ALPHA) ** (now_slot - rate_slot)
+
+
+def board_prior(comments: int, minutes: float) -> float:
+    """A young topic's expected comments per slot before it has evidence of its own: the
+    board's other topics' ``comments`` in the last ``minutes`` (at most BOARD_MINUTES; a
+    board younger than that counts since its first comment) times TYPICAL_SHARE."""
+    minutes = max(float(minutes), BOARD_MIN_MINUTES)
+    return comments / minutes * SLOT_MINUTES * TYPICAL_SHARE
+
+
+def baseline(rate: float, age_slots: int, prior: float) -> float:
+    """The baseline a topic is judged against: its own weighted mean ``rate`` (``fold``,
+    which starts at zero) plus the board's ``prior`` with the weight the mean has not yet
+    given to the topic's own slots, (1 - ALPHA) ** age: the mean as if it had started at the
+    prior. A new topic is judged against the prior; after six hours half of it is left; after
+    two days none. (The floor applies on top, in ``expected_in``.)"""
+    return rate + (1 - ALPHA) ** max(0, age_slots) * prior
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    min_count: int = 6
+    ratio: float = 4.0
+    p_value: float = 1e-6  # chance of so many comments were the baseline still true
+    # Fewer comments suffice when they are far less likely still: a surge's first minute.
+    quick_min_count: int = 4
+    quick_p_value: float = 1e-7
+    # A one-minute window is noisy (a post's replies come in bursts): it must also show a
+    # jump this large, and be as unlikely as the quick rule asks, whatever its count.
+    short_ratio: float = 20.0
+    windows: tuple[int, ...] = WINDOWS
+
+
+DEFAULTS = Thresholds()
+
+
+@dataclass(frozen=True)
+class Surge:
+    level: str
+    window_minutes: int
+    volume: int
+    expected: float
+    negative_share: float
+    p_value: float = 1.0
+
+    @property
+    def ratio(self) -> float:
+        return self.volume / self.expected if self.expected else 0.0
+
+
+def expected_in(rate: float, window_minutes: int) -> float:
+    floor = FLOOR_PER_HOUR * SLOT_MINUTES / 60
+    return max(rate, floor) * window_minutes / SLOT_MINUTES
+
+
+def poisson_tail(count: int, mean: float) -> float:
+    """P(X >= count) for X ~ Poisson(mean), summed in log space (no overflow for big counts)."""
+    if count <= 0:
+        return 1.0
+    total, i = 0.0, count
+    while True:
+        term = math.exp(-mean + i * math.log(mean) - math.lgamma(i + 1))
+        total += term
+        if term < total * 1e-12 or i > count + 10_000:
+            return min(1.0, total)
+        i += 1
+
+
+def window_counts(buckets: dict[int, tuple[int, int]], now_slot: int, window_minutes: int) -> tuple[int, int]:
+    slots = window_minutes // SLOT_MINUTES
+    volume = negative = 0
+    for slot in range(now_slot - slots + 1, now_slot + 1):
+        count, neg = buckets.get(slot, (0, 0))
+        volume += count
+        negative += neg
+    return volume, negative
+
+
+def level_for(volume: int, ratio: float, negative_share: float, p_value: float = 1.0) -> str:
+    """The level of a window that tripped the thresholds: by its size (a big jump in many
+    comments) or by its significance (a huge jump in a few, which no chance explains)."""
+    negative = negative_share >= MOSTLY_NEGATIVE
+    if (volume >= 100 and ratio >= 20) or (volume >= 60 and ratio >= 15 and negative):
+        return "red"
+    if (ratio >= 50 and p_value < 1e-8) or (volume >= 30 and ratio >= 10) or (volume >= 20 and ratio >= 8 and negative):
+        return "orange"
+    if (ratio >= 20 and p_value < 1e-7) or (volume >= 15 and ratio >= 6) or (volume >= 10 and negative):
+        return "yellow"
+    return "blue"
+
+
+def detect(
+    buckets: dict[int, tuple[int, int]],
+    now_slot: int,
+    rate: float,
+    thresholds: Thresholds = DEFAULTS,
+    recent: dict[int, tuple[int, int]] | None = None,
+) -> Surge | None:
+    """The strongest surge among the windows (highest level, then the largest ratio), or None.
+
+    ``buckets``: slot -> (comments, negative) for the topic's recent slots; ``rate``: its
+    baseline per slot (``fold``) before now; ``recent``: the short windows' own counts,
+    minutes -> (comments, negative) in the last that many minutes (a short window without
+    them is skipped)."""
+    found: Surge | None = None
+    for window in thresholds.windows:
+        if window in SHORT_WINDOWS:
+            if recent is None or window not in recent:
+                continue
+            volume, negative = recent[window]
+        else:
+            volume, negative = window_counts(buckets, now_slot, window)
+        expected = expected_in(rate, window)
+        if volume < min(thresholds.min_count, thresholds.quick_min_count) or volume < thresholds.ratio * expected:
+            continue
+        chance = poisson_tail(volume, expected)
+        if chance > thresholds.p_value:
+            continue
+        if volume < thresholds.min_count and chance > thresholds.quick_p_value:
+            continue
+        short = window in SHORT_WINDOWS
+        if short and (volume < thresholds.short_ratio * expected or chance > thresholds.quick_p_value):
+            continue
+        share = negative / volume if volume else 0.0
+        level = level_for(volume, volume / expected, share, chance)
+        surge = Surge(level, window, volume, expected, share, chance)
+        if found is None or (level_rank(surge.level), surge.ratio) > (level_rank(found.level), found.ratio):
+            found = surge
+    return found
