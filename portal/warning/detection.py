@@ -3,15 +3,15 @@
 Time is cut into five-minute slots. A topic's baseline is an exponentially weighted mean of
 its comments per slot (half-life six hours, so it follows the day's rhythm). A young topic has
 little evidence of its own, so it starts from a prior, the board's: the comments of the board's
-other topics in the last hour times the share of a heavy ordinary topic (5 %), weighted out as
+other topics in the last hour times the share of a big ordinary topic (3 %), weighted out as
 the topic ages (``baseline``: the mean as if it had started at the prior); on a busy board an
 ordinary new topic gathering a few comments in a few minutes is what is expected, not a surge.
 Under all this, a floor of two comments an hour. Four windows are looked at: the last minute
 (sliding, counted from the comments' own moments, so a surge is seen within its first minute)
-and the last 10, 30 and 60 minutes (sums of slots, the current one included). A window is a surge when its
-volume is at least 4 x what the baseline expects and the chance of so many comments were
-the baseline still true (the Poisson tail) is below one in a million, with at least 6
-comments — or at least 4 when that chance is below one in ten million (four comments in a
+and the last 10, 30 and 60 minutes (sums of slots, the current one included). A window is a
+surge when its volume is at least 4 x what the baseline expects and the chance of so many
+comments were the baseline still true (the Poisson tail) is below one in a million, with at
+least 6 comments — or at least 4 when that chance is below one in ten million (four comments in a
 minute on a topic of two an hour: 120 x, p = 5e-8). The level follows the size of the jump,
 its significance and the negative share:
 
@@ -40,10 +40,11 @@ ALPHA = 1 - 0.5 ** (1 / HALF_LIFE_SLOTS)
 FLOOR_PER_HOUR = 2.0
 # A young topic's prior: this share of its board's other comments (per hour, the last hour's).
 # The demo city's heaviest ordinary subject (thank-you messages) is about 5 % of its comments,
-# the median one under 1 %: so an ordinary topic rarely outruns the prior by the 4 x a surge
-# needs, while on a quiet board (30 an hour: 1.5) the floor still rules and a surge is seen in
-# its first minute.
-TYPICAL_SHARE = 0.05
+# the median one under 1 %: at 3 % an ordinary topic never outruns the prior by the 4 x (and
+# the p < 1e-6) a surge needs (2 % did, at 720 an hour: tests/unit/test_warning_detection.py),
+# while a surge is still many times it; on a quiet board (30 an hour: 0.9) the floor rules
+# and a surge is seen in its first minute. Higher (5 %) silences a busy board's surges.
+TYPICAL_SHARE = 0.03
 BOARD_MINUTES = 60  # the board's traffic is counted over this much of the recent past
 BOARD_MIN_MINUTES = 5  # ... and never over less (a board's first minutes say little)
 MOSTLY_NEGATIVE = 0.6

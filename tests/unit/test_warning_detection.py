@@ -114,9 +114,9 @@ def test_two_topics_whose_heaviest_words_agree_are_one_subject():
 
 
 def test_a_young_topic_starts_from_its_board_s_traffic_and_its_own_evidence_takes_over():
-    # 720 other comments in the last hour: a new topic is expected to have 5 % of them.
+    # 720 other comments in the last hour: a new topic is expected to have 3 % of them.
     prior = detection.board_prior(720, 60)
-    assert abs(prior - 36 * 5 / 60) < 1e-9
+    assert abs(prior - 720 * detection.TYPICAL_SHARE * 5 / 60) < 1e-9
     assert detection.baseline(0.0, 0, prior) == prior
     six_hours = detection.baseline(0.0, detection.HALF_LIFE_SLOTS, prior)
     assert abs(six_hours - prior / 2) < 1e-9
