@@ -504,9 +504,14 @@
     drawer.querySelectorAll("[data-live-section]").forEach(function (section) {
       var shown = section.querySelector("[data-card-version]");
       if (!shown || !(parseInt(tile.dataset.version, 10) > parseInt(shown.dataset.cardVersion, 10))) { return; }
-      var writing = Array.prototype.some.call(section.querySelectorAll("textarea, input:not([type=hidden]):not([type=checkbox]):not([type=radio]), select"), function (field) {
-        return field.tagName === "SELECT" ? false : field.value !== field.defaultValue;
-      });
+      // Someone is writing here: a field changed, or an action's form opened (a reload would
+      // close it under the pointer). The section reloads once the form is closed.
+      var writing = !!section.querySelector("details[open] form") ||
+        Array.prototype.some.call(section.querySelectorAll("textarea, input:not([type=hidden]), select"), function (field) {
+          if (field.tagName === "SELECT") { return false; }
+          if (field.type === "checkbox" || field.type === "radio") { return field.checked !== field.defaultChecked; }
+          return field.value !== field.defaultValue;
+        });
       if (writing) { return; }
       shown.dataset.cardVersion = tile.dataset.version; // once per change
       // Each section is its own source: requests from one source (by default <body>) are
@@ -519,6 +524,11 @@
     }
   }
   document.addEventListener("htmx:wsAfterMessage", refreshOpenSections);
+  // An action's form closed without being sent: catch up on what changed meanwhile.
+  document.addEventListener("toggle", function (event) {
+    var details = event.target;
+    if (details.tagName === "DETAILS" && !details.open && details.closest("#drawer [data-live-section]")) { refreshOpenSections(); }
+  }, true);
 })();
 
 // inquiries: knowledge base — "Use this answer" puts an approved entry's answer into the

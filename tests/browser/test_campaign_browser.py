@@ -110,8 +110,15 @@ async def test_a_campaign_is_planned_approved_measured_and_reviewed(world, live_
     await page.wait_for_selector(f"#campaign-plan-{card_id} [data-returned] >> text=每日前 100 名", timeout=5000)
 
     # 李娜 opens the plan again, writes the reward rules and submits again; the manager approves.
-    async with page.expect_response(lambda r: r.url.endswith(f"/cards/{card_id}")):
-        await page.locator(f"#card-{card_id} a.open-card").click()
+    await page.locator(f"#card-{card_id} a.open-card").click()
+    # The drawer fetched again, at the card's version (a deadline refresh also GETs /cards/{id}).
+    await page.wait_for_function(
+        """id => { const form = document.querySelector("#drawer form.card-form input[name=version]");
+                   const tile = document.getElementById("card-" + id);
+                   return form && tile && form.value === tile.dataset.version; }""",
+        arg=card_id,
+        timeout=5000,
+    )
     await page.wait_for_selector(f"#drawer[data-card-id='{card_id}'] #f-reward_rules")
     await page.fill("#drawer #f-reward_rules", "每日前 100 名答对者赠送临江文创帆布袋")
     await page.click("#drawer form.card-form button[type=submit]")
