@@ -5,6 +5,8 @@ editor counts against the platform's limit and an over-long reply is refused."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from playwright.async_api import expect
 
@@ -238,13 +240,20 @@ async def test_the_board_stays_put_while_the_bulk_bar_arrives(world, live_server
     await browser_login(page, live_server, "zhangwei", factories.PASSWORD)
     await page.wait_for_url(lambda url: "/login" not in url)
 
+    bar_held = asyncio.Event()
+
     async def slow_bar(route):
-        await page.wait_for_timeout(800)
+        await bar_held.wait()
         await route.continue_()
 
     await page.route("**/boards/*/batch", slow_bar)
     await page.goto(f"{live_server}/boards/{world.board_id}", wait_until="domcontentloaded")
+    # Everything else first (the live connection, who is looking), the bar held back …
+    await expect(page.locator("#live-status")).to_have_attribute("data-state", "connected", timeout=10000)
+    await page.wait_for_selector(".presence .avatar")
+    assert await page.locator("#bulk-bar").count() == 0
     before = await page.locator("article.card").first.bounding_box()
+    bar_held.set()  # … then the bar arrives.
     await page.wait_for_selector("#bulk-bar [data-bulk-toggle]")
     after = await page.locator("article.card").first.bounding_box()
     assert after["y"] == before["y"]
