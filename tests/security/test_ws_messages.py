@@ -9,7 +9,7 @@ import pytest
 
 from portal.cards.tables import Card
 from tests import factories
-from tests.live_helpers import board_socket, csrf, hello, htmx_post, http_login, receive_all_until, receive_until
+from tests.live_helpers import board_socket, csrf, htmx_post, http_login, receive_all_until, receive_until
 from tests.processes import free_port, portal_process
 
 pytestmark = pytest.mark.processes
@@ -73,9 +73,10 @@ async def test_an_oversized_message_is_ignored(world, base):
     zhang = await http_login(base, "zhangwei", factories.PASSWORD)
     lina = await http_login(base, "lina", factories.PASSWORD)
     async with board_socket(base, board, lina) as watcher:
-        await hello(watcher, 10**9)
+        await receive_until(watcher, "李娜", timeout=20)  # its own presence: subscribed
         async with board_socket(base, board, zhang) as socket:
             await receive_until(watcher, "张伟", timeout=20)  # presence: 张伟 is here
+            await receive_until(socket, "李娜", timeout=20)  # 张伟's socket is subscribed and running too
             padded = json.dumps({"type": "editing", "card": first, "pad": " " * 5000})
             await socket.send(padded)
             await socket.send(json.dumps({"type": "editing", "card": second}))
