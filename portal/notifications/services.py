@@ -33,12 +33,8 @@ async def list_for(user: CurrentUser, limit: int = 100) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda row: row["read_at"] is not None)
 
 
-async def unread_count(user: CurrentUser) -> int:
-    return await Notification.count().where((Notification.user == user.id) & Notification.read_at.is_null())
-
-
-# The same count as unread_count, as a subquery of the signed-in user's row (table names
-# are the tables' own, not input).
+# The bell's count (unread notifications), as a subquery of the signed-in user's row (table
+# names are the tables' own, not input).
 _UNREAD_OF_USER = QueryString(
     f"(SELECT COUNT(*) FROM {Notification._meta.tablename} AS unread"  # noqa: S608
     f' WHERE unread."user" = {User._meta.tablename}.id AND unread.read_at IS NULL)'
