@@ -61,6 +61,14 @@ async def receive_until(socket, needle: str, timeout: float = 5.0) -> str:
     return await asyncio.wait_for(wait(), timeout)
 
 
+async def subscribed(socket, name: str) -> None:
+    """Wait until the server has subscribed this board socket: the socket is open once
+    accepted, but its subscription comes after (and a busy machine may take a while); the
+    connection's own presence broadcast, naming its user, is the first message it gets
+    through the subscription."""
+    await receive_until(socket, name, timeout=20)
+
+
 async def receive_all_until(socket, needle: str, timeout: float = 5.0) -> list[str]:
     """Every message up to and including the first that contains ``needle``."""
     received: list[str] = []

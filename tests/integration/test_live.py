@@ -11,7 +11,16 @@ from websockets.exceptions import ConnectionClosed
 
 from portal.cards.tables import Card
 from tests import factories
-from tests.live_helpers import board_socket, card_version, csrf, hello, htmx_post, http_login, receive_until
+from tests.live_helpers import (
+    board_socket,
+    card_version,
+    csrf,
+    hello,
+    htmx_post,
+    http_login,
+    receive_until,
+    subscribed,
+)
 from tests.processes import free_port, web_processes
 
 pytestmark = pytest.mark.processes
@@ -61,7 +70,7 @@ async def test_move_on_one_process_reaches_a_viewer_on_another_within_a_second(c
     replied = world.columns["replied"]
     async with board_socket(base_b, board, watcher) as socket:
         await hello(socket, 10**9)
-        await asyncio.sleep(0.3)  # let the subscription settle
+        await subscribed(socket, "李娜")
         token = await csrf(mover)
         response = await htmx_post(
             mover,
@@ -92,7 +101,8 @@ async def test_every_viewer_gets_the_same_bytes(clean_db, two_webs):
     sockets = [board_socket(base, board, client) for base, client in zip([base_a, base_b, base_b], users, strict=True)]
     opened = [await s.__aenter__() for s in sockets]
     try:
-        await asyncio.sleep(0.3)
+        for socket, name in zip(opened, ["zhangwei", "lina", "chenjing"], strict=True):
+            await subscribed(socket, PEOPLE[name][3])
         token = await csrf(users[0])
         await htmx_post(
             users[0],
@@ -160,7 +170,7 @@ async def test_liaison_receives_only_her_departments_cards(clean_db, two_webs):
     token = await csrf(editor)
     async with board_socket(base_a, board, liaison) as socket:
         await hello(socket, 10**9)
-        await asyncio.sleep(0.3)
+        await subscribed(socket, "王芳")
         await htmx_post(
             editor,
             f"/cards/{theirs['id']}",

@@ -22,7 +22,7 @@ from portal.events.tables import Event, Outbox
 from portal.events.unit import EXIT_AFTER_COMMIT_STATUS, board_write
 from portal.reminders import services as reminders
 from tests import factories
-from tests.live_helpers import board_socket, csrf, hello, htmx_post, http_login, receive_until
+from tests.live_helpers import board_socket, csrf, hello, htmx_post, http_login, receive_until, subscribed
 from tests.processes import free_port, portal_process
 
 
@@ -210,7 +210,7 @@ async def test_effects_of_a_process_that_died_after_its_commit_are_run_by_a_work
         watcher = await http_login(base_b, "viewer", factories.PASSWORD)
         async with board_socket(base_b, world.board_id, watcher) as socket:
             await hello(socket, await _board_seq(world.board_id))
-            await asyncio.sleep(0.3)  # let the subscription settle
+            await subscribed(socket, "viewer")
             token = await csrf(mover)
             with pytest.raises(httpx.HTTPError):  # A dies before it answers
                 await htmx_post(

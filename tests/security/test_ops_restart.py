@@ -221,7 +221,7 @@ def test_serve_stops_a_redis_an_earlier_run_left_and_keeps_its_data(tmp_path, cl
         ],
         check=True,
     )
-    stale = wait_for(lambda: (tmp_path / "stale.pid").exists() and int((tmp_path / "stale.pid").read_text()), "pid")
+    stale = wait_for(lambda: _pid_in(tmp_path / "stale.pid"), "pid")
     try:
         wait_for(lambda: _answers(embedded_redis(tmp_path)), "the stale Redis answering")
         embedded_redis(tmp_path).set("session:before-the-crash", "张伟")
@@ -232,6 +232,12 @@ def test_serve_stops_a_redis_an_earlier_run_left_and_keeps_its_data(tmp_path, cl
             assert embedded_redis(tmp_path).get("session:before-the-crash") == "张伟".encode()
     finally:
         kill_leftovers([stale])
+
+
+def _pid_in(path) -> int | None:
+    """The daemon creates its pid file before it writes the number: an empty file is not yet a pid."""
+    text = path.read_text().strip() if path.exists() else ""
+    return int(text) if text else None
 
 
 def _answers(client: redis.Redis) -> bool:

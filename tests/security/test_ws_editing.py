@@ -10,7 +10,16 @@ import pytest
 from portal.boards.tables import Board
 from portal.cards.tables import Card
 from tests import factories
-from tests.live_helpers import board_socket, csrf, hello, htmx_post, http_login, receive_all_until, receive_until
+from tests.live_helpers import (
+    board_socket,
+    csrf,
+    hello,
+    htmx_post,
+    http_login,
+    receive_all_until,
+    receive_until,
+    subscribed,
+)
 from tests.processes import free_port, portal_process
 
 pytestmark = pytest.mark.processes
@@ -35,14 +44,6 @@ def base(tmp_path):
 
 def header_of(message: str) -> dict:
     return json.loads(message.partition("\n")[0])
-
-
-async def subscribed(socket, name: str) -> None:
-    """Wait until the server has subscribed this socket to the board: the socket is open
-    once accepted, but its subscription comes after (and a busy machine may take a while);
-    the connection's own presence broadcast, naming its user, is the first message it gets
-    through the subscription."""
-    await receive_until(socket, name, timeout=20)
 
 
 async def card_ids(world: factories.World, count: int) -> list[int]:
