@@ -4,6 +4,12 @@ Prints one `name: value` line per figure, each beside the hello-world endpoint
 (/healthz) measured on the same server in the same run:
 
     python bench/board.py [--cards 1000] [--clients 500] [--rounds 10] [--load [--seconds 10]]
+    python bench/board.py --cards 1000 --history 100000
+
+--history H seeds a second board of the same N open cards plus H cards of its past in the
+done column (a month of them closed, the rest archived, as the worker leaves them) and prints
+both boards' page time and size in the same run, and their ratio: a board's cost should be
+what it shows, not its history.
 
 --load adds throughput under load, as `portal serve` (what `make run` runs) serves it: 4
 connections kept open, each sending its next request as soon as the last answer arrived
@@ -83,6 +89,41 @@ async def seed(cards: int) -> tuple[int, dict[str, int]]:
     user = (await User.select(User.id).where(User.username == "bench").first())["id"]
     await BoardMember.insert(BoardMember(board=board, user=user, role="manager"))
     return board, columns
+
+
+async def seed_history(board_id: int, columns: dict[str, int], history: int) -> None:
+    """``history`` cards of the board's past in its done column: the most recent month's
+    (up to 9,000, a few hundred a day) closed, the rest archived; all below the open page."""
+    from datetime import UTC, datetime, timedelta
+
+    from portal.cards.tables import Card
+    from portal.comments.tables import CommentDetail
+    from portal.db import write_transaction
+
+    closed_open = min(9_000, history // 10)
+    now = datetime.now(UTC)
+    async with write_transaction():
+        for start in range(0, history, 1000):
+            rows = []
+            for i in range(start, min(start + 1000, history)):
+                archived = i >= closed_open
+                entered = now - timedelta(minutes=5 * (i + 1))
+                rows.append(
+                    Card(
+                        board=board_id,
+                        column=columns["closed"],
+                        position=1_000_000.0 + i * 1024,  # below the board's own cards: older
+                        title=f"历史留言第 {i} 条：关于地铁停运和公交接驳的反映",
+                        labels=["交通"],
+                        body="市民反映暴雨天气地铁临时停运，希望及时发布通知。",
+                        column_entered_at=entered,
+                        archived=archived,
+                        archived_at=now if archived else None,
+                        archived_from="done" if archived else "",
+                    )
+                )
+            inserted = await Card.insert(*rows)
+            await CommentDetail.insert(*[CommentDetail(card=row["id"], platform="weibo") for row in inserted])
 
 
 async def count_statements(board_id: int) -> tuple[int, int]:
@@ -304,12 +345,43 @@ async def measure_load(base: str, boards: dict[int, int], connections: int, seco
     await client.aclose()
 
 
-async def prepare(cards: int):
+async def measure_history(base: str, plain: int, with_history: int, history: int) -> None:
+    """The same board with and without its history, one request at a time, in one run."""
+    from tests.live_helpers import http_login
+
+    client = await http_login(base, "bench", "bench-password")
+    await timed_gets(client, "/healthz", 20)
+    hello_p50 = statistics.median(await timed_gets(client, "/healthz", 200))
+    line("hello_world_p50_ms", f"{hello_p50:.2f}")
+    figures = {}
+    for name, board in (("without_history", plain), (f"with_{history}_history", with_history)):
+        await timed_gets(client, f"/boards/{board}", 3)
+        pages = await timed_gets(client, f"/boards/{board}", 40)
+        html = (await client.get(f"/boards/{board}")).text
+        figures[name] = statistics.median(pages)
+        line(f"board_page_{name}_p50_ms", f"{statistics.median(pages):.1f}")
+        line(f"board_page_{name}_p95_ms", f"{percentile(pages, 0.95):.1f}")
+        line(f"board_page_{name}_vs_hello_world", f"{statistics.median(pages) / hello_p50:.1f}x")
+        line(f"board_page_{name}_bytes", len(html.encode()))
+        line(f"board_page_{name}_cards_shown", len(re.findall(r"<article class=\"card", html)))
+    first, second = figures.values()
+    line("board_page_with_history_vs_without", f"{second / first:.2f}x")
+    await client.aclose()
+
+
+async def prepare(cards: int, history: int = 0):
     from portal import db
     from portal.migrate import apply_migrations
 
     await db.open_pool()
     await apply_migrations()
+    if history:
+        plain, columns = await seed(cards)
+        with_history, history_columns = await seed(cards)
+        await seed_history(with_history, history_columns, history)
+        statements, _ = await count_statements(with_history)
+        await db.close_pool()
+        return plain, with_history, columns, statements, None, None
     board_id, columns = await seed(cards)
     small_board, _ = await seed(max(cards // 10, 10))
     page_statements, move_statements = await count_statements(board_id)
@@ -327,6 +399,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=4, help="connections kept open under --load")
     parser.add_argument("--seconds", type=float, default=10.0, help="seconds each --load figure is measured")
     parser.add_argument("--load-only", action="store_true", help="only the --load figures (quicker comparisons)")
+    parser.add_argument("--history", type=int, default=0, help="compare with a board holding this many past cards")
     args = parser.parse_args()
     args.load = args.load or args.load_only
 
@@ -339,6 +412,17 @@ def main() -> None:
         embedded = EmbeddedRedis(settings.redis_socket, settings.var_dir).start()
         os.environ["REDIS_URL"] = embedded.url
     try:
+        if args.history:
+            plain, with_history, _, statements, _, _ = asyncio.run(prepare(args.cards, args.history))
+            line("cards", args.cards)
+            line("history_cards", args.history)
+            line("sql_statements_per_board_page_with_history", statements)
+            from tests.processes import free_port, portal_process
+
+            port = free_port()
+            with portal_process("web", "--port", str(port), port=port):
+                asyncio.run(measure_history(f"http://127.0.0.1:{port}", plain, with_history, args.history))
+            return
         board_id, small_board, columns, statements, small_statements, move_statements = asyncio.run(prepare(args.cards))
         line("cards", args.cards)
         line("sql_statements_per_board_page", statements)

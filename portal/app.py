@@ -25,6 +25,7 @@ from portal.accounts.services import NotFound, PermissionDenied
 from portal.accounts.sessions import SessionStore
 from portal.api.auth import EndpointList
 from portal.api.controllers import ApiV1
+from portal.attachments.controllers import ROUTES as ATTACHMENT_ROUTES
 from portal.boards.controllers import BoardController, BoardSettingsController
 from portal.campaigns.routes import ROUTES as CAMPAIGN_ROUTES
 from portal.cards.controllers import CardController
@@ -40,6 +41,7 @@ from portal.inquiries.routes import ROUTES as INQUIRY_ROUTES
 from portal.live.controllers import board_socket, my_socket
 from portal.live.publisher import backend_for
 from portal.notifications.controllers import NotificationController
+from portal.search.routes import ROUTES as SEARCH_ROUTES
 from portal.settings import Settings, get_settings
 from portal.sla.controllers import CalendarController, PolicyController, preview_api
 from portal.stats.routes import ROUTES as STATS_ROUTES
@@ -97,7 +99,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *CAMPAIGN_ROUTES,
             *INCIDENT_ROUTES,
             *STATS_ROUTES,
+            *SEARCH_ROUTES,
             *WARNING_ROUTES,
+            *ATTACHMENT_ROUTES,
             board_socket,
             my_socket,
             CalendarController,

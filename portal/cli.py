@@ -149,6 +149,26 @@ def create_user(username: str, display_name: str, role: str, department_code: st
     click.echo(f"Created user {username} (id {user_id}).")
 
 
+@main.command("search-index")
+@click.option("--all", "everything", is_flag=True, help="Re-read every card, not only those missing from the index.")
+@_fail_cleanly
+def search_index_command(everything: bool) -> None:
+    """Build the search index: the cards missing from it (or, with --all, every card), in batches."""
+    from portal.search import indexer
+
+    async def run() -> int:
+        from portal import db
+
+        await db.open_pool()
+        try:
+            return await indexer.backfill(everything=everything, progress=lambda n: click.echo(f"{n} cards indexed"))
+        finally:
+            await db.close_pool()
+
+    _migrate()
+    click.echo(f"Search index: {asyncio.run(run())} cards (re)indexed.")
+
+
 @main.command("create-token")
 @click.option("--username", required=True, help="Whose token it is: the API acts with this user's permissions.")
 @click.option("--name", "token_name", default="command line", show_default=True, help="What the token is for.")

@@ -4,11 +4,13 @@ from piccolo.conf.apps import AppConfig
 
 from portal import MIGRATIONS_DIR
 from portal.accounts.tables import Department, PersonalToken, User
+from portal.attachments.tables import Attachment
 from portal.boards.tables import Board, BoardColumn, BoardMember
 from portal.cards.tables import Card, CardStage, Note
 from portal.events.tables import Event, Outbox
 from portal.kinds import KIND_TABLES
 from portal.notifications.tables import Notification, WebhookDelivery
+from portal.search.tables import SearchDoc
 from portal.sla.tables import CalendarDay, CalendarYear, CardClock, SlaPolicy
 from portal.stats.accounts_tables import AccountFigure, MediaAccount
 from portal.warning.tables import WARNING_TABLES
@@ -38,6 +40,8 @@ APP_CONFIG = AppConfig(
         MediaAccount,  # the evaluation's account figures (portal.stats.accounts)
         AccountFigure,
         *WARNING_TABLES,  # the early warning's topics, alerts and rules (portal.warning)
+        Attachment,  # files on cards (portal.attachments)
+        SearchDoc,  # the full-text search index (portal.search)
     ],
     migration_dependencies=[],
     commands=[],

@@ -66,6 +66,15 @@ class Settings(BaseSettings):
     # The board an alert's 转为事件 opens incidents on (portal.incidents.services.open_incident);
     # unset: the first incidents board the person may work on.
     incidents_board: int | None = Field(default=None, ge=1, validation_alias="PORTAL_INCIDENTS_BOARD")
+    # Attachments (portal/attachments): files stored by their SHA-256 in this folder (default
+    # var/media; a volume shared by every web process and worker when there are several),
+    # at most this many MB per file and per card, and this many files per card.
+    media_dir_setting: Path | None = Field(default=None, validation_alias="PORTAL_MEDIA_DIR")
+    attachment_max_mb: int = Field(default=20, ge=1, le=1024, validation_alias="PORTAL_ATTACHMENT_MAX_MB")
+    attachment_card_max_mb: int = Field(default=100, ge=1, le=10240, validation_alias="PORTAL_ATTACHMENT_CARD_MAX_MB")
+    attachment_card_max_files: int = Field(
+        default=100, ge=1, le=10000, validation_alias="PORTAL_ATTACHMENT_CARD_MAX_FILES"
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -109,6 +118,10 @@ class Settings(BaseSettings):
         if self.database_url.startswith("sqlite"):
             return Path(urlsplit(self.database_url).path)
         return None
+
+    @property
+    def media_dir(self) -> Path:
+        return self.media_dir_setting or self.var_dir / "media"
 
     @property
     def redis_socket(self) -> Path:

@@ -41,10 +41,20 @@
   // ---- placing live cards ---------------------------------------------------------------
   // A live fragment carries data-column-id and data-position; put each card where it
   // belongs (it may have been swapped in place in another column, or be brand new).
+  // A done column shows its first page: a live tile for a card below it belongs to the part
+  // not loaded yet ("more" brings it then) and is not shown. It is not counted either: most
+  // such tiles are changes to cards already counted there (a note, a re-triage), and a page
+  // cannot tell them from arrivals; the server's count comes back with the next load.
+  function beyondLoaded(card) {
+    var more = document.querySelector("#more-" + card.dataset.columnId + " [data-after]");
+    return !!more && parseFloat(card.dataset.position) > parseFloat(more.dataset.after);
+  }
+
   function placeCard(card) {
     var list = document.querySelector('.cards[data-column-id="' + card.dataset.columnId + '"]');
     if (!list) { card.remove(); return; } // a column this viewer does not have
     var position = parseFloat(card.dataset.position);
+    if (card.parentNode !== list && beyondLoaded(card)) { card.remove(); return; }
     var next = null;
     var siblings = list.children;
     for (var i = 0; i < siblings.length; i++) {
@@ -159,10 +169,20 @@
       card.classList.toggle("mine", !!me && card.dataset.assigneeId === me);
     });
     document.querySelectorAll("section.column").forEach(function (column) {
-      var count = column.querySelectorAll(".cards > article.card").length;
+      // A card shown twice (loaded by "more" after a drag put it below the first page): once,
+      // where the later page, in the server's order, put it.
+      var last = {};
+      column.querySelectorAll(".cards > article.card").forEach(function (card) {
+        if (last[card.id]) { last[card.id].remove(); }
+        last[card.id] = card;
+      });
+      var more = column.querySelector(".column-more [data-remaining]");
+      var count = column.querySelectorAll(".cards > article.card").length +
+        (more ? parseInt(more.dataset.remaining || "0", 10) : 0);
       var limit = parseInt(column.dataset.wipLimit || "0", 10);
       var badge = column.querySelector(".column-head .count");
       if (badge) {
+        if (more && more.dataset.capped) { badge.textContent = count + "+"; return; }
         badge.textContent = limit ? count + "/" + limit : String(count);
         badge.classList.toggle("over-limit", !!limit && count > limit);
       }
@@ -185,7 +205,7 @@
     var content = event.detail.content;
     if (content && content.matches && content.matches("article.card[data-live]")) {
       var list = document.querySelector('.cards[data-column-id="' + content.dataset.columnId + '"]');
-      if (list) {
+      if (list && !beyondLoaded(content)) {
         content.removeAttribute("hx-swap-oob");
         list.appendChild(content);
         htmx.process(content);
@@ -273,17 +293,34 @@
   document.addEventListener("htmx:wsAfterMessage", reconcile);
 
   // ---- the drawer -----------------------------------------------------------------------
+  // Focus follows the drawer: into it when it opens (its title, from where the move menu is
+  // two Tabs away), back to the card's tile when it closes.
+  var openedFrom = null;
+  var focusDrawer = false;
   function openCard(cardId) {
     cardId = parseInt(cardId, 10);
+    openedFrom = cardId;
+    focusDrawer = true;
     htmx.ajax("GET", "/cards/" + cardId, { target: "#drawer", swap: "outerHTML" }).then(function () {
       editingCard = cardId;
       send({ type: "editing", card: cardId });
     });
   }
+  // Once settled (its forms made live by htmx), not merely swapped in: a key pressed at
+  // once must reach a working form.
+  document.addEventListener("htmx:afterSettle", function () {
+    if (!focusDrawer) { return; }
+    var title = document.getElementById("drawer-title");
+    if (title) { focusDrawer = false; title.focus(); }
+  });
   function closeDrawer() {
     var drawer = document.getElementById("drawer");
+    var wasOpen = drawer && !drawer.hidden;
     if (drawer) { drawer.innerHTML = ""; drawer.hidden = true; }
     if (editingCard) { send({ type: "editing", card: null }); editingCard = null; }
+    var tile = openedFrom && document.getElementById("card-" + openedFrom);
+    if (wasOpen && tile) { tile.focus(); }
+    openedFrom = null;
   }
 
   document.addEventListener("click", function (event) {
@@ -297,6 +334,15 @@
     if (event.key === "Escape") { closeDrawer(); return; }
     var card = event.target.closest && event.target.closest("article.card");
     if (card && event.key === "Enter" && event.target === card) { openCard(card.dataset.cardId); }
+  });
+
+  // Phone: the filters fold behind one button.
+  document.addEventListener("click", function (event) {
+    var toggle = event.target.closest && event.target.closest(".filters-toggle");
+    var root = toggle && toggle.closest(".board-root");
+    if (!root) { return; }
+    var open = root.classList.toggle("filters-open");
+    toggle.setAttribute("aria-expanded", open ? "true" : "false");
   });
 
   // Quick add: clear the field once the card is created.
@@ -315,7 +361,9 @@
         animation: 120,
         delay: 150,
         delayOnTouchOnly: true,
-        filter: "a, button, input",
+        // The title (a link) is where people grab a card: it drags too, and a click without a
+        // drag still opens the drawer. Controls never start a drag.
+        filter: "button, input, select, textarea",
         preventOnFilter: false,
         onEnd: function (event) {
           var card = event.item;
@@ -546,5 +594,23 @@
     area.value = current ? current + "\n\n" + text : text;
     area.dispatchEvent(new Event("input", { bubbles: true }));
     area.focus();
+  });
+})();
+
+// ---- early warning: the 舆情监测 page follows its boards' topics and alerts --------------
+// A signal (#warning-signal, swapped in out of band on any page) asks the monitoring page, and
+// only it, to fetch its live section again: at most one fetch in flight, the last signal wins.
+(function () {
+  "use strict";
+  var timer = null;
+  document.addEventListener("htmx:oobAfterSwap", function (event) {
+    var signal = event.detail && event.detail.target;
+    if (!signal || signal.id !== "warning-signal" || !document.getElementById("warning-live")) { return; }
+    if (timer) { window.clearTimeout(timer); }
+    timer = window.setTimeout(function () {
+      timer = null;
+      if (!document.getElementById("warning-live")) { return; }
+      htmx.ajax("GET", signal.dataset.refresh || "/warning/live", { target: "#warning-live", swap: "outerHTML", source: "#warning-page" });
+    }, 300);
   });
 })();

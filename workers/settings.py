@@ -191,6 +191,41 @@ async def sweep_warning_escalations(ctx: dict) -> int:
     return await warning.escalate_due()
 
 
+async def archive_closed_cards(ctx: dict) -> int:
+    """Hourly: cards closed for longer than their board's setting leave the board (archived,
+    still found by search and counted in the figures)."""
+    from portal.cards import services as cards
+
+    return await cards.archive_closed_everywhere()
+
+
+async def make_attachment_thumbnail(ctx: dict, attachment_id: int) -> str:
+    """An image attachment's thumbnail (portal/attachments/services.py), queued by its upload's
+    outbox effect with a job id per attachment; a second run finds it made and does nothing."""
+    from portal.attachments import services as attachments
+
+    return await attachments.make_thumbnail(attachment_id)
+
+
+async def clean_attachment_orphans(ctx: dict) -> int:
+    """Hourly: stored files no attachment refers to any more, older than an hour."""
+    from portal.attachments import services as attachments
+
+    return len(await attachments.remove_orphans())
+
+
+async def index_missing_cards(ctx: dict) -> int:
+    """Every five minutes (and at start-up): cards missing from the search index — a demo, an
+    upgraded install, an effect that gave up — are indexed, at most SEARCH_BACKFILL_LIMIT a
+    run (portal/search/indexer.py). Card writes index themselves (the search_index effect)."""
+    from portal.search import indexer
+
+    return await indexer.backfill(limit=SEARCH_BACKFILL_LIMIT)
+
+
+SEARCH_BACKFILL_LIMIT = 20_000
+
+
 class WorkerSettings:
     redis_settings = RedisSettings.from_dsn(get_settings().effective_redis_url)
     functions = [
@@ -199,14 +234,18 @@ class WorkerSettings:
         send_task_reminder,
         escalate_warning_alert,
         func(signal_warning_live, keep_result=0),  # one per board per five seconds: keep none
+        make_attachment_thumbnail,
     ]
     cron_jobs = [
         cron(heartbeat, second={0, 30}, run_at_startup=False, unique=False),
         cron(sweep_reminders, second={15}, run_at_startup=True, unique=True),
         cron(sweep_task_reminders, second={45}, run_at_startup=True, unique=True),
         cron(sweep_warning_escalations, second={50}, run_at_startup=False, unique=True),
+        cron(archive_closed_cards, minute={20}, second={30}, run_at_startup=False, unique=True, keep_result=60),
         cron(purge_outbox, hour={3}, minute={40}, second={0}, run_at_startup=False, unique=True, keep_result=60),
         cron(purge_warning, hour={3}, minute={50}, second={0}, run_at_startup=False, unique=True, keep_result=60),
+        cron(index_missing_cards, minute=set(range(0, 60, 5)), second={10}, run_at_startup=True, timeout=280),
+        cron(clean_attachment_orphans, minute={25}, second={0}, run_at_startup=False, unique=True, keep_result=60),
     ]
     on_startup = startup
     on_shutdown = shutdown

@@ -27,6 +27,21 @@ def department_may_see(department: int | None, card: dict[str, Any]) -> bool:
     return card.get("department") == department or department in (card.get("assisting_departments") or [])
 
 
+def routed_to(alias: str, department: int) -> str:
+    """The same rule as SQL on ``card AS alias`` (-1: a liaison without a department sees
+    nothing). ``department`` is a whole number from the database, written in as such."""
+    from portal.db import is_sqlite
+
+    department = int(department)
+    if department == -1:
+        return "1 = 0"
+    if is_sqlite():
+        assisting = f"EXISTS (SELECT 1 FROM json_each({alias}.assisting_departments) AS a WHERE a.value = {department})"  # noqa: S608
+    else:
+        assisting = f"{alias}.assisting_departments @> '[{department}]'::jsonb"
+    return f"({alias}.department = {department} OR {assisting})"
+
+
 @dataclass(frozen=True)
 class BoardAccess:
     user: CurrentUser

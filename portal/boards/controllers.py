@@ -17,6 +17,7 @@ from portal.boards.access import access_for
 from portal.boards.forms import BoardForm, ColumnForm, MemberForm
 from portal.boards.services import BoardFilters
 from portal.core.forms import FormError, text
+from portal.core.schemas import parse
 
 
 class BoardController(Controller):
@@ -57,6 +58,9 @@ class BoardController(Controller):
         q: FromQuery[str] = "",
         due: FromQuery[str] = "",
         card: FromQuery[str] = "",
+        view: FromQuery[str] = "",
+        sort: FromQuery[str] = "",
+        order: FromQuery[str] = "",
     ) -> Template:
         # The card kind's own filters (a comment's platform …) come from the query string too.
         filters = BoardFilters.from_query(
@@ -72,9 +76,36 @@ class BoardController(Controller):
         if "labels" not in board:  # a filtered board: the labels of all its cards, not just these
             board["labels"] = await services.board_labels(board["access"])
         context = {"board": board, "open_card": card}
+        if view == "list":
+            # The same cards as a table, sorted by any column (not live: a link reloads it).
+            sort = sort if sort in services.LIST_SORTS else "column"
+            context.update(sort=sort, order="desc" if order == "desc" else "asc")
+            context["cards"] = services.board_as_list(board, sort, descending=order == "desc")
+            return Template("pages/boards/list.html", context=context)
         if request.htmx and not request.htmx.boosted:
             return Template("partials/boards/_board.html", context=context)
         return Template("pages/boards/board.html", context=context)
+
+    @get("/boards/{board_id:int}/columns/{column_id:int}/earlier")
+    async def done_column_page(
+        self,
+        request: Request,
+        board_id: FromPath[int],
+        column_id: FromPath[int],
+        after: FromQuery[str] = "",
+        assignee: FromQuery[str] = "",
+        label: FromQuery[str] = "",
+        priority: FromQuery[str] = "",
+        q: FromQuery[str] = "",
+        due: FromQuery[str] = "",
+    ) -> Template:
+        """The next page of a done column ("more"), with the board's filters: its tiles, and
+        the "more" link that follows them."""
+        filters = BoardFilters.from_query(
+            assignee=assignee, label=label, priority=priority, q=q, due=due, query=request.query_params
+        )
+        board, column = await services.done_column_more(request.user, board_id, column_id, after, filters)
+        return Template("partials/boards/_column_page.html", context={"board": board, "column": column})
 
     @get("/my-work")
     async def my_work_page(self, request: Request) -> Template:
@@ -143,6 +174,20 @@ class BoardSettingsController(Controller):
             )
         return Redirect(f"/boards/{board_id}/settings?saved=members", status_code=303)
 
+    @post("/archiving")
+    async def set_archiving(self, request: Request, board_id: FromPath[int]) -> Response:
+        access = await access_for(request.user, board_id)
+        access.require_manage()
+        try:
+            await services.set_archiving(access, parse(services.ArchivingInput, await request.form()))
+        except FormError as error:
+            return Template(
+                "pages/boards/settings.html",
+                status_code=422,
+                context=await _settings_context(access, errors=error.errors),
+            )
+        return Redirect(f"/boards/{board_id}/settings?saved=archiving", status_code=303)
+
     @post("/webhooks")
     async def add_webhook(self, request: Request, board_id: FromPath[int]) -> Response:
         access = await access_for(request.user, board_id)
@@ -200,6 +245,7 @@ async def _settings_context(
         "members": await services.list_members(access),
         "candidates": await services.candidate_members(access),
         "webhooks": await services.list_webhooks(access),
+        "archive_after_days": await services.archiving_days(access.board_id),
         "errors": errors or {},
         "values": values or {},
         "saved": saved,

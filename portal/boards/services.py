@@ -12,26 +12,30 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from piccolo.columns.combination import WhereRaw
 from piccolo.query.functions.aggregate import Count
+from pydantic import Field
 
 from portal.accounts.services import CurrentUser, NotFound
 from portal.accounts.tables import Role, User
 from portal.boards import tiles  # noqa: F401 (registers the templates' card_tiles)
-from portal.boards.access import BoardAccess, access_for
+from portal.boards.access import BoardAccess, access_for, routed_to
 from portal.boards.forms import BoardForm, ColumnForm, MemberForm
 from portal.boards.tables import Board, BoardColumn, BoardMember, BoardRole, ColumnMeaning
 from portal.cards.kinds import all_kinds, kind_of
 from portal.cards.tables import Card
 from portal.core.choices import PRIORITY_RANK, WEBHOOK_KINDS
 from portal.core.forms import FormError
+from portal.core.schemas import Input
 from portal.db import is_sqlite
 from portal.events.kinds import EventKind
 from portal.events.tables import Event
 from portal.events.unit import board_write
 from portal.i18n import gettext as _
+from portal.i18n import lazy_gettext as _l
 from portal.live import effects as live_effects
 from portal.settings import get_settings
 
@@ -51,6 +55,7 @@ CARD_TILE_FIELDS = (
     Card.body,
     Card.due_at,
     Card.due_stage,
+    Card.paused_at,  # a paused clock shows 已挂起, not a countdown
     Card.assignee.id.as_alias("assignee_id"),
     Card.assignee.display_name.as_alias("assignee_name"),
 )
@@ -175,8 +180,17 @@ async def list_boards(user: CurrentUser) -> list[dict[str, Any]]:
     return boards
 
 
+# A done column shows its most recent cards (those at its top: a card closed by a workflow
+# step lands there) and a "more" link for the next ones, so a board after a year of work
+# costs what it shows, not its history.
+DONE_PAGE = 50
+COUNT_CAP = 1000  # a done column's earlier cards are counted up to this ("1050+")
+
+
 async def board_view(user: CurrentUser, board_id: int, filters: BoardFilters | None = None) -> dict[str, Any]:
-    """The board with its columns and (filtered) cards: three statements whatever its size."""
+    """The board with its columns and (filtered) cards: the open columns' cards in one
+    statement; each done column's first page in one more (and its total in one, when it has
+    more than a page)."""
     access = await access_for(user, board_id)
     filters = filters or BoardFilters()
     board = (
@@ -186,34 +200,148 @@ async def board_view(user: CurrentUser, board_id: int, filters: BoardFilters | N
     )
     columns = await list_columns(board_id)
     kind = kind_of(board["kind"])
-    # The kind's tile fields (a comment's platform …) come joined, in the same statement.
-    query = Card.select(*CARD_TILE_FIELDS, *kind.joined(kind.tile_fields)).where(
-        (Card.board == board_id) & (Card.archived == False)  # noqa: E712
-    )
-    query = _apply_filters(query, access, filters)
     by_column: dict[int, list[dict[str, Any]]] = {column["id"]: [] for column in columns}
-    rows = await query.order_by(Card.position).output(load_json=True)
+    open_ids = [column["id"] for column in columns if column["meaning"] != ColumnMeaning.done]
     # Unfiltered, these rows are all the cards board_labels would read (and decode) again:
-    # the filter menu's labels come from them instead.
+    # the filter menu's labels come from them instead (a label found only on closed cards
+    # past the first page is still filterable by its link).
     labels: set[str] | None = None if filters.active else set()
-    for card in rows:
-        if not access.can_see_card(card):
-            continue
-        if labels is not None:
-            labels.update(card["labels"] or [])
-        # Labels are a JSON list whose text form differs per engine: filter them here.
-        if filters.label and filters.label not in (card["labels"] or []):
-            continue
-        if card["column"] in by_column:
+    if open_ids:
+        # The kind's tile fields (a comment's platform …) come joined, in the same statement.
+        query = Card.select(*CARD_TILE_FIELDS, *kind.joined(kind.tile_fields)).where(
+            Card.column.is_in(open_ids) & (Card.archived == False)  # noqa: E712
+        )
+        query = _apply_filters(query, access, filters)
+        rows = await query.order_by(Card.position).output(load_json=True)
+        for card in rows:
+            if not access.can_see_card(card):
+                continue
+            if labels is not None:
+                labels.update(card["labels"] or [])
+            # Labels are a JSON list whose text form differs per engine: filter them here.
+            if filters.label and filters.label not in (card["labels"] or []):
+                continue
             by_column[card["column"]].append(card)
+    for column in columns:
+        column["more"] = None
+        if column["meaning"] == ColumnMeaning.done:
+            cards, column["more"] = await done_page(access, column["id"], filters)
+            by_column[column["id"]] = cards
+            if labels is not None:
+                for card in cards:
+                    labels.update(card["labels"] or [])
+        column["cards"] = by_column[column["id"]]
+        column["total"] = len(column["cards"]) + (column["more"]["remaining"] if column["more"] else 0)
+        column["capped"] = bool(column["more"] and column["more"]["capped"])
     if labels is not None:
         board["labels"] = sorted(labels)
-    for column in columns:
-        column["cards"] = by_column[column["id"]]
     board["columns"] = columns
     board["access"] = access
     board["filters"] = filters
     return board
+
+
+LIST_SORTS = ("column", "due", "priority", "received", "title", "assignee")
+
+
+def board_as_list(board: dict[str, Any], sort: str = "column", descending: bool = False) -> list[dict[str, Any]]:
+    """The board's cards (as ``board_view`` read them: every open card, a done column's first
+    page) as one list, each with its column's name, sorted by ``sort``. Cards without a value
+    for it (no deadline, no assignee) come last either way."""
+    from portal.core.choices import PRIORITY_RANK
+
+    rows = []
+    for position, column in enumerate(board["columns"]):
+        for index, card in enumerate(column["cards"]):
+            rows.append({**card, "column_name": column["name"], "_order": (position, index)})
+    keys = {
+        "column": lambda card: card["_order"],
+        "due": lambda card: card["due_at"],
+        "priority": lambda card: PRIORITY_RANK.get(card["priority"], 99),
+        "received": lambda card: card["received_at"],
+        "title": lambda card: card["title"],
+        "assignee": lambda card: card["assignee_name"],
+    }
+    key = keys[sort if sort in keys else "column"]
+    present = [card for card in rows if key(card) is not None]
+    missing = [card for card in rows if key(card) is None]
+    return sorted(present, key=key, reverse=descending) + missing
+
+
+async def done_page(
+    access: BoardAccess, column_id: int, filters: BoardFilters, after: float | None = None
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """A page of a done column's cards this viewer may see, below ``after`` (a position; the
+    top when None), and what the "more" link needs: the last position shown and how many
+    remain (None when none). Everything — the liaison's rule, the label — is decided in SQL,
+    so that the page and the count agree."""
+    kind = kind_of(access.board_kind)
+
+    def matching(query):
+        query = query.where((Card.column == column_id) & (Card.archived == False))  # noqa: E712
+        query = _apply_filters(query, access, filters)
+        if access.department_only is not None:
+            query = query.where(WhereRaw(routed_to("card", access.department_only)))
+        if filters.label:
+            query = query.where(WhereRaw(_has_label_sql(), filters.label))
+        return query
+
+    query = matching(Card.select(*CARD_TILE_FIELDS, *kind.joined(kind.tile_fields)))
+    if after is not None:
+        query = query.where(Card.position > after)
+    cards = await query.order_by(Card.position).limit(DONE_PAGE + 1).output(load_json=True)
+    if len(cards) <= DONE_PAGE:
+        return cards, None
+    cards = cards[:DONE_PAGE]
+    last = cards[-1]["position"]
+    # Counted up to a cap: a liaison's rule or a filter is checked row by row, and a board
+    # that never archives would otherwise count its whole history on every view.
+    below = await matching(Card.select(Card.id)).where(Card.position > last).limit(COUNT_CAP + 1)
+    query_string = urlencode({"after": repr(last), **filters.as_query()})
+    return cards, {
+        "after": repr(last),
+        "remaining": min(len(below), COUNT_CAP),
+        "capped": len(below) > COUNT_CAP,
+        "query": query_string,
+    }
+
+
+async def done_column_more(
+    user: CurrentUser, board_id: int, column_id: int, after: str, filters: BoardFilters
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The board (as the column partial needs it) and the page of its done column below
+    ``after``. A column that is not a done column of this board is not found; a position
+    that is not a number is bad input."""
+    access = await access_for(user, board_id)
+    column = (
+        await BoardColumn.select(BoardColumn.id, BoardColumn.name, BoardColumn.meaning)
+        .where(
+            (BoardColumn.id == column_id)
+            & (BoardColumn.board == board_id)
+            & (BoardColumn.meaning == ColumnMeaning.done)
+            & (BoardColumn.archived == False)  # noqa: E712
+        )
+        .first()
+    )
+    if column is None:
+        raise NotFound
+    try:
+        position = float(after)
+    except ValueError:
+        raise FormError({"after": _("The page to show next is not valid; reload the board.")}) from None
+    if position != position or position in (float("inf"), float("-inf")):
+        raise FormError({"after": _("The page to show next is not valid; reload the board.")})
+    column["cards"], column["more"] = await done_page(access, column_id, filters, after=position)
+    board = await board_header(access)
+    board["access"], board["filters"] = access, filters
+    return board, column
+
+
+def _has_label_sql() -> str:
+    """The card's labels (a JSON list) hold the parameter."""
+    if is_sqlite():
+        return "EXISTS (SELECT 1 FROM json_each(card.labels) AS l WHERE l.value = {})"
+    return "EXISTS (SELECT 1 FROM jsonb_array_elements_text(card.labels) AS l WHERE l = {})"
 
 
 async def list_cards(
@@ -593,6 +721,29 @@ async def list_webhooks(access: BoardAccess) -> list[dict[str, Any]]:
     access.require_manage()
     row = await Board.select(Board.webhooks).where(Board.id == access.board_id).output(load_json=True).first()
     return row["webhooks"] or []
+
+
+class ArchivingInput(Input):
+    archive_after_days: Annotated[int, Field(ge=0, le=3650)]
+
+    messages = {
+        "archive_after_days": _l("Enter a whole number of days from 0 to 3650 (0: never archive automatically)."),
+    }
+
+
+async def archiving_days(board_id: int) -> int:
+    row = await Board.select(Board.archive_after_days).where(Board.id == board_id).first()
+    return row["archive_after_days"] if row else 0
+
+
+async def set_archiving(access: BoardAccess, form: ArchivingInput) -> None:
+    """After how many days in a done column the worker archives a card (0: never)."""
+    access.require_manage()
+    async with board_write(access.board_id, access.user.id) as unit:
+        if await archiving_days(access.board_id) == form.archive_after_days:
+            return  # nothing changed: the unit records nothing and gives its number back
+        await Board.update({Board.archive_after_days: form.archive_after_days}).where(Board.id == access.board_id)
+        unit.record(EventKind.board_archiving_set, "board", access.board_id, {"days": form.archive_after_days})
 
 
 async def add_webhook(access: BoardAccess, kind: str, url: str) -> None:

@@ -44,6 +44,9 @@ class Board(Table, tablename="board"):
     # Automatic assignment of arriving work: round robin among the members on duty, none of
     # whom gets more than this many open cards (None: no automatic assignment).
     assign_cap = Integer(null=True, default=None)
+    # Cards closed (in a done column) for longer than this many days are archived by the
+    # worker: off the board, still in search, history, figures and exports (0: never).
+    archive_after_days = Integer(default=30)
     archived = Boolean(default=False)
     created_at = Timestamptz(default=TimestamptzNow())
 

@@ -50,6 +50,7 @@ async def _demo_card(*args: Any) -> None:
 
 KIND = CardKind(
     name="campaigns",
+    auto_archive=False,  # see CardKind.auto_archive
     label=_l("Campaigns"),
     columns=(
         ColumnSpec("planning", "策划", "new"),
@@ -87,6 +88,7 @@ KIND = CardKind(
     ),
     filterable=("campaign_format",),
     searchable=("theme",),
+    search_fields=("theme", "policy_basis", "audience", "goals"),
     clock_fields=("starts_at", "ends_at"),
     demo_file="demo.json",
     demo_card=_demo_card,

@@ -13,7 +13,7 @@ from typing import Any
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import MultiDict
 from litestar.params import FromPath, FromQuery
-from litestar.response import Template
+from litestar.response import Redirect, Template
 
 from portal.boards.access import BoardAccess, access_for
 from portal.cards import services
@@ -81,7 +81,16 @@ class CardController(Controller):
         return Template("partials/live/_response.html", context=await _live_card(access, change.card_id))
 
     @get("/cards/{card_id:int}")
-    async def card_page(self, request: Request, card_id: FromPath[int]) -> Template:
+    async def card_page(self, request: Request, card_id: FromPath[int]) -> Response:
+        archived_on = await services.board_of_archived(card_id)
+        if archived_on is not None:
+            # Found by search or a link from before: the archived card, read only, restorable.
+            access = await access_for(request.user, archived_on)
+            context = {**await services.archived_card_detail(access, card_id), "access": access}
+            if request.htmx and not request.htmx.boosted:
+                # The board's drawer asked (an old ?card= link): the page replaces the board.
+                return Response(content="", status_code=200, headers={"HX-Redirect": f"/cards/{card_id}"})
+            return Template("pages/cards/archived.html", context=context)
         access = await _access_for_card(request, card_id)
         context = await _drawer(access, card_id)
         if request.htmx and not request.htmx.boosted:
@@ -193,6 +202,19 @@ class CardController(Controller):
             "partials/live/_response.html",
             context={**await _live_card(access, card_id, flash=_("The card was archived.")), "close_drawer": True},
         )
+
+    @post("/cards/{card_id:int}/restore")
+    async def restore(self, request: Request, card_id: FromPath[int]) -> Response:
+        board_id = await services.board_of_archived(card_id)
+        if board_id is None:
+            # Not archived (restored a moment ago by someone else, or never was): its board,
+            # if this person may see it; otherwise, like anything unseen, not found.
+            access = await _access_for_card(request, card_id)
+            await services.require_visible(access, card_id)
+            return Redirect(f"/boards/{access.board_id}?card={card_id}", status_code=303)
+        access = await access_for(request.user, board_id)
+        await services.restore_card(access, card_id)
+        return Redirect(f"/boards/{board_id}?card={card_id}", status_code=303)
 
     @post("/cards/{card_id:int}/notes")
     async def add_note(self, request: Request, card_id: FromPath[int]) -> Template:

@@ -98,6 +98,13 @@ class CardKind:
     filterable: tuple[str, ...] = ()  # detail fields the board filters by equality
     searchable: tuple[str, ...] = ()  # detail text fields the board's search box also reads
     clock_fields: tuple[str, ...] = ()  # detail fields the deadline clocks read on a move
+    # Full-text search (portal.search): the detail text fields it reads besides title and body
+    # (an author, a citizen's name, an answer); which detail fields are the card's platform and
+    # category for its filters ({"platform": "channel"}); the text of the kind's other tables
+    # (a comment's replies): (card ids) -> {card id: [texts]}.
+    search_fields: tuple[str, ...] = ()
+    search_facets: Mapping[str, str] = field(default_factory=dict)
+    search_texts: Callable[[list[int]], Awaitable[dict[int, list[str]]]] | None = None
     # A clock of the kind's own instead of stage clocks (a campaign is due at its end):
     # (card, column, now) -> the card's clock fields (due_stage, stage_started_at, due_at,
     # due_mode), or None for no clock in that column.
@@ -126,6 +133,10 @@ class CardKind:
     # The kind's rule for archiving a card, inside the archive's unit: (unit, access, card) ->
     # raise Conflict to refuse (an incident is closed only once its review is written).
     on_archive: Callable[..., Awaitable[None]] | None = None
+    # Whether the worker archives this kind's cards once closed for the board's setting
+    # (portal.cards.services.archive_closed_cards): the high-volume streams (comments,
+    # inquiries) yes; a campaign stays where its review is, an incident closes by its review.
+    auto_archive: bool = True
     # Which columns a new card may be created in: (access, column) -> raise Conflict if not.
     on_create: Callable[[BoardAccess, Mapping[str, Any]], None] | None = None
     # Hide what this viewer may not see, in place, before any template sees the card.
@@ -133,6 +144,10 @@ class CardKind:
     # On a save, (the stored card, the fields sent) -> the fields to write: puts back what
     # ``conceal`` masked where a form sends it back unchanged (a number in an inquiry's text).
     unconceal: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]] | None = None
+    # Attachments holding citizen materials (an inquiry's 发票, 病历): (access, card) -> may this
+    # viewer open them? None: the card's attachments are as visible as the card. With a hook,
+    # every download is audited (portal.attachments.services).
+    private_materials: Callable[[BoardAccess, dict[str, Any]], bool] | None = None
     demo_file: str | None = None  # a JSON file in the kind's package: its demo cards
     # What a demo card of this kind has besides its fields (an inquiry's steps so far):
     # (card_id, board_id, column, fields, users, departments, arrived, now) -> None.

@@ -14,20 +14,22 @@ neighbours; only when two neighbours are too close to split is the column renumb
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from portal.accounts.services import NotFound
 from portal.accounts.tables import Department, Role, User
 from portal.boards import services as boards
 from portal.boards.access import BoardAccess, department_may_see
-from portal.boards.tables import BoardColumn
+from portal.boards.tables import BoardColumn, ColumnMeaning
 from portal.cards import stages
 from portal.cards.forms import CardForm, MoveForm, NoteForm, in_supported_range, out_of_range_message
 from portal.cards.kinds import kind_of
 from portal.cards.tables import Card, Note
+from portal.core.errors import Conflict
 from portal.core.forms import FormError, valid_id
 from portal.events.kinds import EventKind
 from portal.events.tables import Event
@@ -503,29 +505,34 @@ async def column_any(column_id: int) -> dict[str, Any]:
 
 
 async def _position_after(column_id: int, card_id: int, after_id: int | None) -> float:
-    """A position directly below ``after_id`` (or at the top), unique within the column."""
-    rows = (
-        await Card.select(Card.id, Card.position)
-        .where(
-            (Card.column == column_id) & (Card.archived == False) & (Card.id != card_id)  # noqa: E712
+    """A position directly below ``after_id`` (or at the top), unique within the column.
+    Reads the neighbours only (a done column may hold thousands of cards), through the
+    (column, archived, position) index; the whole column only when the gap is exhausted."""
+    others = (Card.column == column_id) & (Card.archived == False) & (Card.id != card_id)  # noqa: E712
+    anchor = None
+    if after_id is not None:
+        anchor = await Card.select(Card.position).where(others & (Card.id == after_id)).first()
+    if anchor is None:
+        # The top; or, for an "after" card that has since left the column, the bottom
+        # rather than a failure.
+        edge = (
+            await Card.select(Card.position).where(others).order_by(Card.position, ascending=after_id is None).first()
         )
-        .order_by(Card.position)
+        if edge is None:
+            return POSITION_STEP
+        return edge["position"] - POSITION_STEP if after_id is None else edge["position"] + POSITION_STEP
+    before = anchor["position"]
+    following = (
+        await Card.select(Card.position).where(others & (Card.position > before)).order_by(Card.position).first()
     )
-    ids = [row["id"] for row in rows]
-    # An "after" card that has since left the column: land at the bottom rather than fail.
-    index = ids.index(after_id) + 1 if after_id in ids else (0 if after_id is None else len(ids))
-    before = rows[index - 1]["position"] if index > 0 else None
-    after = rows[index]["position"] if index < len(rows) else None
-    if before is None and after is None:
-        return POSITION_STEP
-    if before is None:
-        return after - POSITION_STEP
-    if after is None:
+    if following is None:
         return before + POSITION_STEP
-    middle = (before + after) / 2
-    if before < middle < after:
+    middle = (before + following["position"]) / 2
+    if before < middle < following["position"]:
         return middle
     # The gap is exhausted (after ~50 splits of one spot): renumber this column once.
+    rows = await Card.select(Card.id, Card.position).where(others).order_by(Card.position)
+    index = [row["id"] for row in rows].index(after_id) + 1
     for rank, row in enumerate(rows):
         await Card.update({Card.position: (rank + 1 + (rank >= index)) * POSITION_STEP}).where(Card.id == row["id"])
     return (index + 1) * POSITION_STEP
@@ -539,14 +546,161 @@ async def archive_card(access: BoardAccess, card_id: int, version: int | None) -
         await _check_version(card, version)
         if kind.on_archive is not None:
             await kind.on_archive(unit, access, card)  # an incident closes only once reviewed (复盘)
-        await Card.update({Card.archived: True, Card.version: Card.version + 1}).where(Card.id == card_id)
         calendar = await sla.get_calendar()
         now = datetime.now(UTC)
-        await stages.leave(card, now, access.user.id, calendar, clocks.resumed_due(calendar, card, now))
-        unit.record(EventKind.card_archived, "card", card_id, {"title": card["title"]})
-        # Gone from the board; its reminders find it archived and do nothing.
-        _after_card_write(unit, access, card_id, _departments(card), [], arm=False)
+        column = await column_any(card["column"])
+        await _archive_rows(unit, access, [card], column["meaning"], now, calendar)
     return CardChange(access.board_id, unit.seq, card_id, "card.archived", _departments(card), [], archived=True)
+
+
+async def _archive_rows(
+    unit: BoardWrite,
+    access: BoardAccess,
+    rows: list[dict[str, Any]],
+    meaning: str,
+    now: datetime,
+    calendar: Any,
+    *,
+    publish_each: bool = True,
+) -> None:
+    """Take these cards (of columns with this meaning) off the board, inside the caller's unit
+    (``publish_each``: viewers are sent each card's removal; otherwise the caller has them
+    re-fetch the board once)."""
+    ids = [row["id"] for row in rows]
+    await Card.update(
+        {Card.archived: True, Card.archived_at: now, Card.archived_from: meaning, Card.version: Card.version + 1}
+    ).where(Card.id.is_in(ids))
+    for row in rows:
+        if meaning != ColumnMeaning.done:
+            # Taken off unfinished: its visit ends here. Closed work keeps its last visit
+            # open, as the figures read it (a card still in its done column: resolved).
+            await stages.leave(row, now, access.user.id, calendar, clocks.resumed_due(calendar, row, now))
+        unit.record(EventKind.card_archived, "card", row["id"], {"title": row["title"]})
+        # Gone from the board; its reminders find it archived and do nothing.
+        if publish_each:
+            _after_card_write(unit, access, row["id"], _departments(row), [], arm=False)
+
+
+# Cards archived per unit of work by the worker: one board lock held briefly, then the next batch.
+ARCHIVE_BATCH = 200
+
+
+async def archive_closed_cards(board_id: int, now: datetime | None = None, batch: int = ARCHIVE_BATCH) -> int:
+    """The worker's archiving: up to ``batch`` cards of this board that have been in a done
+    column for longer than the board's ``archive_after_days``, oldest first, archived in one
+    unit of work (viewers see them leave). Returns how many; the caller repeats until none.
+    Kinds that are not archived by the clock (``CardKind.auto_archive``) are left alone."""
+    from portal.boards.access import system_access
+    from portal.boards.tables import Board
+
+    now = now or datetime.now(UTC)
+    board = await Board.select(Board.kind, Board.archive_after_days).where(Board.id == board_id).first()
+    if board is None or not board["archive_after_days"] or not kind_of(board["kind"]).auto_archive:
+        return 0
+    cutoff = now - timedelta(days=board["archive_after_days"])
+    access = await system_access(board_id)
+    async with board_write(board_id, None) as unit:
+        done = await BoardColumn.select(BoardColumn.id).where(
+            (BoardColumn.board == board_id) & (BoardColumn.meaning == ColumnMeaning.done)
+        )
+        if not done:
+            return 0
+        rows = (
+            await Card.select(*Card.all_columns())
+            .where(
+                Card.column.is_in([column["id"] for column in done])
+                & (Card.archived == False)  # noqa: E712
+                & (Card.column_entered_at < cutoff)
+            )
+            .order_by(Card.column_entered_at)
+            .limit(batch)
+            .output(load_json=True)
+        )
+        if rows:
+            calendar = await sla.get_calendar()
+            await _archive_rows(unit, access, rows, ColumnMeaning.done, now, calendar, publish_each=False)
+            # One re-fetch of the board for its viewers rather than a removal per card (a
+            # batch is up to ARCHIVE_BATCH cards): the done column's count comes back exact.
+            unit.after_commit(live_effects.board_refreshed(board_id))
+    return len(rows)
+
+
+async def archive_closed_everywhere(now: datetime | None = None, max_batches: int = 50) -> int:
+    """The worker's hourly pass: every open board's closed cards past its setting, batch by
+    batch (each batch its own short unit, so people's writes interleave), at most
+    ``max_batches`` per board per pass (a backlog is worked off over the next passes)."""
+    from portal.boards.tables import Board
+
+    total = 0
+    for board in await Board.select(Board.id).where(Board.archived == False).order_by(Board.id):  # noqa: E712
+        for _batch in range(max_batches):
+            archived = await archive_closed_cards(board["id"], now)
+            total += archived
+            if archived < ARCHIVE_BATCH:
+                break
+            await asyncio.sleep(0)  # let the web's writes take the board between batches
+    return total
+
+
+async def restore_card(access: BoardAccess, card_id: int) -> CardChange:
+    """Bring an archived card back to the top of its column (or, if that column is gone, of
+    the board's first column of the same meaning, else its first column). Its clocks stay as
+    they were: a closed card comes back closed; moving it on reopens it as usual."""
+    access.require_edit()
+    async with board_write(access.board_id, access.user.id) as unit:
+        archived = await _load_archived(access, card_id)
+        current = None if archived is not None else await _load(access, card_id, ())
+        if current is not None and current["board"] == access.board_id and access.can_see_card(current):
+            # Restored a moment ago by someone else: nothing to do (the unit gives its number back).
+            return CardChange(access.board_id, unit.seq, card_id, "")
+        card = access.require_card(archived)
+        column = await column_any(card["column"])
+        target = card["column"]
+        if not await BoardColumn.exists().where((BoardColumn.id == target) & (BoardColumn.archived == False)):  # noqa: E712
+            columns = await boards.list_columns(access.board_id)
+            same = [c for c in columns if c["meaning"] == column["meaning"]] or columns
+            if not same:
+                raise Conflict(_("This board has no column to restore the card to."))
+            target = same[0]["id"]
+        position = await _position_after(target, card_id, None)
+        now = datetime.now(UTC)
+        if card["archived_from"] != ColumnMeaning.done:
+            # Its visit ended when it was taken off: a new one begins (closed work kept its own).
+            await stages.enter(
+                card_id,
+                access.board_id,
+                await column_any(target),
+                now,
+                access.user.id,
+                clock=card.get("due_stage"),
+                round_number=card.get("clock_round") or 1,
+            )
+        await Card.update(
+            {
+                Card.archived: False,
+                Card.archived_at: None,
+                Card.archived_from: "",
+                Card.column: target,
+                Card.position: position,
+                Card.version: Card.version + 1,
+                Card.updated_at: now,
+                # The archiving clock starts again: a restored card stays for the board's setting.
+                Card.column_entered_at: now,
+            }
+        ).where(Card.id == card_id)
+        unit.record(EventKind.card_restored, "card", card_id, {"title": card["title"]})
+        departments = _departments(card)
+        _after_card_write(unit, access, card_id, departments, departments)
+    return CardChange(access.board_id, unit.seq, card_id, "card.restored", departments, departments)
+
+
+async def _load_archived(access: BoardAccess, card_id: int) -> dict[str, Any] | None:
+    return (
+        await Card.select(*Card.all_columns())
+        .where((Card.id == card_id) & (Card.board == access.board_id) & (Card.archived == True))  # noqa: E712
+        .output(load_json=True)
+        .first()
+    )
 
 
 async def add_note(access: BoardAccess, card_id: int, form: NoteForm) -> CardChange:
@@ -597,7 +751,19 @@ def _mentions(body: str, people: list[dict[str, Any]], exclude: int) -> list[int
     return found
 
 
-VERSION_BUMPING_VERBS = {"card.created", "card.updated", "card.assigned", "card.moved", "card.archived"}
+# Verbs whose write raised the card's version by one. Attachments and restores change no field
+# a form shows, but walking past their versions would take older changes for newer ones and
+# refuse a save for a field nobody touched since it was loaded.
+VERSION_BUMPING_VERBS = {
+    "card.created",
+    "card.updated",
+    "card.assigned",
+    "card.moved",
+    "card.archived",
+    "card.restored",
+    "card.attachment_added",
+    "card.attachment_removed",
+}
 
 
 async def fields_changed_since(card_id: int, version: int) -> set[str]:
@@ -628,8 +794,7 @@ async def fields_changed_since(card_id: int, version: int) -> set[str]:
 # Reads for the drawer -----------------------------------------------------------------
 
 
-async def card_detail(access: BoardAccess, card_id: int) -> dict[str, Any]:
-    card = await get_card(access, card_id)
+async def _notes_and_timeline(access: BoardAccess, card_id: int) -> tuple[list[dict], list[dict]]:
     notes = (
         await Note.select(Note.id, Note.body, Note.created_at, Note.author.display_name.as_alias("author"))
         .where(Note.card == card_id)
@@ -644,6 +809,43 @@ async def card_detail(access: BoardAccess, card_id: int) -> dict[str, Any]:
         .limit(50)
         .output(load_json=True)
     )
+    return notes, timeline
+
+
+async def board_of_archived(card_id: int) -> int | None:
+    """The board of an archived card (None if there is no such archived card)."""
+    if not valid_id(card_id):
+        return None
+    row = await Card.select(Card.board).where((Card.id == card_id) & (Card.archived == True)).first()  # noqa: E712
+    return row["board"] if row else None
+
+
+async def archived_card_detail(access: BoardAccess, card_id: int) -> dict[str, Any]:
+    """An archived card as this viewer may see it (concealed like the drawer's card), with
+    its notes, its history and the column it was archived from: read only, restorable."""
+    kind = kind_of(access.board_kind)
+    row = (
+        await Card.select(*Card.all_columns(), *kind.joined(), Card.assignee.display_name.as_alias("assignee_name"))
+        .where((Card.id == card_id) & (Card.board == access.board_id) & (Card.archived == True))  # noqa: E712
+        .output(load_json=True)
+        .first()
+    )
+    card = access.require_card(kind.defaults(row) if row is not None else None)
+    if kind.conceal is not None:
+        kind.conceal(access, card)
+    notes, timeline = await _notes_and_timeline(access, card_id)
+    return {
+        "card": card,
+        "column": await column_any(card["column"]),
+        "board": await boards.board_header(access),
+        "notes": notes,
+        "timeline": timeline,
+    }
+
+
+async def card_detail(access: BoardAccess, card_id: int) -> dict[str, Any]:
+    card = await get_card(access, card_id)
+    notes, timeline = await _notes_and_timeline(access, card_id)
     people = await boards.board_people(access.board_id)
     names = {person["id"]: person["display_name"] for person in people}
     if card["assignee"] and card["assignee"] not in names:

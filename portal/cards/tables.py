@@ -44,6 +44,10 @@ class Card(Table, tablename="card"):
     # optimistic concurrency: every write states the version it saw
     version = Integer(default=1)
     archived = Boolean(default=False)
+    archived_at = Timestamptz(null=True, default=None)
+    # The column's meaning when it was archived: "done" for closed work (which still counts in
+    # the figures), anything else for a card taken off the board unfinished (which does not).
+    archived_from = Varchar(length=16, default="")
     created_by = ForeignKey(references=User, null=True)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())

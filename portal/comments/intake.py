@@ -19,6 +19,8 @@ import (``portal.comments.imports``) produces the same model.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import re
@@ -163,6 +165,32 @@ def aware_datetime(value: Any) -> Any:
     return value
 
 
+MAX_INTAKE_ATTACHMENTS = 5
+
+
+class IntakeAttachment(Input):
+    """A file sent with the message (a screenshot of the post), its bytes in base64. Checked
+    by content like any attachment (portal.attachments); image URLs are not fetched."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    content_base64: Annotated[str, Field(min_length=1)]
+
+    @field_validator("content_base64")
+    @classmethod
+    def _base64(cls, value: str) -> str:
+        try:
+            base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError(_("Send each attachment's content in base64.")) from None
+        return value
+
+    @property
+    def content(self) -> bytes:
+        return base64.b64decode(self.content_base64)
+
+
 class IntakeMessage(Input):
     """One comment or private message as a collector sends it (and as an import row becomes).
 
@@ -178,6 +206,8 @@ class IntakeMessage(Input):
     text: Annotated[str, Field(min_length=1, max_length=5000)]
     received_at: datetime
     link: Annotated[str, Field(max_length=500)] = ""
+    # Screenshots of the post (its evidence should it be deleted): [{name, content_base64}].
+    attachments: Annotated[list[IntakeAttachment], Field(max_length=MAX_INTAKE_ATTACHMENTS)] = []
 
     messages = {
         "platform": _l("Choose a platform."),
@@ -186,6 +216,7 @@ class IntakeMessage(Input):
         "text": _l("Write something (at most 5000 characters)."),
         "received_at": _l("Enter the time in ISO 8601 format, like 2026-11-20T14:05:00+08:00."),
         "link": _l("Enter a web address starting with http:// or https://."),
+        "attachments": _l("Send at most 5 attachments, each as {name, content_base64}."),
     }
 
     @field_validator("external_id", mode="before")

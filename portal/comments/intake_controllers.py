@@ -3,6 +3,7 @@ import on a comments board. Thin: each handler checks who asks, calls one servic
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -11,6 +12,8 @@ from litestar.datastructures import UploadFile
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from portal.attachments import services as attachments
+from portal.attachments.services import Incoming
 from portal.boards import services as boards
 from portal.boards.access import access_for, system_access
 from portal.comments import import_services, intake_services
@@ -26,7 +29,9 @@ from portal.i18n import gettext as _
 INTAKE_DESCRIPTION = """One comment or private message from a collector, signed with its source's secret.
 
 Body (JSON): `{"platform": "weibo", "external_id": "…", "author": "…", "text": "…",
-"received_at": "2026-11-20T14:05:00+08:00", "link": "https://…"}`.
+"received_at": "2026-11-20T14:05:00+08:00", "link": "https://…"}`, optionally with
+`"attachments": [{"name": "原帖截图.png", "content_base64": "…"}]` (at most 5, checked by
+content like any attachment; a bad one refuses the post).
 Headers: `X-Portal-Timestamp: <unix seconds>` and
 `X-Portal-Signature: sha256=<hex HMAC-SHA256(secret, timestamp + "." + raw body)>`; the
 timestamp must be within five minutes of the server's clock.
@@ -70,8 +75,15 @@ async def intake_api(request: Request, source: FromPath[str]) -> Response:
     except ValueError:
         data = None
     message = parse(IntakeMessage, data, form=False)  # FormError: 422 with a message per field
+    files = [Incoming.from_bytes(item.name, item.content) for item in message.attachments]
+    if files:
+        # Checked by content before the card exists: a bad file refuses the whole post.
+        await asyncio.to_thread(attachments.check_files, files)
     await intake_services.mark_used(found)
-    received = await intake_services.receive(await system_access(found["board"]), message, source_id=found["id"])
+    access = await system_access(found["board"])
+    received = await intake_services.receive(access, message, source_id=found["id"])
+    if received.created and files:
+        await attachments.add_attachments(access, received.card_id, files)
     if received.created:
         return Response({"card_id": received.card_id}, status_code=201)
     return Response({"card_id": received.card_id, "duplicate": True}, status_code=200)

@@ -16,6 +16,21 @@ from portal.comments.tables import (
 from portal.i18n import lazy_gettext as _l
 
 
+async def _reply_texts(card_ids: list[int]) -> dict[int, list[str]]:
+    """The comments' replies, for full-text search (a returned draft was never sent: left out)."""
+    from portal.comments.tables import ReplyStatus
+
+    found: dict[int, list[str]] = {}
+    rows = (
+        await Reply.select(Reply.card, Reply.body)
+        .where(Reply.card.is_in(card_ids) & (Reply.status != ReplyStatus.returned))
+        .order_by(Reply.id)
+    )
+    for row in rows:
+        found.setdefault(row["card"], []).append(row["body"])
+    return found
+
+
 def _triage_effect(card_id: int):
     from portal.comments.triage_effects import triage
 
@@ -62,5 +77,8 @@ KIND = CardKind(
     created_effects=lambda card_id: [_triage_effect(card_id)],  # the worker triages every new comment
     filterable=("platform", "sentiment"),
     searchable=("author_handle",),
+    search_fields=("author_handle",),
+    search_facets={"platform": "platform", "category": "topic"},
+    search_texts=_reply_texts,
     demo_file="demo.json",
 )

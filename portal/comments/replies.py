@@ -50,6 +50,7 @@ from portal.events.tables import Outbox
 from portal.events.unit import BoardWrite, board_write
 from portal.i18n import gettext as _
 from portal.i18n import lazy_gettext as _l
+from portal.search import effects as search_effects
 from portal.sla import clocks
 from portal.sla.tables import CardClock
 
@@ -204,6 +205,7 @@ async def submit(access: BoardAccess, card_id: int, form: ReplyInput) -> dict[st
         group = None
         if waits:
             unit.record(EventKind.reply_submitted, "card", card_id, {"reply": reply_id})
+            unit.after_commit(search_effects.reindex([card_id]))  # the draft is searchable text
             await _tell_managers(unit, access, card, reply_id)
         else:
             group = await send_within(unit, access, card, reply_id, template["id"] if template else None, now)
@@ -266,6 +268,7 @@ async def return_reply(user: CurrentUser, reply_id: int, form: ReturnInput) -> i
             }
         ).where(Reply.id == reply_id)
         unit.record(EventKind.reply_returned, "card", card["id"], {"reply": reply_id, "reason": form.reason})
+        unit.after_commit(search_effects.reindex([card["id"]]))  # a returned draft is not searchable
         author = reply["author"]
         if author and author != user.id and await boards.who_may_see_card(card["id"], [author]):
             await cards.notify_within(

@@ -99,6 +99,18 @@ RISK_LEVELS = Choices(
 )
 RISK_LEVEL_RANK = {value: rank for rank, value in enumerate(RISK_LEVELS.values)}
 
+# The deadline clocks a card can be on (``Card.due_stage``): each stage's own, and a campaign's end.
+CLOCK_STAGES = Choices(
+    ("first_response", _l("First reply")),
+    ("accept", _l("Accept")),
+    ("sign", _l("Sign for")),
+    ("answer", _l("Answer")),
+    ("review", _l("Review")),
+    ("follow_up", _l("Follow-up")),
+    ("statement_review", _l("Statement approval")),
+    ("campaign", _l("Campaign end")),
+)
+
 WEBHOOK_KINDS = Choices(
     ("wecom", _l("WeCom")),
     ("dingtalk", _l("DingTalk")),

@@ -15,11 +15,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 class EventKind(StrEnum):
     board_created = "board.created"
+    board_archiving_set = "board.archiving_set"
     card_created = "card.created"
     card_updated = "card.updated"
     card_assigned = "card.assigned"
     card_moved = "card.moved"
     card_archived = "card.archived"
+    card_restored = "card.restored"
     card_noted = "card.noted"
     card_paused = "card.paused"
     card_resumed = "card.resumed"
@@ -27,6 +29,8 @@ class EventKind(StrEnum):
     card_extension_requested = "card.extension_requested"
     card_extension_approved = "card.extension_approved"
     card_extension_rejected = "card.extension_rejected"
+    card_attachment_added = "card.attachment_added"
+    card_attachment_removed = "card.attachment_removed"
     column_added = "column.added"
     column_updated = "column.updated"
     column_moved = "column.moved"
@@ -71,6 +75,10 @@ class Empty(_Payload):
     pass
 
 
+class ArchivingSet(_Payload):
+    days: int = 0  # closed cards are archived after this many days (0: never)
+
+
 class Titled(_Payload):
     title: str = ""
 
@@ -95,6 +103,11 @@ class CardMoved(_Payload):
 class CardNoted(_Payload):
     note: int
     mentions: list[int] = []
+
+
+class AttachmentChanged(_Payload):
+    attachments: list[int]
+    names: list[str] = []
 
 
 class Reason(_Payload):
@@ -223,11 +236,13 @@ class InquiryMerged(_Payload):
 
 PAYLOADS: dict[EventKind, type[_Payload]] = {
     EventKind.board_created: Named,
+    EventKind.board_archiving_set: ArchivingSet,
     EventKind.card_created: CardCreated,
     EventKind.card_updated: CardChanged,
     EventKind.card_assigned: CardChanged,
     EventKind.card_moved: CardMoved,
     EventKind.card_archived: Titled,
+    EventKind.card_restored: Titled,
     EventKind.card_noted: CardNoted,
     EventKind.card_paused: Reason,
     EventKind.card_resumed: Empty,
@@ -235,6 +250,8 @@ PAYLOADS: dict[EventKind, type[_Payload]] = {
     EventKind.card_extension_requested: ExtensionRequested,
     EventKind.card_extension_approved: Empty,
     EventKind.card_extension_rejected: Empty,
+    EventKind.card_attachment_added: AttachmentChanged,
+    EventKind.card_attachment_removed: AttachmentChanged,
     EventKind.column_added: Named,
     EventKind.column_updated: ColumnUpdated,
     EventKind.column_moved: ColumnMoved,

@@ -44,6 +44,8 @@ HANDLER_MODULES = (
     "portal.comments.replies",
     "portal.campaigns.task_reminders",
     "portal.warning.effects",
+    "portal.search.effects",
+    "portal.attachments.effects",
 )
 
 Handler = Callable[["EffectContext", dict[str, Any]], Awaitable[None]]
@@ -94,6 +96,37 @@ def handler(name: str) -> Callable[[Handler], Handler]:
         return function
 
     return register
+
+
+# Effects that follow others: a domain's own effect staged whenever a unit stages one of
+# another's (search re-reads the cards a unit publishes), without every writer naming it.
+# name -> functions from the unit's effects of that name to the further effects.
+Follower = Callable[[list[Effect]], list[Effect]]
+_followers: dict[str, list[Follower]] = {}
+
+
+def follows(name: str) -> Callable[[Follower], Follower]:
+    def register(function: Follower) -> Follower:
+        _followers.setdefault(name, []).append(function)
+        return function
+
+    return register
+
+
+def followers_of(effects: list[Effect]) -> list[Effect]:
+    """The further effects the registered followers add to a unit's ``effects``. A follower
+    that fails is logged and left out: it never fails the write it follows."""
+    _load_handlers()
+    extra: list[Effect] = []
+    for name, functions in _followers.items():
+        matching = [effect for effect in effects if effect.name == name]
+        if matching:
+            for function in functions:
+                try:
+                    extra.extend(function(matching))
+                except Exception:
+                    log.exception("outbox: the follower %s of %s failed", function.__name__, name)
+    return extra
 
 
 _loaded = False

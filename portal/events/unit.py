@@ -119,6 +119,7 @@ async def _finish(unit: BoardWrite) -> None:
             event.seq = unit.seq = await claim_seq(unit.board_id)
     if unit.events:
         await Event.insert(*unit.events)
+    unit.effects.extend(outbox.followers_of(unit.effects))  # e.g. the search index follows published cards
     for effect in unit.effects:
         if "seq" in effect.payload:
             effect.payload["seq"] = unit.seq

@@ -13,6 +13,7 @@ from portal.incidents.tables import IncidentComment, IncidentDetail, IncidentSta
 
 KIND = CardKind(
     name="incidents",
+    auto_archive=False,  # see CardKind.auto_archive
     label=_l("Incidents"),
     columns=(
         ColumnSpec("monitoring", "监测", "new"),
@@ -60,6 +61,7 @@ KIND = CardKind(
     sections_partial="partials/incidents/_sections.html",
     tile_fields=("level", "pending_version", "published_version"),
     filterable=("level",),
+    search_fields=("assessment", "plan", "statement", "review"),
     on_move=workflow.on_move,
     on_create=workflow.on_create,
     on_update=workflow.on_update,

@@ -8,7 +8,7 @@ from portal.i18n import lazy_gettext as _l
 from portal.inquiries import workflow
 from portal.inquiries.demo import seed_steps
 from portal.inquiries.knowledge_tables import FaqEntry, FaqVersion
-from portal.inquiries.privacy import conceal, unconceal
+from portal.inquiries.privacy import conceal, may_reveal, unconceal
 from portal.inquiries.schemas import InquiryInput
 from portal.inquiries.tables import InquiryDetail, InquiryStep
 
@@ -59,10 +59,14 @@ KIND = CardKind(
     filterable=("category", "channel"),
     conceal=conceal,  # a citizen's numbers: portal.inquiries.privacy
     unconceal=unconceal,
+    private_materials=may_reveal,  # citizen materials: as for the citizen's numbers
     on_move=workflow.on_move,
     on_create=workflow.on_create,
     on_update=workflow.on_update,
     clock_fields=("category",),
+    # Searched: the citizen's name and the answer; never the numbers (masked in the text too).
+    search_fields=("citizen_name", "answer", "instructions"),
+    search_facets={"platform": "channel", "category": "category"},
     demo_file="demo.json",
     demo_card=seed_steps,
 )

@@ -9,7 +9,8 @@ table of working periods with running totals (``WorkingTime``: one bisection per
 the same result as ``BusinessCalendar.working_minutes_between``).
 
 What each figure counts (P is the period, "cases" the cards of kinds with deadline stages —
-comments and inquiries; archived cards count nowhere):
+comments and inquiries; closed cards archived later still count, cards taken off the board
+unfinished count nowhere):
 
 - received: cases received (``received_at``) in P; by local day, by platform (a comment's
   platform, an inquiry's channel), by category (an inquiry's category, a comment's topic);
@@ -1030,6 +1031,7 @@ async def _card_rows(ids: list[int]) -> list[dict[str, Any]]:
         Card.due_at,
         Card.received_at,
         Card.assignee.display_name.as_alias("assignee_name"),
+        Card.archived,
     ).where(Card.id.is_in(ids))
     by_id = {row["id"]: row for row in rows}
     found = []
@@ -1044,7 +1046,8 @@ async def _card_rows(ids: list[int]) -> list[dict[str, Any]]:
                 **row,
                 "title": title,
                 "assignee_name": row["assignee_name"] or "",
-                "url": f"/boards/{row['board']}?card={row['id']}",
+                # An archived card is off its board: its own (read-only) page.
+                "url": f"/cards/{row['id']}" if row["archived"] else f"/boards/{row['board']}?card={row['id']}",
             }
         )
     return found

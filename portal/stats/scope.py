@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from portal.boards.access import BoardAccess, access_for
+from portal.boards.access import BoardAccess, access_for, routed_to
 from portal.boards.tables import Board, BoardMember
 from portal.core.identity import CurrentUser
 from portal.db import is_sqlite
@@ -41,7 +41,8 @@ class Scope:
 
     def cards(self, alias: str, filters: Filters | None = None, kinds: tuple[str, ...] | None = None) -> str:
         """A SQL condition on ``card AS alias``: the cards of those boards this person may see,
-        not archived, of the filters' department. Ids are whole numbers from the database and
+        not taken off the board unfinished (closed work archived later still counts), of the
+        filters' department. Ids are whole numbers from the database and
         the filters (checked), written into the SQL as such."""
         a = alias
         by_rule: dict[int | None, list[int]] = {}
@@ -60,7 +61,8 @@ class Scope:
                 parts.append(f"({boards} AND {routed_to(a, int(department))})")
         if not parts:
             return NOTHING
-        condition = f"({' OR '.join(parts)}) AND {a}.archived = {false()}"
+        # Closed work archived off the board still counts; a card taken off unfinished does not.
+        condition = f"({' OR '.join(parts)}) AND ({a}.archived = {false()} OR {a}.archived_from = 'done')"
         if filters is not None and filters.department is not None:
             condition += f" AND {a}.department = {int(filters.department)}"
         return condition
@@ -78,17 +80,6 @@ def false() -> str:
 
 def true() -> str:
     return "1" if is_sqlite() else "TRUE"
-
-
-def routed_to(alias: str, department: int) -> str:
-    """The card is routed to the department: responsible, or among those assisting (a JSON list)."""
-    if is_sqlite():
-        assisting = (
-            f"EXISTS (SELECT 1 FROM json_each({alias}.assisting_departments) AS a WHERE a.value = {int(department)})"  # noqa: S608
-        )
-    else:
-        assisting = f"{alias}.assisting_departments @> '[{int(department)}]'::jsonb"
-    return f"({alias}.department = {int(department)} OR {assisting})"
 
 
 async def scope_for(user: CurrentUser) -> Scope:

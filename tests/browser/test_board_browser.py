@@ -64,6 +64,21 @@ async def test_drag_and_drop_persists_after_reload(demo, live_server, page):
     assert row["column"] == demo["columns"]["replied"]
 
 
+async def test_a_card_drags_by_its_title_and_a_click_on_it_still_opens_the_drawer(demo, live_server, page):
+    await open_board(page, live_server, demo, "zhangwei")
+    card = page.locator(f"#column-{demo['columns']['new']} article.card").first
+    card_id = await card.get_attribute("data-card-id")
+    title = card.locator("h3 a.open-card")
+    target = page.locator(f"#column-{demo['columns']['pending']} .cards")
+    async with page.expect_response(lambda r: f"/cards/{card_id}/move" in r.url) as moved:
+        await drag(page, title, target)
+    assert (await moved.value).status == 200
+    await page.wait_for_selector(f"#column-{demo['columns']['pending']} #card-{card_id}")
+    assert await page.locator("#drawer").is_hidden()  # a drag is not a click
+    await page.locator(f"#card-{card_id} h3 a.open-card").click()
+    await page.wait_for_selector(f"#drawer[data-card-id='{card_id}']")
+
+
 async def test_move_edit_and_new_card_appear_for_the_other_user(demo, live_server, page, browser):
     other = await second_page(browser)
     await open_board(page, live_server, demo, "zhangwei")

@@ -95,3 +95,38 @@ async def test_the_bell_counts_unread_notifications_on_every_page(client):
         )
     after = bell.search((await client.get("/boards")).text).group(0)
     assert 'data-unread="2"' in after and "data-unread" not in before
+
+
+async def test_a_board_as_a_sortable_list(client):
+    from datetime import timedelta
+
+    from portal.cards.tables import Card
+
+    world = await factories.board("comments")
+    first = await world.card("member", column="new", title="甲：最晚到期", priority="low")
+    second = await world.card("member", column="pending", title="乙：最早到期", priority="urgent")
+    third = await world.card("member", column="replied", title="丙：没有时限")
+    now = datetime.now(UTC)
+    await Card.update({Card.due_at: now + timedelta(days=3)}).where(Card.id == first)
+    await Card.update({Card.due_at: now + timedelta(hours=2)}).where(Card.id == second)
+    await Card.update({Card.due_at: None}).where(Card.id == third)
+    await login(client, "member")
+    board = (await client.get(f"/boards/{world.board_id}")).text
+    assert f"/boards/{world.board_id}?view=list" in board
+
+    def order(html: str) -> list[int]:
+        return [int(i) for i in re.findall(r'<tr id="list-card-(\d+)"', html)]
+
+    by_column = (await client.get(f"/boards/{world.board_id}?view=list")).text
+    assert order(by_column) == [first, second, third]
+    by_due = (await client.get(f"/boards/{world.board_id}?view=list&sort=due")).text
+    assert order(by_due) == [second, first, third]  # no deadline last
+    assert 'aria-sort="ascending"' in by_due
+    by_due_desc = (await client.get(f"/boards/{world.board_id}?view=list&sort=due&order=desc")).text
+    assert order(by_due_desc) == [first, second, third]  # still last
+    by_priority = (await client.get(f"/boards/{world.board_id}?view=list&sort=priority")).text
+    assert order(by_priority)[0] == second
+    # Filters hold; nonsense is the default order.
+    filtered = (await client.get(f"/boards/{world.board_id}?view=list&priority=urgent")).text
+    assert order(filtered) == [second]
+    assert order((await client.get(f"/boards/{world.board_id}?view=list&sort=evil")).text) == [first, second, third]

@@ -91,6 +91,7 @@ class Row:
     data: dict[str, Any] | None = None  # a form (HTML) or a JSON body (API)
     fresh: str | None = None  # a new target per person: see _fresh
     after: str | None = None  # put back what the row changed: relogin, password, anonymous_session
+    files: tuple[tuple[str, bytes, str], ...] | None = None  # a multipart upload: (name, bytes, type)
 
     @property
     def api(self) -> bool:
@@ -107,6 +108,19 @@ def row(name: str, method: str, path: str, expect: str, data: dict | None = None
 
 def xfail(item: Row, reason: str):
     return pytest.param(item, id=item.name, marks=pytest.mark.xfail(strict=True, reason=reason))
+
+
+def _tiny_png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 30, 30)).save(out, "PNG")
+    return out.getvalue()
+
+
+UPLOAD = (("原帖截图.png", _tiny_png(), "image/png"),)
 
 
 def card_form(title: str) -> dict[str, str]:
@@ -264,6 +278,19 @@ TABLE: list[Row | Any] = [
         "ok ok 403 403 403 404 login",
     ),
     row(
+        "set when closed cards are archived",
+        "POST",
+        "/boards/{board}/settings/archiving",
+        "ok ok 403 403 403 404 login",
+        {"archive_after_days": "30"},
+    ),
+    row(
+        "a done column's earlier cards",
+        "GET",
+        "/boards/{board}/columns/{closed_column}/earlier?after=0",
+        "ok ok ok ok ok 404 login",
+    ),
+    row(
         "add a group robot",
         "POST",
         "/boards/{board}/settings/webhooks",
@@ -368,6 +395,13 @@ TABLE: list[Row | Any] = [
         "ok ok ok 403 404 404 login",
         {"version": "{version}"},
         fresh="comment",
+    ),
+    row(
+        "restore an archived comment",
+        "POST",
+        "/cards/{card}/restore",
+        "ok ok ok 403 404 404 login",
+        fresh="archived",
     ),
     row(
         "archive another department's inquiry",
@@ -522,6 +556,56 @@ TABLE: list[Row | Any] = [
     row("API: a comment's history", "GET", "/api/v1/cards/{card}/history", "ok ok ok ok 404 404 login"),
     row("API: a health inquiry's history", "GET", "/api/v1/cards/{health_card}/history", "ok ok ok ok ok 404 login"),
     row("API: notifications", "GET", "/api/v1/notifications", "ok ok ok ok ok ok login"),
+    # Attachments (portal/attachments): as the card for the section, the files and uploads; an
+    # inquiry's materials only for those who may see the citizen's details (403 for the masked:
+    # they see the card); removing: the uploader (here the manager) or a board manager.
+    row("attachments of a comment", "GET", "/cards/{card}/attachments", "ok ok ok ok 404 404 login"),
+    row("attachments of a health inquiry", "GET", "/cards/{health_card}/attachments", "ok ok ok ok ok 404 login"),
+    row("attach a file to a comment", "POST", "/cards/{card}/attachments", "ok ok ok 403 404 404 login", files=UPLOAD),
+    row(
+        "attach a file to a health inquiry",
+        "POST",
+        "/cards/{health_card}/attachments",
+        "ok ok ok 403 ok 404 login",
+        files=UPLOAD,
+    ),
+    row("download a comment's attachment", "GET", "/attachments/{attachment}", "ok ok ok ok 404 404 login"),
+    row("preview a comment's image", "GET", "/attachments/{attachment}/preview", "ok ok ok ok 404 404 login"),
+    row("thumbnail of a comment's image", "GET", "/attachments/{attachment}/thumbnail", "ok ok ok ok 404 404 login"),
+    row(
+        "download a health inquiry's material", "GET", "/attachments/{health_attachment}", "ok ok 403 403 ok 404 login"
+    ),
+    row(
+        "download another department's material",
+        "GET",
+        "/attachments/{other_attachment}",
+        "ok ok 403 403 404 404 login",
+    ),
+    row(
+        "download an attachment that does not exist", "GET", f"/attachments/{MISSING}", "404 404 404 404 404 404 login"
+    ),
+    row(
+        "remove an attachment",
+        "POST",
+        "/attachments/{attachment}/delete",
+        "ok ok 403 403 404 404 login",
+        fresh="attachment",
+    ),
+    row("API: a comment's attachments", "GET", "/api/v1/cards/{card}/attachments", "ok ok ok ok 404 404 login"),
+    row("API: download a comment's attachment", "GET", "/api/v1/attachments/{attachment}", "ok ok ok ok 404 404 login"),
+    row(
+        "API: download a health inquiry's material",
+        "GET",
+        "/api/v1/attachments/{health_attachment}",
+        "ok ok 403 403 ok 404 login",
+    ),
+    row(
+        "API: attach a file to a comment",
+        "POST",
+        "/api/v1/cards/{card}/attachments",
+        "ok ok ok 403 404 404 login",
+        files=UPLOAD,
+    ),
     # Intake sources (admin) and the signed intake API: signed, not logged in, so without a
     # signature everyone gets the same 401 (the matrix's tokens and cookies count for nothing).
     row("intake sources", "GET", "/admin/intake", "ok 403 403 403 403 403 login"),
@@ -1339,6 +1423,12 @@ TABLE: list[Row | Any] = [
     row("figures as a spreadsheet", "GET", "/stats/export.xlsx?table=members", "ok ok ok ok ok ok login"),
     row("API: figures", "GET", "/api/v1/stats?period=month", "ok ok ok ok ok ok login"),
     row("API: the cards behind a figure", "GET", "/api/v1/stats/cards?figure=received", "ok ok ok ok ok ok login"),
+    # Search (portal.search): everyone signed in may search; the results cover what each may see
+    # (tests/security/test_search_permissions.py). A board one is not on is no choice: 422.
+    row("search page", "GET", "/search?q=metro", "ok ok ok ok ok ok login"),
+    row("search one board", "GET", "/search?q=metro&board={board}", "ok ok ok ok ok 422 login"),
+    row("API: search", "GET", "/api/v1/search?q=metro", "ok ok ok ok ok ok login"),
+    row("API: search one board", "GET", "/api/v1/search?q=metro&board={board}", "ok ok ok ok ok 422 login"),
     # Account figures (portal.stats.accounts): everyone signed in reads; managers and admins write.
     row("account figures", "GET", "/stats/accounts", "ok ok ok ok ok ok login"),
     row("account figures as CSV", "GET", "/stats/accounts/export.csv", "ok ok ok ok ok ok login"),
@@ -1542,6 +1632,7 @@ async def _build_world(world: World) -> None:
         "inquiries": inquiries.board_id,
         "private": private.board_id,
         "column": comments.columns["new"],
+        "closed_column": comments.columns["closed"],
         "inquiry_column": inquiries.columns["pending_accept"],
         "private_column": private.columns["planning"],
         "card": await comments.card("manager", column="new", title="一条留言"),
@@ -1573,6 +1664,12 @@ async def _build_world(world: World) -> None:
     await _campaign_world(world, health)
     await _incident_world(world)
     world.values["warning_alert"] = await _warning_alert(world)
+    for name, card in (
+        ("attachment", "card"),
+        ("health_attachment", "health_card"),
+        ("other_attachment", "other_card"),
+    ):
+        world.values[name] = await _attachment(world, card, f"附件 {name}")
     # Account figures: a media account to record figures on and change.
     from portal.stats import accounts as media_accounts
 
@@ -1589,6 +1686,19 @@ async def _build_world(world: World) -> None:
     target = await get_active_user(users["target"])
     await create_token(target, "目标的脚本")
     world.values["other_token"] = (await list_tokens(target))[0]["id"]
+
+
+async def _attachment(world: World, card: str, name: str) -> int:
+    """An image on a card of the world, uploaded by the manager, its thumbnail made."""
+    from portal.attachments import services as attachments
+
+    board = world.boards["comments" if card == "card" else "inquiries"]
+    access = await board.access("manager")
+    change = await attachments.add_attachments(
+        access, world.values[card], [attachments.Incoming.from_bytes(f"{name}.png", UPLOAD[0][1])]
+    )
+    await attachments.make_thumbnail(change.attachment_ids[0])
+    return change.attachment_ids[0]
 
 
 async def _warning_alert(world: World) -> int:
@@ -1800,6 +1910,8 @@ async def _fresh(world: World, kind: str, person: str) -> dict[str, Any]:
         return {"warning_alert": await _warning_alert(world)}
     if "campaign_" in kind:
         return await _fresh_campaign(world, kind, title)
+    if kind == "attachment":
+        return {"attachment": await _attachment(world, "card", title)}
     if kind == "token":
         owner = await get_active_user(world.users[person if person != "anonymous" else "target"])
         await create_token(owner, title)
@@ -1831,6 +1943,11 @@ async def _fresh(world: World, kind: str, person: str) -> dict[str, Any]:
         if kind == "grouped":
             await groups.group(await board.access("manager"), lead, groups.GroupInput(card_ids=[member]))
         return {"card": lead, "member": member}
+    if kind == "archived":
+        board = world.boards["comments"]
+        card_id = await board.card("manager", column="closed", title=title)
+        await cards.archive_card(await board.access("manager"), card_id, None)
+        return {"card": card_id}
     if kind == "comment":
         board, card_id = world.boards["comments"], None
         card_id = await board.card("manager", column="new", title=title)
@@ -1901,6 +2018,8 @@ async def _ask(world: World, item: Row, person: str, values: dict[str, Any]):
         headers = {"Authorization": f"Bearer {world.tokens[person]}"} if person != "anonymous" else {}
         body = {key: _fill(value, values) for key, value in (item.data or {}).items()}
         options = {"json": body} if item.method != "GET" else {}
+        if item.files:
+            options = {"files": [("files", upload) for upload in item.files]}
         async with _as(world, None) as client:  # the token alone, no session cookie
             return await client.request(item.method, url, headers=headers, follow_redirects=False, **options)
     headers = {"x-csrftoken": world.csrf[person]}
@@ -1908,6 +2027,8 @@ async def _ask(world: World, item: Row, person: str, values: dict[str, Any]):
     if item.method != "GET":
         headers["HX-Request"] = "true"
         options["data"] = {key: str(_fill(value, values)) for key, value in (item.data or {}).items()}
+        if item.files:
+            options["files"] = [("files", upload) for upload in item.files]
     async with _as(world, person) as client:
         return await client.request(item.method, url, headers=headers, follow_redirects=False, **options)
 

@@ -412,6 +412,23 @@ async def test_every_figure_matches_the_one_worked_out_by_hand(city):
     assert (now["participants"], now["new_followers"]) == (2500, 300)  # the newest snapshot still counts
 
 
+async def test_archiving_closed_work_changes_no_figure(city):
+    """The worker archives what has been closed a while: off the boards, still in every figure,
+    and the cards behind a figure open on their own page."""
+    manager = await city.user("manager")
+    before = await figures.dashboard(manager, period())
+    resolved = shown(await figures.cards_behind(manager, period(), "resolved"))
+    done = await Card.select(Card.id).where(Card.column.meaning == "done")
+    await Card.update({Card.column_entered_at: NOW - timedelta(days=45)}).where(
+        Card.id.is_in([row["id"] for row in done])
+    )
+    assert await cards.archive_closed_everywhere() >= len(resolved) > 0
+    assert await figures.dashboard(manager, period()) == before
+    behind = await figures.cards_behind(manager, period(), "resolved")
+    assert shown(behind) == resolved
+    assert all(card["url"] == f"/cards/{card['id']}" for card in behind)
+
+
 async def _visits(card_ids: list[int], which: str) -> int:
     return sum(stage[which] for stage in (await expected_visits(card_ids)).values())
 

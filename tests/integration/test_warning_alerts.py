@@ -236,7 +236,7 @@ async def test_an_alert_signals_the_open_monitor_pages_of_those_who_may_see_it(w
         await pubsub.aclose()
     assert {"member", "manager"} <= set(heard)
     assert "outsider" not in heard and "liaison" not in heard
-    assert b'hx-get="/warning/live"' in heard["member"]
+    assert b'data-refresh="/warning/live"' in heard["member"]
 
 
 async def test_the_worker_observes_triaged_comments_and_runs_the_deferred_escalation_once(world):

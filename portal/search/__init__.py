@@ -1,0 +1,1 @@
+"""Full-text search over every card a person may see, archived ones included (issue #16)."""
