@@ -31,6 +31,11 @@ def test_committed_files_pass_offline_check() -> None:
     assert vendor.main(["--check"]) == 0
 
 
+def test_the_browser_tests_accessibility_engine_is_the_pinned_one() -> None:
+    tests_vendor = Path(__file__).resolve().parents[1] / "browser" / "vendor"
+    assert _status(vendor.check(tests_vendor)) == {"axe.min.js": "ok"}
+
+
 def test_tampered_byte_is_reported_as_mismatch(vendor_copy: Path) -> None:
     target = vendor_copy / "htmx.min.js"
     data = bytearray(target.read_bytes())
