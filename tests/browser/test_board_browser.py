@@ -200,7 +200,7 @@ async def test_stale_edit_shows_the_409_message(demo, live_server, page, browser
     await page.wait_for_selector(f"#column-{demo['columns']['replied']} #card-{card_id}", timeout=3000)
     await page.fill("#drawer #f-title", "张伟没看到移动")
     await page.click("#drawer .card-form button[type=submit]")
-    alert = page.locator("#drawer .alert-error")
+    alert = page.locator("#drawer > .alert-error")
     await alert.wait_for(timeout=3000)
     text = await alert.inner_text()
     assert "李娜 刚刚移动了这张卡片" in text

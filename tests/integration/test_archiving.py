@@ -34,7 +34,7 @@ def count_badge(html: str, column_id: int) -> str:
 
 
 def more_link(html: str) -> str | None:
-    found = re.search(r'<a class="button subtle" href="([^"]+)"', html)
+    found = re.search(r'<div class="column-more"[^>]*>\s*<a class="button subtle" href="([^"]+)"', html)
     return found.group(1).replace("&amp;", "&") if found else None
 
 
