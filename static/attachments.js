@@ -92,6 +92,18 @@
     if (files.length && send(files)) { event.preventDefault(); }
   });
 
+  // "Attach a file to this note" (a reply, a step): the upload form, pointed at that note,
+  // opens the file chooser; what is chosen goes with the form as any choice does.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-attach-to]");
+    var form = button && uploadForm();
+    if (!form) { return; }
+    var select = form.querySelector('select[name="target"]');
+    if (select) { select.value = button.getAttribute("data-attach-to"); }
+    form.scrollIntoView({ block: "nearest" });
+    form.querySelector('input[type="file"]').click();
+  });
+
   // The upload's progress (htmx relays the XMLHttpRequest's upload progress).
   document.addEventListener("htmx:xhr:progress", function (event) {
     var form = event.target.closest && event.target.closest("form.attachment-form");

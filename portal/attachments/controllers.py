@@ -27,7 +27,7 @@ from litestar.params import FromPath
 from litestar.response import File, Template
 
 from portal.api.auth import api_csrf
-from portal.attachments import services, storage
+from portal.attachments import services, storage, targets
 from portal.attachments.services import Incoming
 from portal.boards.access import access_for
 from portal.cards import services as cards
@@ -128,7 +128,10 @@ class AttachmentController(Controller):
         access.require_edit()
         form = await request.form()
         try:
-            change = await services.add_attachments(access, card_id, _incoming(form))
+            target_type, target_id = targets.parse_target(form.get("target"))
+            change = await services.add_attachments(
+                access, card_id, _incoming(form), target_type=target_type, target_id=target_id
+            )
         except FormError as error:
             return await _section(request, card_id, status=422, errors=error.errors)
         count = len(change.attachment_ids)
@@ -175,6 +178,10 @@ def attachment_out(row: dict[str, Any]) -> dict[str, Any]:
         "thumbnail": row["thumbnail"],
         "uploaded_by": {"id": row["uploader_id"], "name": row["uploader"] or ""} if row["uploader_id"] else None,
         "uploaded_at": row["uploaded_at"],
+        # What on the card it is attached to (a note, a reply, a step), or None: the card.
+        "target": {"type": row["target_type"], "id": row["target_id"], "label": row.get("target_label", "")}
+        if row["target_type"]
+        else None,
         "urls": {
             "download": f"/attachments/{row['id']}",
             "api_download": f"/api/v1/attachments/{row['id']}",  # with a token (the others: a session)
@@ -197,7 +204,10 @@ class AttachmentApi(Controller):
 
     @post(
         "/cards/{card_id:int}/attachments",
-        summary="Attach files to a card (multipart/form-data, field 'files', several allowed)",
+        summary=(
+            "Attach files to a card (multipart/form-data, field 'files', several allowed; "
+            "'target' = note:ID, reply:ID or step:ID attaches them to that note, reply or step)"
+        ),
         status_code=201,
         request_max_body_size=MAX_BODY,
     )
@@ -205,7 +215,11 @@ class AttachmentApi(Controller):
         access = await access_for(request.user, await cards.find_board_of(card_id))
         await cards.require_visible(access, card_id)
         access.require_edit()
-        change = await services.add_attachments(access, card_id, _incoming(await request.form()))
+        form = await request.form()
+        target_type, target_id = targets.parse_target(form.get("target"))
+        change = await services.add_attachments(
+            access, card_id, _incoming(form), target_type=target_type, target_id=target_id
+        )
         rows = [row for row in await services.list_for_api(access, card_id) if row["id"] in change.attachment_ids]
         return Response([attachment_out(row) for row in rows], status_code=201)
 

@@ -37,7 +37,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO
 
 from portal.accounts.services import CurrentUser, NotFound, PermissionDenied
-from portal.attachments import storage
+from portal.attachments import storage, targets
 from portal.attachments.tables import Attachment
 from portal.attachments.types import MAX_ZIP_ENTRIES, Refused, Sniffed, sniff, stored_name
 from portal.boards.access import BoardAccess, access_for
@@ -226,6 +226,7 @@ async def add_attachments(
     for a card this person may not see, FormError for a bad file or a limit passed."""
     access.require_edit()
     await cards.require_visible(access, card_id)  # before anything about the files is said
+    await targets.require_target(card_id, access.board_kind, target_type, target_id)
     checked = await asyncio.to_thread(check_files, files)
     stored_before, count_before = await _card_usage(card_id)
     adding = sum(item.size for item in checked)
@@ -275,7 +276,8 @@ async def add_attachments(
             EventKind.card_attachment_added,
             "card",
             card_id,
-            {"attachments": ids, "names": [item.name for item in checked]},
+            {"attachments": ids, "names": [item.name for item in checked]}
+            | ({"target": f"{target_type}:{target_id}"} if target_type else {}),
         )
         departments = _departments(card)
         unit.after_commit(
@@ -344,8 +346,12 @@ async def section(access: BoardAccess, card_id: int) -> dict[str, Any]:
     )
     visible = materials_visible(access, card)
     shown = [row for row in rows if visible or (row["uploader_id"] and row["uploader_id"] == access.user.id)]
+    on_card = await targets.targets_of(card_id, access.board_kind)
+    labels = {target.key: target.label for target in on_card}
     now = datetime.now(UTC)
     for row in shown:
+        row["target"] = f"{row['target_type']}:{row['target_id']}" if row["target_type"] else ""
+        row["target_label"] = labels.get(row["target"], "")
         row["size_text"] = human_size(row["size"])
         row["may_delete"] = (
             not archived and access.can_edit and (access.can_manage or row["uploader_id"] == access.user.id)
@@ -355,6 +361,7 @@ async def section(access: BoardAccess, card_id: int) -> dict[str, Any]:
         "card": card,
         "archived": archived,
         "attachments": shown,
+        "targets": on_card,
         "hidden": len(rows) - len(shown),
         "private": _private(access),
         "waiting": any(row["waiting"] for row in shown),

@@ -148,6 +148,9 @@ class CardKind:
     # viewer open them? None: the card's attachments are as visible as the card. With a hook,
     # every download is audited (portal.attachments.services).
     private_materials: Callable[[BoardAccess, dict[str, Any]], bool] | None = None
+    # What on a card of this kind a file may be attached to besides the card and its notes
+    # (portal.attachments.targets): (card_id) -> [(type, id, label)], e.g. a comment's replies.
+    attachment_targets: Callable[[int], Awaitable[list[tuple[str, int, str]]]] | None = None
     demo_file: str | None = None  # a JSON file in the kind's package: its demo cards
     # What a demo card of this kind has besides its fields (an inquiry's steps so far):
     # (card_id, board_id, column, fields, users, departments, arrived, now) -> None.

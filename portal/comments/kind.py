@@ -31,6 +31,16 @@ async def _reply_texts(card_ids: list[int]) -> dict[int, list[str]]:
     return found
 
 
+async def _reply_targets(card_id: int) -> list[tuple[str, int, str]]:
+    """A comment's replies, as things a file may be attached to (the screenshot of a reply as
+    it was published, say)."""
+    from portal.attachments.targets import excerpt
+    from portal.i18n import gettext as _
+
+    rows = await Reply.select(Reply.id, Reply.body).where(Reply.card == card_id).order_by(Reply.id)
+    return [("reply", row["id"], _("Reply: %(text)s", text=excerpt(row["body"]))) for row in rows]
+
+
 def _triage_effect(card_id: int):
     from portal.comments.triage_effects import triage
 
@@ -80,5 +90,6 @@ KIND = CardKind(
     search_fields=("author_handle",),
     search_facets={"platform": "platform", "category": "topic"},
     search_texts=_reply_texts,
+    attachment_targets=_reply_targets,
     demo_file="demo.json",
 )

@@ -108,6 +108,7 @@ class CardNoted(_Payload):
 class AttachmentChanged(_Payload):
     attachments: list[int]
     names: list[str] = []
+    target: str | None = None  # "note:12": what on the card the files are attached to
 
 
 class Reason(_Payload):

@@ -38,16 +38,21 @@ async def section_context(access: BoardAccess, card_id: int, **extra: Any) -> di
         "departments": await workflow.department_names(),
         "urgencies": workflow.URGENCIES,
         "verdicts": workflow.VERDICTS,
-        "action_labels": {
-            **{name: action.label for name, action in workflow.ACTIONS.items()},
-            **merging.STEP_LABELS,
-            "supervise": _l("Supervision (督办)"),
-        },
+        "action_labels": step_labels(),
         "errors": {},
         "values": {},
         "flash": "",
         "level": "ok",
         **extra,
+    }
+
+
+def step_labels() -> dict[str, Any]:
+    """What each step of a case's timeline is called (the loop's actions, merging, 督办)."""
+    return {
+        **{name: action.label for name, action in workflow.ACTIONS.items()},
+        **merging.STEP_LABELS,
+        "supervise": _l("Supervision (督办)"),
     }
 
 

@@ -12,6 +12,32 @@ from portal.inquiries.privacy import conceal, may_reveal, unconceal
 from portal.inquiries.schemas import InquiryInput
 from portal.inquiries.tables import InquiryDetail, InquiryStep
 
+
+async def _step_targets(card_id: int) -> list[tuple[str, int, str]]:
+    """A case's steps, as things a file may be attached to (the citizen's 发票 with the
+    contact record, the department's 答复 document with its answer)."""
+    from portal.attachments.targets import excerpt
+    from portal.i18n import gettext as _
+    from portal.inquiries.controllers import step_labels
+
+    labels = step_labels()
+    rows = (
+        await InquiryStep.select(InquiryStep.id, InquiryStep.action, InquiryStep.text)
+        .where(InquiryStep.card == card_id)
+        .order_by(InquiryStep.id)
+    )
+    return [
+        (
+            "step",
+            row["id"],
+            _("Step %(action)s: %(text)s", action=labels.get(row["action"], row["action"]), text=excerpt(row["text"]))
+            if row["text"]
+            else _("Step %(action)s", action=labels.get(row["action"], row["action"])),
+        )
+        for row in rows
+    ]
+
+
 KIND = CardKind(
     name="inquiries",
     label=_l("Inquiries"),
@@ -59,7 +85,8 @@ KIND = CardKind(
     filterable=("category", "channel"),
     conceal=conceal,  # a citizen's numbers: portal.inquiries.privacy
     unconceal=unconceal,
-    private_materials=may_reveal,  # citizen materials: as for the citizen's numbers
+    private_materials=may_reveal,
+    attachment_targets=_step_targets,  # citizen materials: as for the citizen's numbers
     on_move=workflow.on_move,
     on_create=workflow.on_create,
     on_update=workflow.on_update,

@@ -169,3 +169,21 @@ async def test_text_pasted_into_a_field_stays_text(demo, live_server, page):
     assert await page.evaluate(PASTE_TEXT_WITH_AN_IMAGE) is False  # left to the field
     await page.wait_for_timeout(500)
     assert uploads == [] and not await Attachment.exists()
+
+
+async def test_a_file_chosen_from_a_notes_button_is_attached_to_that_note(demo, live_server, page):
+    from portal.cards.tables import Note
+
+    note = await Note.insert(Note(card=demo["card"], author=None, body="原帖已删除，截图留存备查")).returning(Note.id)
+    note_id = note[0]["id"]
+    await open_drawer(page, live_server, demo, "zhangwei")
+    async with page.expect_file_chooser() as chooser:
+        await page.locator(f'#note-{note_id} button[data-attach-to="note:{note_id}"]').click()
+    await (await chooser.value).set_files(
+        files=[{"name": "原帖截图.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4\n%%EOF\n"}]
+    )
+    section = page.locator(f"#attachments-{demo['card']}")
+    await section.locator(".attachment-target").wait_for(timeout=10000)
+    assert "附于备注：原帖已删除，截图留存备查" in await section.locator(".attachment-target").inner_text()
+    row = await Attachment.select(Attachment.target_type, Attachment.target_id).first()
+    assert row == {"target_type": "note", "target_id": note_id}

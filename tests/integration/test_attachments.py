@@ -112,7 +112,7 @@ async def test_a_member_attaches_a_screenshot_and_downloads_it_safely(world, zha
     event = (
         await Event.select(Event.payload).where(Event.verb == "card.attachment_added").output(load_json=True).first()
     )
-    assert event["payload"] == {"attachments": [row["id"]], "names": ["微博截图.png"]}
+    assert event["payload"] == {"attachments": [row["id"]], "names": ["微博截图.png"], "target": None}
     # Until the worker has made the thumbnail, the drawer shows a placeholder and asks again.
     section = await zhang.get(f"/cards/{card_id}/attachments")
     assert "正在生成预览" in section.text and "attachments-poll" in section.text
