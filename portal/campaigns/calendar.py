@@ -13,6 +13,11 @@ day of its end; an end at midnight exactly ends the day before (a campaign "unti
 is over when 12-05 begins). A campaign with only one of its dates runs on that day. Two
 campaigns clash when they share a platform and run on at least one same day: at different
 hours of one day they still compete for the same audience.
+
+A campaign is shown, and clashes, as its plan in force says (``workflow.schedule``): once a
+version is approved, the approved dates, platforms and key moments (a change awaiting
+approval, or returned, is not on the calendar and raises no clash); before any approval, the
+draft's.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from portal.accounts.services import CurrentUser
 from portal.boards.access import BoardAccess, access_for
 from portal.boards.tables import Board, BoardMember
 from portal.campaigns.tables import CampaignDetail
-from portal.campaigns.workflow import KIND, STATES, state_of
+from portal.campaigns.workflow import KIND, STATES, schedule, state_of
 from portal.cards.tables import Card
 from portal.core.choices import CAMPAIGN_FORMATS, CAMPAIGN_PLATFORMS
 from portal.core.errors import FormError
@@ -36,7 +41,19 @@ from portal.settings import get_settings
 from portal.sla.services import get_calendar
 from portal.sla.tables import CalendarDay
 
-FIELDS = ("platforms", "campaign_format", "starts_at", "ends_at", "moments", "theme")
+FIELDS = (
+    "platforms",
+    "campaign_format",
+    "starts_at",
+    "ends_at",
+    "moments",
+    "theme",
+    "approved_version",
+    "approved_starts_at",
+    "approved_ends_at",
+    "approved_platforms",
+    "approved_moments",
+)
 BOARD_COLOURS = 8  # the page's board colours: cal-board-0 … cal-board-7 in app.css
 _MONTH = re.compile(r"^\s*(\d{4})-(\d{1,2})\s*$")
 
@@ -128,14 +145,24 @@ async def campaigns(
     if not by_board:
         return []
     D = CampaignDetail
-    dated = D.select(D.card).where(D.starts_at.is_not_null() | D.ends_at.is_not_null())
-    # A superset of those running on the days asked for (day_span below decides exactly).
-    if first is not None:
-        lower = _midnight(first)
-        dated = dated.where((D.ends_at >= lower) | (D.ends_at.is_null() & (D.starts_at >= lower)))
-    if last is not None:
-        upper = _midnight(last + timedelta(days=1))
-        dated = dated.where((D.starts_at < upper) | (D.starts_at.is_null() & (D.ends_at < upper)))
+
+    def running(starts: Any, ends: Any) -> Any:
+        """Dated, and a superset of those running on the days asked for (day_span below decides
+        exactly)."""
+        condition = starts.is_not_null() | ends.is_not_null()
+        if first is not None:
+            lower = _midnight(first)
+            condition = condition & ((ends >= lower) | (ends.is_null() & (starts >= lower)))
+        if last is not None:
+            upper = _midnight(last + timedelta(days=1))
+            condition = condition & ((starts < upper) | (starts.is_null() & (ends < upper)))
+        return condition
+
+    # The dates in force: the approved ones once approved, the draft's before.
+    dated = D.select(D.card).where(
+        (D.approved_version.is_null() & running(D.starts_at, D.ends_at))
+        | (D.approved_version.is_not_null() & running(D.approved_starts_at, D.approved_ends_at))
+    )
     query = Card.select(
         Card.id,
         Card.title,
@@ -164,6 +191,7 @@ async def campaigns(
         if not by_board[row["board"]].can_see_card(row):
             continue
         CAMPAIGNS.defaults(row, FIELDS)
+        row.update(schedule(row))  # the plan in force's dates, platforms and key moments
         span = day_span(row["starts_at"], row["ends_at"])
         if span is None:
             continue

@@ -97,9 +97,11 @@ class CampaignPlanApi(Controller):
     @post(
         "/{card_id:int}/plan/{action:str}",
         summary=(
-            "Take an action on a campaign's plan: submit {note}, withdraw {}, approve {note} (managers), "
-            "return {reason} (managers), finish {}, archive {}. Answers the plan's state; 409 when the "
-            "action is not allowed now or for you."
+            "Take an action on a campaign's plan: submit {note}, withdraw {}, approve {version, note} "
+            "(managers; not the version's submitter while another manager could decide), return "
+            "{version, reason} (managers), revert {} (drop a change to the approved plan that awaits no "
+            "decision: the approved plan back on the card), finish {}, archive {}. Answers the plan's "
+            "state; 409 when the action is not allowed now or for you."
         ),
         status_code=200,
     )

@@ -51,11 +51,13 @@ async def seed(
             decided_at=submitted_at + timedelta(hours=5) if approved else None,
         )
     )
+    in_force = workflow.schedule_columns(plan) if approved else {}
     await CampaignDetail.update(
         {
             CampaignDetail.plan_version: 1,
             CampaignDetail.approved_version: 1 if approved else None,
             CampaignDetail.pending_version: None if approved else 1,
+            **{getattr(CampaignDetail, name): value for name, value in in_force.items()},
         }
     ).where(CampaignDetail.card == card_id)
 

@@ -21,14 +21,16 @@ from portal.i18n import lazy_gettext as _l
 
 
 def own_clock(card: Mapping[str, Any], column: Mapping[str, Any], now: datetime) -> dict[str, Any] | None:
-    """A campaign has no stage clock: it is due at its own end while it is planned and runs;
-    once it has ended (复盘) or is archived there is nothing left to be late for."""
+    """A campaign has no stage clock: it is due at its own end (the approved one, once the plan
+    is approved) while it is planned and runs; once it has ended (复盘) or is archived there is
+    nothing left to be late for."""
     if column["meaning"] == "done" or workflow.state_of(dict(column)) in ("review", "archived"):
         return None
+    in_force = workflow.schedule(dict(card))
     return {
         "due_stage": "campaign",
-        "stage_started_at": card.get("starts_at") or now,
-        "due_at": card.get("ends_at"),
+        "stage_started_at": in_force["starts_at"] or now,
+        "due_at": in_force["ends_at"],
         "due_mode": "natural_hours",
     }
 
@@ -81,6 +83,8 @@ KIND = CardKind(
         "platforms",
         "pending_version",
         "approved_version",
+        "approved_starts_at",  # the tile shows the approved dates once there are some
+        "approved_ends_at",
         "plan_version",
         "tasks_total",
         "tasks_done",
@@ -89,7 +93,7 @@ KIND = CardKind(
     filterable=("campaign_format",),
     searchable=("theme",),
     search_fields=("theme", "policy_basis", "audience", "goals"),
-    clock_fields=("starts_at", "ends_at"),
+    clock_fields=("starts_at", "ends_at", "approved_version", "approved_starts_at", "approved_ends_at"),
     demo_file="demo.json",
     demo_card=_demo_card,
 )

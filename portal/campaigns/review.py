@@ -30,6 +30,7 @@ from portal.core.choices import CAMPAIGN_PLATFORMS
 from portal.core.errors import Conflict
 from portal.core.schemas import Input, parse
 from portal.events.kinds import EventKind
+from portal.events.tables import Event
 from portal.events.unit import board_write
 from portal.i18n import gettext as _
 from portal.i18n import lazy_gettext as _l
@@ -130,8 +131,8 @@ def _figures_text(snapshot: dict[str, Any]) -> str:
 
 async def timeline(card_id: int, plan: dict[str, Any], series: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """What happened, oldest first: plan versions submitted and decided (with the reasons),
-    the campaign's state changes (its stage history), its key moments, the tasks done and the
-    figures recorded. Each entry: at, kind, title, who, text."""
+    changes dropped, the campaign's state changes (its stage history), its key moments, the
+    tasks done and the figures recorded. Each entry: at, kind, title, who, text."""
     entries: list[dict[str, Any]] = []
 
     def add(at: Any, kind: str, title: str, who: str | None = None, text: str = "") -> None:
@@ -157,6 +158,23 @@ async def timeline(card_id: int, plan: dict[str, Any], series: list[dict[str, An
                 "withdrawn": _("Plan version %(n)s withdrawn", n=n),
             }.get(status, status)
             add(version["decided_at"], status, title, version["decided_by_name"], version["reason"])
+
+    # Changes dropped (放弃修改): the approved plan put back on the card.
+    reverts = (
+        await Event.select(Event.created_at, Event.payload, Event.actor.display_name.as_alias("who"))
+        .where((Event.object_type == "card") & (Event.object_id == card_id) & (Event.verb == EventKind.campaign_action))
+        .order_by(Event.id)
+        .output(load_json=True)
+    )
+    for event in reverts:
+        if (event["payload"] or {}).get("action") == "revert":
+            n = event["payload"].get("version")
+            add(
+                event["created_at"],
+                "reverted",
+                _("Change discarded: plan version %(n)s back in force", n=n),
+                event["who"],
+            )
 
     stages = (
         await CardStage.select(

@@ -1,5 +1,6 @@
-"""A campaign's review page (复盘): the page, the team's words posted from it, and its XLSX
-export. Thin: portal.campaigns.review decides."""
+"""A campaign's review page (复盘): the page, the team's words posted from it, reply templates
+made from its top questions, and its XLSX export. Thin: portal.campaigns.review and
+portal.campaigns.questions decide."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from portal.boards.access import BoardAccess
-from portal.campaigns import review, workflow
+from portal.campaigns import questions, review, workflow
 from portal.campaigns.controllers import campaign_access
 from portal.core.errors import Conflict, FormError
 from portal.i18n import gettext as _
@@ -32,6 +33,14 @@ async def review_context(access: BoardAccess, card_id: int, **extra: Any) -> dic
         "flash": "",
         "level": "ok",
         "show_saved": False,
+        # Reply templates from the top questions (the same form as the drawer's 网友提问)
+        "may_template": await questions.may_make_templates(access),
+        "answer_max": questions.ANSWER_MAX,
+        "template_for": None,  # the question whose form the errors below belong to
+        "template_errors": {},
+        "template_values": {},
+        "question_flash": "",
+        "question_level": "ok",
         **extra,
     }
 
@@ -45,7 +54,32 @@ class CampaignReviewController(Controller):
         may not see the campaign."""
         access = await campaign_access(request, card_id)
         flash = _("The review is saved.") if request.query_params.get("saved") else ""
-        return Template(PAGE, context=await review_context(access, card_id, flash=flash))
+        question_flash = (
+            _("A draft reply template was made: a manager approves it in the reply templates.")
+            if request.query_params.get("templated")
+            else ""
+        )
+        return Template(PAGE, context=await review_context(access, card_id, flash=flash, question_flash=question_flash))
+
+    @post("/{card_id:int}/review/questions/{question_id:int}/template")
+    async def template(
+        self, request: Request, card_id: FromPath[int], question_id: FromPath[int]
+    ) -> Template | Redirect:
+        """A draft reply template from one of the top questions (as from the drawer): back to
+        the page, or the page again with the form open and its error."""
+        access = await campaign_access(request, card_id)
+        data = await request.form()
+        try:
+            await questions.make_template(access, card_id, question_id, data)
+        except FormError as error:
+            context = await review_context(
+                access, card_id, template_for=question_id, template_errors=error.errors, template_values=dict(data)
+            )
+            return Template(PAGE, context=context, status_code=422)
+        except Conflict as error:
+            context = await review_context(access, card_id, question_flash=error.message, question_level="error")
+            return Template(PAGE, context=context, status_code=409)
+        return Redirect(f"/campaigns/{card_id}/review?templated=1#review-questions", status_code=303)
 
     @post("/{card_id:int}/review")
     async def save(self, request: Request, card_id: FromPath[int]) -> Template | Redirect:

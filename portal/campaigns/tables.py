@@ -33,6 +33,14 @@ class CampaignDetail(Table, tablename="campaign_detail"):
     plan_version = Integer(default=0)  # the latest version submitted
     approved_version = Integer(null=True, default=None)  # the version in force
     pending_version = Integer(null=True, default=None)  # submitted and awaiting a decision
+    # The schedule in force: the approved version's dates, platforms and key moments, kept here
+    # (by portal.campaigns.workflow, when a version is approved) so that the tile and the
+    # calendar read them with the card in one statement. Meaningless before any approval (the
+    # draft is the plan then): read them only when approved_version is set.
+    approved_starts_at = Timestamptz(null=True, default=None)
+    approved_ends_at = Timestamptz(null=True, default=None)
+    approved_platforms = JSONB(default=[])
+    approved_moments = JSONB(default=[])
     # What the tile shows without reading the child tables, kept by their services
     tasks_total = Integer(default=0)
     tasks_done = Integer(default=0)

@@ -15,7 +15,10 @@ team hands them on as it divides the work.
 
 A template task's due time follows the campaign's dates (``on_campaign_updated``: dates set
 later or moved move it, and its reminders with it) until it is done or a person sets its due
-time (``due_by_hand``): then it stays where she put it.
+time (``due_by_hand``): then it stays where she put it. Once the plan is approved, the dates it
+follows are the approved ones: new dates on the card are a proposal and move nothing until a
+manager approves them (``portal.campaigns.workflow`` calls ``follow_dates`` then); a proposal
+returned or dropped leaves the tasks where they were.
 """
 
 from __future__ import annotations
@@ -140,11 +143,16 @@ def _follows_dates(task: dict[str, Any]) -> bool:
     return bool(task["template_key"]) and task["done_at"] is None and not task["due_by_hand"]
 
 
+def _dates(card: dict[str, Any]) -> tuple[datetime | None, datetime | None]:
+    """The start and end the template's tasks follow: the approved ones once the plan is
+    approved (a proposed change moves nothing), the draft's before."""
+    in_force = workflow.schedule(card)
+    return in_force["starts_at"], in_force["ends_at"]
+
+
 async def _planned_due(card: dict[str, Any]) -> dict[str, datetime | None]:
-    """The template's due time of each task key for the campaign's format and dates."""
-    planned = plan_templates.planned_tasks(
-        card.get("campaign_format"), card.get("starts_at"), card.get("ends_at"), await sla.get_calendar()
-    )
+    """The template's due time of each task key for the campaign's format and dates in force."""
+    planned = plan_templates.planned_tasks(card.get("campaign_format"), *_dates(card), await sla.get_calendar())
     return {str(item["key"]): item["due_at"] for item in planned}  # type: ignore[misc]
 
 
@@ -178,7 +186,7 @@ async def section(access: BoardAccess, card_id: int) -> dict[str, Any]:
         "undated": await _undated(card, tasks),
         # Template tasks waiting for the campaign's dates to have a due time.
         "waiting_for_dates": any(task["due_at"] is None and _follows_dates(task) for task in tasks)
-        and not (card.get("starts_at") and card.get("ends_at")),
+        and not all(_dates(card)),
         "may_edit": may_edit,
         "owners": await owner_choices(access, card) if may_edit else [],
     }
@@ -468,9 +476,7 @@ async def _add_from_template(
     """Inside the caller's unit: the format's template tasks the checklist lacks (by template
     key), with due times from the campaign's start and end (empty while those are not set),
     owned by the campaign's owner. Returns how many were added."""
-    planned = plan_templates.planned_tasks(
-        card.get("campaign_format"), card.get("starts_at"), card.get("ends_at"), await sla.get_calendar()
-    )
+    planned = plan_templates.planned_tasks(card.get("campaign_format"), *_dates(card), await sla.get_calendar())
     if not planned:
         return 0
     have = {
@@ -569,18 +575,33 @@ async def on_campaign_updated(
     unit: BoardWrite, access: BoardAccess, card: dict[str, Any], changes: dict[str, Any]
 ) -> None:
     """The kind's hook, inside a campaign's edit unit (after the write; the edit raises the
-    card's version and shows the tile): new or moved dates move the due times of the
-    template's tasks that follow them (not done, not set by hand), recorded as one
-    ``rescheduled`` event, and re-arm their reminders (the old ones, keyed by the old due
-    time, then find it moved and send nothing)."""
+    card's version and shows the tile): while the plan was never approved, new or moved dates
+    move the template's tasks that follow them (``follow_dates``). After an approval the
+    edit is a proposal: nothing moves until it is approved."""
     if "starts_at" not in changes and "ends_at" not in changes:
         return
+    if card.get("approved_version") is not None:
+        return  # a proposal awaiting re-approval: the tasks keep the approved dates
     after = {**card, **changes}
-    due = await _planned_due(after)
+    await follow_dates(unit, card["id"], after.get("campaign_format"), after.get("starts_at"), after.get("ends_at"))
+
+
+async def follow_dates(
+    unit: BoardWrite,
+    card_id: int,
+    campaign_format: str | None,
+    starts_at: datetime | None,
+    ends_at: datetime | None,
+) -> list[int]:
+    """Inside the caller's unit: the due times of the template's tasks that follow the dates
+    (not done, not set by hand) from these dates, recorded as one ``rescheduled`` event, and
+    their reminders re-armed (the old ones, keyed by the old due time, then find it moved and
+    send nothing). The caller raises the card's version. Returns the tasks moved."""
+    due = await _planned_due({"campaign_format": campaign_format, "starts_at": starts_at, "ends_at": ends_at})
     if not due:
-        return
+        return []
     rows = await CampaignTask.select(*CampaignTask.all_columns()).where(
-        (CampaignTask.card == card["id"]) & (CampaignTask.template_key != "")
+        (CampaignTask.card == card_id) & (CampaignTask.template_key != "")
     )
     moved = []
     for task in rows:
@@ -591,10 +612,11 @@ async def on_campaign_updated(
             await CampaignTask.update({CampaignTask.due_at: new}).where(CampaignTask.id == task["id"])
             moved.append(task["id"])
     if not moved:
-        return
-    await recount(card["id"])
-    unit.record(EventKind.campaign_task, "card", card["id"], {"change": "rescheduled", "tasks": moved})
-    unit.after_commit(task_reminders.arm(card["id"]))
+        return []
+    await recount(card_id)
+    unit.record(EventKind.campaign_task, "card", card_id, {"change": "rescheduled", "tasks": moved})
+    unit.after_commit(task_reminders.arm(card_id))
+    return moved
 
 
 # Demo ------------------------------------------------------------------------------------

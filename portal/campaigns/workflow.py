@@ -10,6 +10,8 @@ submit     running, review     (stays)         an editor: a change to the approv
 withdraw   a pending version   planning/stays  an editor (撤回): edit the plan again
 approve    a pending version   running/stays   a manager (批准): the version is frozen
 return     a pending version   planning/stays  a manager, with reasons (退回)
+revert     a change, not       (stays)         an editor (放弃修改): the approved plan back
+           submitted                           on the card
 finish     running             review          an editor: the campaign is over (复盘)
 archive    review              archived        an editor, once the review is written
 ========== =================== =============== ===========================================
@@ -19,7 +21,17 @@ An approved version is never changed; the plan in force is the approved one (its
 what the results are measured against). After approval the card's plan may still be edited,
 but the edits are a proposal: the drawer shows them as a diff against the approved version
 and they take effect when a manager approves them as the next version. While a version
-awaits a decision the plan cannot be edited (withdraw it first).
+awaits a decision the plan cannot be edited (withdraw it first). A change nobody wants any
+more (returned, or never submitted) is dropped with ``revert``: the approved plan is copied
+back onto the card.
+
+Until a change is approved nothing runs on it: the campaign's due time, its template tasks'
+due times (and their reminders), the tile and the calendar keep the approved schedule (the
+detail's ``approved_*`` columns, set here when a version is approved). Before any approval the
+draft is the plan, and they follow it.
+
+A manager does not approve what she submitted herself while someone else could decide it (the
+board's other managers): four eyes. A board with one manager is decided by her.
 
 A drag between states is the action it stands for when it needs no further input (submit,
 approve, finish, archive); a return needs reasons, so it is the button.
@@ -154,6 +166,7 @@ ACTIONS: dict[str, Action] = {
         Action("withdraw", _l("Withdraw (撤回)"), EDITOR, NoInput),
         Action("approve", _l("Approve (批准)"), MANAGER, DecisionInput),
         Action("return", _l("Return with reasons (退回)"), MANAGER, ReasonInput),
+        Action("revert", _l("Discard the change (放弃修改)"), EDITOR, NoInput),
         Action("finish", _l("End and review (结束并复盘)"), EDITOR, NoInput),
         Action("archive", _l("Archive (归档)"), EDITOR, NoInput),
     )
@@ -182,6 +195,8 @@ def available(card: dict[str, Any], state: str, changed: bool) -> set[str]:
         # its plan; an approved one submits only a change)
         if state != "archived":
             names.add("submit")
+    if not pending and card.get("approved_version") is not None and changed and state != "archived":
+        names.add("revert")  # drop the change: the approved plan back on the card
     if state == "running" and not pending:
         names.add("finish")
     if state == "review" and not pending:
@@ -222,6 +237,53 @@ def snapshot(card: dict[str, Any]) -> dict[str, Any]:
 def missing(plan: dict[str, Any]) -> list[str]:
     """The required fields a plan leaves empty."""
     return [name for name in REQUIRED if not plan.get(name)]
+
+
+def _time(value: Any) -> datetime | None:
+    """A plan's time (ISO text in a snapshot) as an aware datetime."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
+def schedule_columns(plan: dict[str, Any]) -> dict[str, Any]:
+    """The detail's ``approved_*`` columns for an approved plan (a version's snapshot): the
+    schedule in force, which the tile and the calendar read with the card."""
+    return {
+        "approved_starts_at": _time(plan.get("starts_at")),
+        "approved_ends_at": _time(plan.get("ends_at")),
+        "approved_platforms": list(plan.get("platforms") or []),
+        "approved_moments": list(plan.get("moments") or []),
+    }
+
+
+def schedule(card: dict[str, Any]) -> dict[str, Any]:
+    """The schedule in force of a card read with its detail fields: the approved version's
+    start, end, platforms and key moments once a version is approved (a change awaiting
+    approval, or returned, does not count), the draft's before any approval."""
+    if card.get("approved_version") is None:
+        return {name: card.get(name) for name in ("starts_at", "ends_at", "platforms", "moments")}
+    return {
+        "starts_at": _time(card.get("approved_starts_at")),
+        "ends_at": _time(card.get("approved_ends_at")),
+        "platforms": card.get("approved_platforms") or [],
+        "moments": card.get("approved_moments") or [],
+    }
+
+
+def restored(plan: dict[str, Any]) -> dict[str, Any]:
+    """A snapshot's plan as the card's fields (times as datetimes), to write back on the card."""
+    fields = {name: plan.get(name) for name in PLAN_FIELDS}
+    fields["starts_at"] = _time(plan.get("starts_at"))
+    fields["ends_at"] = _time(plan.get("ends_at"))
+    for name in ("platforms", "moments", "team"):
+        fields[name] = list(fields[name] or [])
+    fields["targets"] = fields["targets"] or {}
+    for name in ("body", "theme", "policy_basis", "audience", "goals", "reward_rules"):
+        fields[name] = fields[name] or ""
+    return fields
 
 
 async def _people(*plans: dict[str, Any]) -> dict[int, str]:
@@ -320,6 +382,7 @@ async def versions(card_id: int) -> list[dict[str, Any]]:
             V.submitted_at,
             V.decided_at,
             V.reason,
+            V.submitted_by,
             V.submitted_by.display_name.as_alias("submitted_by_name"),
             V.decided_by.display_name.as_alias("decided_by_name"),
         )
@@ -352,6 +415,15 @@ async def effective_plan(card: dict[str, Any]) -> dict[str, Any]:
     return await approved_plan(card["id"], card) or snapshot(card)
 
 
+async def others_decide(card_id: int, submitter: int | None) -> bool:
+    """Whether someone besides the submitter could decide on her version: the board's other
+    active managers who may see the campaign (with none, the administrators, as
+    ``card_managers`` tells of a submission). Then she may not approve it herself."""
+    if submitter is None:
+        return False
+    return any(person != submitter for person in await boards.card_managers(card_id))
+
+
 async def plan_state(access: BoardAccess, card_id: int) -> dict[str, Any]:
     """Everything the drawer's 方案审批 section and the API show about the plan."""
     card = await cards.get_card(access, card_id)
@@ -365,6 +437,16 @@ async def plan_state(access: BoardAccess, card_id: int) -> dict[str, Any]:
     pending_changes = []
     if pending is not None:
         pending_changes = await diff(approved, pending["plan"]) if approved is not None else []
+    actions = allowed(access, card, state, bool(changes))
+    # Her own submission: the approve button is another manager's (the section says so).
+    approve_elsewhere = (
+        pending is not None
+        and pending["submitted_by"] == access.user.id
+        and any(action.name == "approve" for action in actions)
+        and await others_decide(card_id, pending["submitted_by"])
+    )
+    if approve_elsewhere:
+        actions = [action for action in actions if action.name != "approve"]
     return {
         "card": card,
         "state": state,
@@ -374,7 +456,8 @@ async def plan_state(access: BoardAccess, card_id: int) -> dict[str, Any]:
         "pending_changes": pending_changes,  # the submitted change against the approved plan
         "versions": history,
         "missing": missing(current),
-        "actions": allowed(access, card, state, bool(changes)),
+        "actions": actions,
+        "approve_elsewhere": approve_elsewhere,
     }
 
 
@@ -392,6 +475,7 @@ async def summary(access: BoardAccess, card_id: int) -> dict[str, Any]:
         "changes": [{k: str(v) for k, v in change.items()} for change in plan["changes"]],
         "missing": plan["missing"],
         "actions": [action.name for action in plan["actions"]],
+        "approve_elsewhere": plan["approve_elsewhere"],  # her own submission: another manager approves it
         "versions": [
             {
                 "version": v["version"],
@@ -513,6 +597,16 @@ async def _apply(
             )
         approving = action.name == "approve"
         reason = form.note if approving else form.reason
+        submitter = (
+            await V.select(V.submitted_by).where((V.card == card["id"]) & (V.version == version)).first() or {}
+        ).get("submitted_by")
+        if approving and submitter == access.user.id and await others_decide(card["id"], submitter):
+            raise Conflict(
+                _(
+                    "You submitted version %(n)s yourself: another manager of this board approves it.",
+                    n=version,
+                )
+            )
         await V.update(
             {
                 V.status: "approved" if approving else "returned",
@@ -523,27 +617,21 @@ async def _apply(
         ).where((V.card == card["id"]) & (V.version == version))
         detail = {"pending_version": None}
         if approving:
+            plan = (
+                await V.select(V.plan)
+                .where((V.card == card["id"]) & (V.version == version))
+                .output(load_json=True)
+                .first()
+                or {}
+            ).get("plan") or {}
             detail["approved_version"] = version
+            detail.update(schedule_columns(plan))
             target = "running" if state == "approval" else None
-            approved_end = (
-                (
-                    await V.select(V.plan)
-                    .where((V.card == card["id"]) & (V.version == version))
-                    .output(load_json=True)
-                    .first()
-                    or {}
-                )
-                .get("plan", {})
-                .get("ends_at")
-            )
-            if approved_end and card.get("due_stage") == "campaign":
-                # A new end proposed after the last approval moves the due time now.
-                await Card.update({Card.due_at: datetime.fromisoformat(approved_end)}).where(Card.id == card["id"])
+            # New dates proposed after the last approval take effect now: the due time, the
+            # template tasks and their reminders.
+            await _follow(unit, card, plan)
         else:
             target = "planning" if state == "approval" else None
-        submitter = (
-            await V.select(V.submitted_by).where((V.card == card["id"]) & (V.version == version)).first() or {}
-        ).get("submitted_by")
         recipients = [person for person in (submitter, card.get("assignee")) if person is not None]
         notices.append(
             (
@@ -554,6 +642,16 @@ async def _apply(
                 reason,
             )
         )
+    elif action.name == "revert":
+        # The change is dropped: the approved plan back on the card (the approved version and
+        # the schedule in force stay as they are; the tasks follow the approved dates).
+        fields = restored(approved or {})
+        common, own = _kind().split(fields)
+        await Card.update({getattr(Card, name): value for name, value in common.items()}).where(Card.id == card["id"])
+        card = {**card, **common}
+        detail = own
+        version = card.get("approved_version")
+        await _follow(unit, card, approved or {})
     elif action.name == "finish":
         target = "review"
     elif action.name == "archive":
@@ -600,6 +698,18 @@ def _kind():
     from portal.campaigns.kind import KIND as CAMPAIGNS
 
     return CAMPAIGNS
+
+
+async def _follow(unit: BoardWrite, card: dict[str, Any], plan: dict[str, Any]) -> None:
+    """Inside the unit: what runs on the plan in force follows it once it is in force (an
+    approval, a dropped change): the campaign's due time is its end, and the template tasks
+    that follow the dates (and their reminders) move to the approved dates."""
+    from portal.campaigns import tasks  # (tasks reads the plan's state from here)
+
+    end = _time(plan.get("ends_at"))
+    if end is not None and card.get("due_stage") == "campaign":
+        await Card.update({Card.due_at: end}).where(Card.id == card["id"])
+    await tasks.follow_dates(unit, card["id"], plan.get("campaign_format"), _time(plan.get("starts_at")), end)
 
 
 # The kind's hooks -------------------------------------------------------------------------

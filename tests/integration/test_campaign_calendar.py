@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from portal.accounts.services import get_active_user
-from portal.campaigns import calendar
+from portal.campaigns import calendar, workflow
 from portal.cards import services as cards
 from portal.cards.forms import CardForm
 from portal.sla import services as sla
@@ -209,3 +209,87 @@ async def test_a_bad_month_board_or_platform_is_explained_and_the_api_answers_in
         {ids["health_dept"], ids["late"]},
     ]
     assert data["clashes"][0]["from"] == data["clashes"][0]["to"] == "2030-10-03"
+
+
+async def test_once_approved_a_campaign_is_on_the_calendar_and_its_tile_as_approved_not_as_proposed(world, client):
+    """A change to an approved plan is a proposal: until it is approved the calendar, its clash
+    warnings and the tile keep the approved dates, platforms and key moments."""
+    publicity, health, ids = world
+    member, manager = await publicity.access("member"), await publicity.access("manager")
+    autumn = ids["autumn"]
+
+    async def edit(**fields):
+        card = await cards.get_card(member, autumn)
+        await cards.update_card(member, autumn, CardForm(version=card["version"], fields=fields))
+
+    async def decide(action: str, **payload):
+        pending = (await workflow.summary(manager, autumn))["pending_version"]
+        return await workflow.act(manager, autumn, action, {"version": pending, **payload})
+
+    await edit(
+        theme="秋季主题征文",
+        targets={"douyin": {"participants": 2000}},
+        assignee=publicity.users["member"],
+        moments=[{"at": at(11, 19).isoformat(), "label": "作品展播"}],
+    )
+    await workflow.act(member, autumn, "submit", {})
+    await decide("approve")
+
+    async def shown() -> tuple[dict, list[str], list]:
+        view = await calendar.month_view(await get_active_user(publicity.users["member"]), OCTOBER)
+        campaign = next(c for c in view["campaigns"] if c["id"] == autumn)
+        days = {day["date"].day: day for week in view["weeks"] for day in week if day["in_month"]}
+        running_on = [d for d, day in days.items() if any(e["campaign"]["id"] == autumn for e in day["campaigns"])]
+        moments = [(d, m["label"]) for d, day in days.items() for m in day["moments"] if m["campaign"]["id"] == autumn]
+        texts = [clash["text"] for clash in view["clashes"] if "秋季征文" in clash["text"]]
+        return {"days": running_on, "moments": moments, "platforms": campaign["platforms"]}, texts, campaign
+
+    approved = {"days": [10, 11, 12], "moments": [(11, "作品展播")], "platforms": ["douyin"]}
+    assert (await shown())[:2] == (approved, [])
+
+    # Proposed: onto the livestream's days (Douyin, 10-03 to 10-05) and onto Weibo too.
+    await edit(
+        starts_at=at(3),
+        ends_at=at(5, 18),
+        platforms=["douyin", "weibo"],
+        targets={"douyin": {"participants": 2000}},
+        moments=[{"at": at(4, 19).isoformat(), "label": "作品展播"}],
+    )
+    for step in ("proposed", "submitted", "returned"):
+        if step == "submitted":
+            await workflow.act(member, autumn, "submit", {"note": "提前到国庆"})
+        if step == "returned":
+            await decide("return", reason="与卫健委直播撞期")
+        where, clashes, campaign = await shown()
+        assert (where, clashes) == (approved, []), step
+        assert campaign["starts_at"] == at(10) and campaign["ends_at"] == at(12, 18)
+        assert await calendar.clashes_for(member, autumn) == [], step
+    await login(client, "member")
+    api = (await client.get("/api/v1/campaigns/calendar?month=2030-10")).json()
+    entry = next(c for c in api["campaigns"] if c["id"] == autumn)
+    assert (entry["first_day"], entry["platforms"], entry["clashing"]) == ("2030-10-10", ["douyin"], False)
+    board = (await client.get(f"/boards/{publicity.board_id}")).text
+    assert "10-10–10-12" in board and "10-03–10-05" not in board  # the tile: the approved dates
+
+    # Submitted again and approved: now it runs on the new days, and clashes.
+    await workflow.act(member, autumn, "submit", {"note": "已与卫健委错开时段"})
+    await decide("approve")
+    where, clashes, campaign = await shown()
+    assert where == {"days": [3, 4, 5], "moments": [(4, "作品展播")], "platforms": ["weibo", "douyin"]}
+    assert clashes == [
+        "抖音：“医保知识挑战”与“秋季征文”在 10-03 同时进行",
+        "微博、抖音：“健康直播问答”与“秋季征文”在 10-03 至 10-05 同时进行",
+    ]
+    assert [c["title"] for c in await calendar.clashes_for(member, autumn)] == ["医保知识挑战", "健康直播问答"]
+    board = (await client.get(f"/boards/{publicity.board_id}")).text
+    assert "10-03–10-05" in board and "10-10–10-12" not in board
+
+
+async def test_before_any_approval_the_draft_is_what_the_calendar_shows(world):
+    publicity, health, ids = world
+    member = await publicity.access("member")
+    card = await cards.get_card(member, ids["autumn"])
+    await cards.update_card(
+        member, ids["autumn"], CardForm(version=card["version"], fields={"starts_at": at(3), "ends_at": at(3, 18)})
+    )
+    assert [c["title"] for c in await calendar.clashes_for(member, ids["autumn"])] == ["医保知识挑战", "健康直播问答"]

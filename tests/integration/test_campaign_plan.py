@@ -9,12 +9,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from portal.boards.tables import BoardColumn
-from portal.campaigns import workflow
+from portal.campaigns import review, workflow
 from portal.campaigns.tables import CampaignDetail, CampaignPlanVersion
 from portal.cards import services as cards
 from portal.cards.forms import CardForm, MoveForm
 from portal.cards.tables import Card
 from portal.core.errors import Conflict, FormError, PermissionDenied
+from portal.events.tables import Event
 from portal.notifications.tables import Notification
 from portal.settings import get_settings
 from tests.conftest import csrf_from, login
@@ -383,3 +384,132 @@ async def test_a_new_end_after_approval_moves_the_due_time_only_once_approved(wo
     await act(world, "member", card_id, "submit")
     await act(world, "manager", card_id, "approve")
     assert (await Card.select(Card.due_at).where(Card.id == card_id).first())["due_at"] == START + timedelta(days=30)
+
+
+async def test_a_returned_change_is_dropped_and_the_approved_plan_is_back_on_the_card(world, client):
+    card_id = await plan(world, budget=4800)
+    await act(world, "member", card_id, "submit")
+    await act(world, "manager", card_id, "approve")
+    approved = (await workflow.summary(await world.access("member"), card_id))["approved_plan"]
+    assert "revert" not in (await workflow.summary(await world.access("member"), card_id))["actions"]
+
+    await edit(
+        world,
+        "member",
+        card_id,
+        title="医保知识我来答·延期版",
+        budget=9000,
+        starts_at=START + timedelta(days=7),
+        ends_at=START + timedelta(days=21),
+        moments=[{"at": (START + timedelta(days=7)).isoformat(), "label": "活动上线"}],
+    )
+    await act(world, "member", card_id, "submit", note="延期一周，预算增加")
+    with pytest.raises(Conflict):  # awaiting a decision: withdraw it, not drop it
+        await act(world, "member", card_id, "revert")
+    await act(world, "manager", card_id, "return", reason="延期与医保局直播撞期，维持原方案")
+    member = await world.access("member")
+    shown = await workflow.plan_state(member, card_id)
+    assert {change["field"] for change in shown["changes"]} == {"title", "budget", "starts_at", "ends_at", "moments"}
+    assert "revert" in [action.name for action in shown["actions"]]
+    with pytest.raises(PermissionDenied):
+        await act(world, "viewer", card_id, "revert")
+
+    before = (await Card.select(Card.version).where(Card.id == card_id).first())["version"]
+    result = await act(world, "member", card_id, "revert")
+    assert result["changes"] == [] and result["approved_version"] == 1 and result["pending_version"] is None
+    assert result["state"] == "running" and "revert" not in result["actions"] and "submit" not in result["actions"]
+    card = await cards.get_card(member, card_id)
+    assert workflow.snapshot(card) == approved  # every field as approved
+    assert card["title"] == "医保知识我来答·抖音挑战赛" and card["budget"] == 4800 and card["starts_at"] == START
+    assert card["version"] == before + 1  # open drawers and tiles reload
+    events = await Event.select(Event.payload).where(Event.verb == "campaign.action").output(load_json=True)
+    assert events[-1]["payload"]["action"] == "revert" and events[-1]["payload"]["version"] == 1
+    assert [v["status"] for v in result["versions"]] == ["approved", "returned"]  # the history stays
+    with pytest.raises(Conflict):  # nothing left to drop
+        await act(world, "member", card_id, "revert")
+    # The review's course of the campaign says so.
+    timeline = await review.timeline(card_id, approved, [])
+    assert [entry["kind"] for entry in timeline if entry["kind"] == "reverted"] == ["reverted"]
+
+    # From the section and the API.
+    await edit(world, "member", card_id, budget=5200)
+    await login(client, "member")
+    client.headers["x-csrftoken"] = csrf_from((await client.get("/boards")).text)
+    client.headers["HX-Request"] = "true"
+    section = await client.get(f"/campaigns/{card_id}/plan")
+    assert 'data-action="revert"' in section.text and "data-changed" in section.text
+    response = await client.post(f"/campaigns/{card_id}/plan/revert")
+    assert response.status_code == 200 and 'data-action="revert"' not in response.text
+    assert "data-changed" not in response.text and "放弃修改" in response.text  # the flash
+    assert (await detail(card_id))["budget"] == 4800
+    await edit(world, "member", card_id, budget=5200)
+    answer = await client.post(f"/api/v1/campaigns/{card_id}/plan/revert", json={})
+    assert answer.status_code == 200 and answer.json()["changes"] == [] and "revert" not in answer.json()["actions"]
+    assert (await client.post(f"/api/v1/campaigns/{card_id}/plan/revert", json={})).status_code == 409
+
+    await edit(world, "member", card_id, budget=5200)
+    await login(client, "viewer")
+    client.headers["x-csrftoken"] = csrf_from((await client.get("/boards")).text)
+    section = await client.get(f"/campaigns/{card_id}/plan")
+    assert "data-changed" in section.text and 'data-action="revert"' not in section.text
+    assert (await client.post(f"/api/v1/campaigns/{card_id}/plan/revert", json={})).status_code == 403
+    assert (await detail(card_id))["budget"] == 5200
+
+
+TWO_MANAGERS = {
+    "admin": ("admin", None, ""),
+    "manager": ("manager", "publicity", "manager", "陈静"),
+    "deputy": ("manager", "publicity", "manager", "王强"),
+    "member": ("member", "publicity", "member"),
+}
+
+
+async def test_a_manager_does_not_approve_her_own_plan_while_another_manager_could(clean_db, client):
+    world = await board("campaigns", people=TWO_MANAGERS)
+    card_id = await plan(world)
+    await act(world, "manager", card_id, "submit", note="我来提交")
+    with pytest.raises(Conflict) as error:
+        await act(world, "manager", card_id, "approve")
+    assert "其他管理员" in error.value.message
+    row = await detail(card_id)
+    assert (row["pending_version"], row["approved_version"]) == (1, None) and await state(card_id) == "approval"
+
+    # Nor by a drag; her section says who decides instead of offering the button.
+    version = (await Card.select(Card.version).where(Card.id == card_id).first())["version"]
+    with pytest.raises(Conflict):
+        await cards.move_card(
+            await world.access("manager"),
+            card_id,
+            MoveForm(column_id=world.columns["running"], after_id=None, version=version),
+        )
+    shown = await workflow.plan_state(await world.access("manager"), card_id)
+    assert shown["approve_elsewhere"] and "approve" not in [action.name for action in shown["actions"]]
+    assert "return" in [action.name for action in shown["actions"]]
+    await login(client, "manager")
+    client.headers["x-csrftoken"] = csrf_from((await client.get("/boards")).text)
+    client.headers["HX-Request"] = "true"
+    section = await client.get(f"/campaigns/{card_id}/plan")
+    assert "data-approve-elsewhere" in section.text and 'data-action="approve"' not in section.text
+    answer = await client.post(f"/api/v1/campaigns/{card_id}/plan/approve", json={"version": 1})
+    assert answer.status_code == 409 and "其他管理员" in answer.json()["message"]
+    response = await client.post(f"/campaigns/{card_id}/plan/approve", data={"version": "1"})
+    assert response.status_code == 409 and "其他管理员" in response.text
+    assert (await detail(card_id))["approved_version"] is None
+
+    # The other manager approves it.
+    result = await act(world, "deputy", card_id, "approve")
+    assert result["approved_version"] == 1 and result["state"] == "running"
+    # Her change, later: the same rule.
+    await edit(world, "manager", card_id, budget=3000)
+    await act(world, "manager", card_id, "submit")
+    with pytest.raises(Conflict):
+        await act(world, "manager", card_id, "approve")
+    assert (await act(world, "deputy", card_id, "approve"))["approved_version"] == 2
+
+
+async def test_the_only_manager_of_a_board_approves_her_own_plan(world):
+    card_id = await plan(world)
+    await act(world, "manager", card_id, "submit")
+    shown = await workflow.plan_state(await world.access("manager"), card_id)
+    assert not shown["approve_elsewhere"] and "approve" in [action.name for action in shown["actions"]]
+    assert (await act(world, "manager", card_id, "approve"))["approved_version"] == 1

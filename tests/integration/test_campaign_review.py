@@ -436,3 +436,60 @@ async def test_the_demo_campaigns_carry_questions_and_a_written_review(world):
     assert all(START <= q["asked_at"] <= NOW for q in await questions.list_questions(card_id))
     detail = await CampaignDetail.select().where(CampaignDetail.card == card_id).first()
     assert detail["went_well"] and detail["to_change"]
+
+
+async def test_a_top_question_becomes_a_reply_template_from_the_review_page(world, client):
+    await world.board("comments")  # the member and the manager work on reply templates there
+    card_id = await running(world)
+    member = await world.access("member")
+    asked = await questions.add_question(member, card_id, {"text": "奖品什么时候发放？"})
+    await questions.add_question(member, card_id, {"text": "奖品什么时候发放"})
+    other = await questions.add_question(member, card_id, {"text": "可以重复答题吗？"})
+
+    await login(client, "member")
+    page = await client.get(f"/campaigns/{card_id}/review")
+    part = page.text.split('id="review-questions"')[1].split("</section>")[0]
+    # The drawer's form, on each question not made a template yet.
+    assert part.count('data-action="template"') == 2
+    assert f'action="/campaigns/{card_id}/review/questions/{asked["id"]}/template"' in part
+    assert 'name="answer"' in part and "no-print" in part
+    token = csrf_from(page.text)
+
+    # No answer: the page again, the form open with its message, nothing made.
+    refused = await client.post(
+        f"/campaigns/{card_id}/review/questions/{asked['id']}/template", data={"_csrf_token": token, "answer": ""}
+    )
+    assert refused.status_code == 422
+    form = refused.text.split(f'data-question-id="{asked["id"]}"')[1].split("</li>")[0]
+    assert '<details class="case-action" open>' in form and "field-error" in form
+    assert await ReplyTemplate.count() == 0
+
+    answer = "奖品将在活动结束后 5 个工作日内发放，请留意抖音私信。"
+    made = await client.post(
+        f"/campaigns/{card_id}/review/questions/{asked['id']}/template",
+        data={"_csrf_token": token, "answer": answer},
+        follow_redirects=False,
+    )
+    assert made.status_code == 303 and made.headers["location"].startswith(f"/campaigns/{card_id}/review?templated=1")
+    template = await ReplyTemplate.select().first()
+    assert (template["title"], template["body"], template["status"]) == ("奖品什么时候发放？", answer, "draft")
+    page = await client.get(made.headers["location"])
+    part = page.text.split('id="review-questions"')[1].split("</section>")[0]
+    assert "已生成答复口径草稿" in part  # the flash says so
+    done = part.split(f'data-question-id="{asked["id"]}"')[1].split("</li>")[0]
+    assert "data-made-template" in done and 'data-action="template"' not in done
+    assert part.count('data-action="template"') == 1  # the other question still offers it
+    again = await client.post(
+        f"/campaigns/{card_id}/review/questions/{asked['id']}/template", data={"_csrf_token": token, "answer": answer}
+    )
+    assert again.status_code == 409 and await ReplyTemplate.count() == 1
+
+    # Viewers read the page without the form, and may not post it.
+    await login(client, "viewer")
+    page = await client.get(f"/campaigns/{card_id}/review")
+    assert page.status_code == 200 and 'data-action="template"' not in page.text and "可以重复答题吗？" in page.text
+    refused = await client.post(
+        f"/campaigns/{card_id}/review/questions/{other['id']}/template",
+        data={"_csrf_token": csrf_from(page.text), "answer": answer},
+    )
+    assert refused.status_code == 403 and await ReplyTemplate.count() == 1

@@ -18,7 +18,7 @@ from litestar.testing import AsyncTestClient
 from portal.accounts.services import get_active_user
 from portal.accounts.tokens import create_token
 from portal.app import create_app
-from portal.campaigns import plan_templates, task_reminders, tasks
+from portal.campaigns import plan_templates, task_reminders, tasks, workflow
 from portal.campaigns.tables import CampaignDetail, CampaignTask
 from portal.cards import services as cards
 from portal.cards.forms import CardForm
@@ -206,6 +206,64 @@ async def test_a_rescheduled_campaign_moves_its_template_tasks_but_not_done_or_h
     assert {task["template_key"]: task["due_at"] for task in await checklist(card_id)} == {
         key: task["due_at"] for key, task in after.items()
     }
+    assert len(await task_events("rescheduled")) == 1
+
+
+async def test_dates_proposed_after_approval_move_the_tasks_and_reminders_only_once_approved(world, arq_pool):
+    """After approval, new dates on the card are a proposal: the checklist and its reminders
+    stay on the approved dates while it awaits a decision, when it is returned and when it is
+    dropped; the approval of the change moves them."""
+    card_id = await new_campaign(world, theme="医保知识普及", targets={"douyin": {"participants": 5000}})
+    member, manager = await world.access("zhangwei"), await world.access("chenjing")
+    await workflow.act(member, card_id, "submit", {})
+    await workflow.act(manager, card_id, "approve", {"version": 1})
+    approved = {task["template_key"]: task["due_at"] for task in await checklist(card_id)}
+    assert approved == await template_due("quiz", START, END)
+    announce_id = next(task["id"] for task in await checklist(card_id) if task["template_key"] == "announce")
+    on_approved_dates = job_id(announce_id, "nudge", approved["announce"])
+    assert on_approved_dates in await queued_jobs(arq_pool)
+
+    async def due_times() -> dict[str, datetime]:
+        return {task["template_key"]: task["due_at"] for task in await checklist(card_id)}
+
+    week = timedelta(days=7)
+    proposed = await template_due("quiz", START + week, END + week)
+    on_proposed_dates = job_id(announce_id, "nudge", proposed["announce"])
+    await edit_campaign(world, "zhangwei", card_id, starts_at=START + week, ends_at=END + week)
+    assert await due_times() == approved  # a proposal: nothing moved …
+    assert await task_events("rescheduled") == []
+    assert on_proposed_dates not in await queued_jobs(arq_pool)  # … nor reminded on its dates
+    section = await tasks.section(member, card_id)
+    assert section["undated"] == [] and not section["waiting_for_dates"]
+
+    await workflow.act(member, card_id, "submit", {"note": "推迟一周"})
+    assert await due_times() == approved
+    await workflow.act(manager, card_id, "return", {"version": 2, "reason": "与医保局直播撞期"})
+    assert await due_times() == approved  # returned: the approved dates stand
+    assert on_proposed_dates not in await queued_jobs(arq_pool)
+    # The 催办 on the approved dates still goes out (the job still applies).
+    assert await task_reminders.send(announce_id, "nudge", approved["announce"].astimezone(UTC).isoformat()) == [
+        world.users["zhangwei"]
+    ]
+
+    # Submitted again and approved: now the tasks follow, with their reminders.
+    await workflow.act(member, card_id, "submit", {"note": "推迟一周，已与医保局协调"})
+    before = await version(card_id)
+    await workflow.act(manager, card_id, "approve", {"version": 3})
+    assert await due_times() == proposed
+    assert await version(card_id) > before  # open drawers reload the checklist
+    assert [sorted(event["tasks"]) for event in await task_events("rescheduled")] == [
+        sorted(task["id"] for task in await checklist(card_id))
+    ]
+    assert on_proposed_dates in await queued_jobs(arq_pool)
+    old = approved["announce"].astimezone(UTC).isoformat()
+    assert await task_reminders.send(announce_id, "due", old) == []  # the old due time's: nothing
+
+    # A change dropped (放弃修改) leaves them where the approval put them.
+    await edit_campaign(world, "zhangwei", card_id, starts_at=START, ends_at=END)
+    assert await due_times() == proposed
+    await workflow.act(member, card_id, "revert", {})
+    assert await due_times() == proposed
     assert len(await task_events("rescheduled")) == 1
 
 
@@ -517,6 +575,58 @@ async def test_a_task_reminds_its_owner_then_tells_the_campaign_owner_and_manage
     for kind in ("nudge", "due", "overdue"):
         assert await task_reminders.send(task_id, kind, due_iso.astimezone(UTC).isoformat()) == []
     assert len(await task_notices(card_id)) == 4
+
+
+async def test_a_quiz_from_its_template_nudges_the_owner_of_its_announcement_before_it_is_due(world, arq_pool):
+    """The acceptance's 知识挑战: planned from its template a month ahead, its "发布活动预告"
+    task reminds its owner (the campaign's owner) one working day before it is due, through a
+    real arq worker."""
+    starts = (datetime.now(SHANGHAI) + timedelta(days=30)).replace(hour=10, minute=0, second=0, microsecond=0)
+    card_id = await new_campaign(world, starts_at=starts, ends_at=starts + timedelta(days=14))
+    zhang = world.users["zhangwei"]
+    announce = next(task for task in await checklist(card_id) if task["template_key"] == "announce")
+    assert announce["title"] == "发布活动预告" and announce["owner"] == zhang
+    due = announce["due_at"]
+    assert due == (await template_due("quiz", starts, starts + timedelta(days=14)))["announce"]
+    calendar = await sla.get_calendar()
+    assert local(due).time() == time(10, 0) and calendar.is_working_day(local(due).date())
+
+    # The creation armed it: the 催办 waits in the queue for the working day before, at 10:00.
+    nudge = job_id(announce["id"], "nudge", due)
+    row = await CampaignTask.select(CampaignTask.created_at).where(CampaignTask.id == announce["id"]).first()
+    nudge_at = task_reminders.nudge_time(calendar, due, row["created_at"])
+    assert nudge_at < due and local(nudge_at).time() == time(10, 0)
+    assert calendar.is_working_day(local(nudge_at).date())  # the working day just before: none in between
+    assert not any(
+        calendar.is_working_day(local(nudge_at).date() + timedelta(days=n))
+        for n in range(1, (local(due).date() - local(nudge_at).date()).days)
+    )
+    assert await arq_pool.zscore("arq:queue", nudge) == int(nudge_at.timestamp() * 1000)
+    assert job_id(announce["id"], "due", due) in await queued_jobs(arq_pool)
+    assert await task_notices(card_id) == []  # nothing before its time
+
+    # Its time comes (the job's time in the queue brought to now, as the clock would): the
+    # worker runs it and the owner is told, once.
+    await arq_pool.zadd("arq:queue", {nudge: int(datetime.now(UTC).timestamp() * 1000)})
+    worker = Worker(
+        functions=[send_task_reminder],
+        redis_pool=arq_pool,
+        burst=True,
+        max_burst_jobs=1,
+        poll_delay=0.1,
+        handle_signals=False,
+    )
+    try:
+        assert await worker.run_check() == 1
+    finally:
+        await worker.close()
+    assert await task_notices(card_id) == [("nudge", zhang)]
+    told = await Notification.select(Notification.title, Notification.body).where(
+        (Notification.card_id == card_id) & (Notification.user == zhang) & (Notification.kind == "task")
+    )
+    reminder = next(row for row in told if "发布活动预告" in row["title"])
+    assert "即将到期" in reminder["title"] and local(due).strftime("%Y-%m-%d %H:%M") in reminder["body"]
+    assert await task_reminders.send(announce["id"], "nudge", due.astimezone(UTC).isoformat()) == []  # once
 
 
 async def test_nothing_is_sent_for_a_task_done_moved_removed_or_an_archived_campaign(world, arq_pool):

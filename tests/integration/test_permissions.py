@@ -1343,6 +1343,22 @@ TABLE: list[Row | Any] = [
         {"answer": "您好，关注公众号即可参加。"},
         fresh="health_campaign_question",
     ),
+    row(
+        "make a reply template from a question on the review page",
+        "POST",
+        "/campaigns/{campaign}/review/questions/{question}/template",
+        "ok ok ok 403 404 404 login",
+        {"answer": "您好，关注公众号即可参加。"},
+        fresh="campaign_question",
+    ),
+    row(
+        "make a reply template from a health campaign's question on the review page",
+        "POST",
+        "/campaigns/{health_campaign}/review/questions/{question}/template",
+        "ok ok ok 403 403 404 login",
+        {"answer": "您好，关注公众号即可参加。"},
+        fresh="health_campaign_question",
+    ),
     row("API: a campaign's questions", "GET", "/api/v1/campaigns/{campaign}/questions", "ok ok ok ok 404 404 login"),
     row(
         "API: collect a question",
