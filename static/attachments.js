@@ -99,9 +99,14 @@
     var form = button && uploadForm();
     if (!form) { return; }
     var select = form.querySelector('select[name="target"]');
-    if (select) { select.value = button.getAttribute("data-attach-to"); }
+    var input = form.querySelector('input[type="file"]');
+    if (select) {
+      select.value = button.getAttribute("data-attach-to");
+      // Cancelled: later drops and pastes go to the card again, not silently to this note.
+      input.addEventListener("cancel", function () { select.value = ""; }, { once: true });
+    }
     form.scrollIntoView({ block: "nearest" });
-    form.querySelector('input[type="file"]').click();
+    input.click();
   });
 
   // The upload's progress (htmx relays the XMLHttpRequest's upload progress).

@@ -38,9 +38,11 @@ def excerpt(text: str | None) -> str:
     return flat if len(flat) <= EXCERPT else flat[:EXCERPT] + "…"
 
 
-def parse_target(value: str | None) -> tuple[str, int | None]:
+def parse_target(value: object) -> tuple[str, int | None]:
     """``"note:12"`` as ("note", 12); nothing (the card itself) as ("", None). FormError
-    for anything else."""
+    for anything else (a file sent as the target, say)."""
+    if value is not None and not isinstance(value, str):
+        raise FormError({"files": _("Choose what on this card the files belong to.")})
     value = (value or "").strip()
     if not value:
         return "", None

@@ -105,6 +105,12 @@ async def test_a_target_not_on_the_card_is_refused_and_nothing_is_written(commen
             )
             assert response.status_code == 422, (target, response.text)
             assert "alert-error" in response.text
+        # The target sent as a file part instead of a field: a message, not a server error.
+        odd = await client.post(
+            f"/cards/{card_id}/attachments",
+            files=[("target", ("note.txt", b"note:1", "text/plain")), ("files", ("截图.png", png(), "image/png"))],
+        )
+        assert odd.status_code == 422 and "alert-error" in odd.text
         assert await Attachment.count() == 0
         assert list(storage.stored_files()) == []
     finally:
