@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
-from functools import cache
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -28,15 +27,9 @@ _hasher = (
     if get_settings().test_fast_hashing
     else PasswordHasher()
 )
-
-
-@cache
-def _dummy_hash() -> str:
-    """Verified against when the user name is unknown, so that a wrong name takes as long
-    as a wrong password and response times do not reveal which accounts exist. Made on the
-    first such login, not at import: hashing costs a second, which every web process, worker
-    and command would otherwise pay at start."""
-    return _hasher.hash("portal-timing-equaliser")
+# Verified against when the user name is unknown, so that a wrong name takes as long
+# as a wrong password and response times do not reveal which accounts exist.
+_DUMMY_HASH = _hasher.hash("portal-timing-equaliser")
 
 
 _USER_FIELDS = (User.id, User.username, User.display_name, User.role, User.department, User.language)
@@ -78,8 +71,7 @@ async def authenticate(username: str, password: str, ip: str = "") -> CurrentUse
     accounts exist."""
     attempted = username.strip().lower()
     row = await User.select(*_USER_FIELDS, User.password_hash, User.active).where(User.username == attempted).first()
-    known = row["password_hash"] if row else await asyncio.to_thread(_dummy_hash)  # made off the event loop
-    matches = await _password_matches(known, password)
+    matches = await _password_matches(row["password_hash"] if row else _DUMMY_HASH, password)
     if not (row and matches and row["active"]):
         reason = "unknown user" if not row else "wrong password" if not matches else "disabled"
         await events.record(
