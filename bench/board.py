@@ -16,8 +16,21 @@ connections kept open, each sending its next request as soon as the last answer 
 (as `wrk -c4` does), for hello world and the boards of N and N/10 cards; requests a second
 and the p50/p95 of each request, and the one-at-a-time p50 on the same server beside them.
 
+The load generator is `wrk` when it is on PATH (a C program: it does not compete with the
+server's Python for a core's time the way a Python client does), else a small asyncio one
+in this file; the first line of the figures says which.
+
+--against REF measures the code at an older commit beside this one, in the same run: a git
+worktree of REF in a temporary folder (removed at the end), served with the same virtual
+environment, the --load-only figures taken for each in turn, alternating old and new for
+--rounds rounds (2 unless given); then both sets of figures and their ratios, per round and
+of the medians:
+
+    python bench/board.py --against 95c2b4c --rounds 2 [--cards 1000] [--seconds 10]
+
 Runs on the embedded default (a fresh SQLite file and an embedded Redis in a temporary
-folder) unless DATABASE_URL / REDIS_URL are set. Not a test: it asserts nothing.
+folder) unless DATABASE_URL / REDIS_URL are set (--against always runs on the embedded
+default, each run in a folder of its own). Not a test: it asserts nothing.
 """
 
 from __future__ import annotations
@@ -26,15 +39,22 @@ import argparse
 import asyncio
 import os
 import re
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-os.environ.setdefault("PORTAL_VAR_DIR", tempfile.mkdtemp(prefix="portal-bench-"))
+# The code measured: this repository, or (for --against) a worktree of an older commit,
+# whose portal, workers and tests packages are then the ones imported and served.
+CODE = Path(os.environ.get("PORTAL_BENCH_CODE") or REPO)
+sys.path.insert(0, str(CODE))
+OWN_VAR_DIR = None  # the folder made here (not setdefault: that would make one every time)
+if not os.environ.get("PORTAL_VAR_DIR"):
+    OWN_VAR_DIR = os.environ["PORTAL_VAR_DIR"] = tempfile.mkdtemp(prefix="portal-bench-")
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -317,6 +337,38 @@ async def load(host: str, port: int, path: str, cookie: str, connections: int, s
     }
 
 
+def wrk_load(host: str, port: int, path: str, cookie: str, connections: int, seconds: float) -> dict:
+    """The same figures from wrk (one second of warm-up first, as the asyncio client has)."""
+    url = f"http://{host}:{port}{path}"
+    threads = str(min(2, connections))
+    common = ["wrk", "-t", threads, "-c", str(connections), "-H", f"Cookie: {cookie}", "--latency"]
+    subprocess.run([*common, "-d", "1s", url], check=True, capture_output=True)
+    out = subprocess.run(
+        [*common, "-d", f"{max(1, round(seconds))}s", url], check=True, capture_output=True, text=True
+    ).stdout
+    units = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+
+    def latency(label: str) -> float:
+        value, unit = re.search(rf"^\s*{label}\s+([\d.]+)(us|ms|s|m)\s*$", out, re.M).groups()
+        return float(value) * units[unit]
+
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p50": latency("50%"),
+        "p99": latency("99%"),
+        "errors": int(errors.group(1)) if errors else 0,
+    }
+
+
+def load_generator() -> str:
+    """wrk when it is on PATH, else the asyncio client above."""
+    if shutil.which("wrk"):
+        version = subprocess.run(["wrk", "-v"], capture_output=True, text=True)
+        return " ".join((version.stdout or version.stderr).split()[:2]) or "wrk"
+    return "asyncio"
+
+
 async def measure_load(base: str, boards: dict[int, int], connections: int, seconds: float) -> None:
     import logging
 
@@ -329,6 +381,8 @@ async def measure_load(base: str, boards: dict[int, int], connections: int, seco
     client = await http_login(base, "bench", "bench-password")
     cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
     host, port = base.removeprefix("http://").split(":")
+    generator = load_generator()
+    line("load_generator", generator if generator != "asyncio" else "asyncio (bench/board.py; wrk is not on PATH)")
     targets = [("hello_world", "/healthz")] + [
         (f"board_{cards}_cards", f"/boards/{board}") for cards, board in boards.items()
     ]
@@ -336,10 +390,14 @@ async def measure_load(base: str, boards: dict[int, int], connections: int, seco
         await timed_gets(client, path, 5)  # warm up every process's caches a little
         alone = await timed_gets(client, path, 100 if name == "hello_world" else 20)
         line(f"load_{name}_one_at_a_time_p50_ms", f"{statistics.median(alone):.2f}")
-        figures = await load(host, int(port), path, cookie, connections, seconds)
+        if generator == "asyncio":
+            figures = await load(host, int(port), path, cookie, connections, seconds)
+        else:
+            figures = await asyncio.to_thread(wrk_load, host, int(port), path, cookie, connections, seconds)
         line(f"load_{name}_requests_per_s_at_{connections}_connections", f"{figures['rps']:.1f}")
         line(f"load_{name}_p50_ms_at_{connections}_connections", f"{figures['p50']:.2f}")
-        line(f"load_{name}_p95_ms_at_{connections}_connections", f"{figures['p95']:.2f}")
+        tail = "p95" if "p95" in figures else "p99"  # wrk gives p90 and p99, not p95
+        line(f"load_{name}_{tail}_ms_at_{connections}_connections", f"{figures[tail]:.2f}")
         if figures["errors"]:
             line(f"load_{name}_non_200_answers", figures["errors"])
     await client.aclose()
@@ -390,17 +448,126 @@ async def prepare(cards: int, history: int = 0):
     return board_id, small_board, columns, page_statements, small_page_statements, move_statements
 
 
+def git(*args: str) -> str:
+    return subprocess.run(["git", "-C", str(REPO), *args], check=True, capture_output=True, text=True).stdout.strip()
+
+
+def load_average() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def run_side(code: Path, args: argparse.Namespace, folder: Path) -> dict[str, str]:
+    """This script's --load-only figures for the code in ``code``, in a process of its own (a
+    fresh SQLite file and Redis in a folder of its own), echoed as they come."""
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in ("DATABASE_URL", "REDIS_URL", "PORTAL_VAR_DIR", "PORTAL_BENCH_CODE")
+    }
+    env.update(PORTAL_BENCH_CODE=str(code), PORTAL_VAR_DIR=tempfile.mkdtemp(prefix="var-", dir=folder))
+    command = [sys.executable, str(Path(__file__).resolve()), "--load-only", "--cards", str(args.cards)]
+    command += ["--seconds", str(args.seconds), "--connections", str(args.connections)]
+    process = subprocess.Popen(command, cwd=code, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    figures: dict[str, str] = {}
+    other: list[str] = []
+    for text in process.stdout:
+        found = re.match(r"^([a-z0-9_]+): (.*)$", text.rstrip("\n"))
+        if found:
+            figures[found.group(1)] = found.group(2)
+            print("   ", text, end="", flush=True)
+        else:
+            other.append(text)
+    if process.wait() != 0:
+        sys.stdout.write("".join(other[-30:]))
+        raise SystemExit(f"the measurement of {code} failed ({process.returncode})")
+    return figures
+
+
+def compare(args: argparse.Namespace) -> None:
+    """--against: the --load-only figures of REF's code and of this one, alternating."""
+    rounds = args.rounds or 2
+    old_commit = git("rev-parse", "--short", args.against)
+    new_commit = git("rev-parse", "--short", "HEAD")
+    if git("status", "--porcelain", "--untracked-files=no"):
+        new_commit += " with uncommitted changes"
+    folder = Path(tempfile.mkdtemp(prefix="portal-bench-against-"))
+    worktree = folder / "code"
+    git("worktree", "add", "--detach", str(worktree), args.against)
+    runs: dict[str, list[dict[str, str]]] = {"old": [], "new": []}
+    try:
+        for index in range(rounds):
+            for side in ("old", "new") if index % 2 == 0 else ("new", "old"):
+                commit = old_commit if side == "old" else new_commit
+                print(f"== round {index + 1}, {side} ({commit}), load average {load_average()}", flush=True)
+                runs[side].append(run_side(worktree if side == "old" else REPO, args, folder))
+        print(f"== end, load average {load_average()}", flush=True)
+    finally:
+        subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(worktree)], check=False)
+        subprocess.run(["git", "-C", str(REPO), "worktree", "prune"], check=False)
+        shutil.rmtree(folder, ignore_errors=True)
+        if OWN_VAR_DIR:  # this process's own, unused: each run had one of its own
+            shutil.rmtree(OWN_VAR_DIR, ignore_errors=True)
+    print_comparison(args, runs, old_commit, new_commit)
+
+
+def print_comparison(args: argparse.Namespace, runs: dict, old_commit: str, new_commit: str) -> None:
+    small, connections = max(args.cards // 10, 10), args.connections
+    generators = sorted({run.get("load_generator", "?") for side in runs.values() for run in side})
+    print()
+    print(f"old: {old_commit}; new: {new_commit}; {len(runs['new'])} rounds, old and new alternating")
+    print(f"load generator: {', '.join(generators)}; {connections} connections, {args.seconds:g} s a figure")
+    print("ratios: requests/s new ÷ old, times old ÷ new, statements old ÷ new (above 1: new is better)")
+    rows = []
+    for name, label in (
+        (f"board_{args.cards}_cards", f"board of {args.cards:,} cards"),
+        (f"board_{small}_cards", f"board of {small:,} cards"),
+        ("hello_world", "hello world"),
+    ):
+        key, at = f"load_{name}", f"at_{connections}_connections"
+        rows.append((f"{label}, requests/s at {connections}", f"{key}_requests_per_s_{at}", True))
+        rows.append((f"{label}, p50 ms at {connections}", f"{key}_p50_ms_{at}", False))
+        rows.append((f"{label}, p50 ms one at a time", f"{key}_one_at_a_time_p50_ms", False))
+    statements = "sql_statements_per_board_page"
+    rows.append((f"SQL statements per board page ({args.cards:,})", statements, False))
+    rows.append((f"SQL statements per board page ({small:,})", f"{statements}_at_{small}_cards", False))
+    width = max(len(label) for label, _, _ in rows)
+
+    def ratio(old: float, new: float, higher_is_better: bool) -> str:
+        if not old or not new:
+            return "–"
+        return f"{(new / old if higher_is_better else old / new):.2f}×"
+
+    print(f"{'figure':<{width}} | {'old':<19} | {'new':<19} | {'ratio per round':<17} | ratio of medians")
+    for label, key, higher_is_better in rows:
+        old = [float(run[key]) for run in runs["old"] if key in run]
+        new = [float(run[key]) for run in runs["new"] if key in run]
+        if not old or not new:
+            continue
+        per_round = " / ".join(ratio(a, b, higher_is_better) for a, b in zip(old, new, strict=False))
+        medians = ratio(statistics.median(old), statistics.median(new), higher_is_better)
+        old_text = " / ".join(f"{value:g}" for value in old)
+        new_text = " / ".join(f"{value:g}" for value in new)
+        print(f"{label:<{width}} | {old_text:<19} | {new_text:<19} | {per_round:<17} | {medians}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cards", type=int, default=1000)
     parser.add_argument("--clients", type=int, default=500)
-    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument(
+        "--rounds", type=int, default=None, help="fan-out rounds (10); with --against, old/new rounds (2)"
+    )
+    parser.add_argument("--against", metavar="REF", help="compare with the code at this commit (see above)")
     parser.add_argument("--load", action="store_true", help="also measure throughput under load on `portal serve`")
     parser.add_argument("--connections", type=int, default=4, help="connections kept open under --load")
     parser.add_argument("--seconds", type=float, default=10.0, help="seconds each --load figure is measured")
     parser.add_argument("--load-only", action="store_true", help="only the --load figures (quicker comparisons)")
     parser.add_argument("--history", type=int, default=0, help="compare with a board holding this many past cards")
     args = parser.parse_args()
+    if args.against:
+        compare(args)
+        return
+    args.rounds = args.rounds or 10
     args.load = args.load or args.load_only
 
     from portal.core.redis import EmbeddedRedis

@@ -96,16 +96,25 @@ async def get_active_user(user_id: int) -> CurrentUser | None:
     return _current(row) if row else None
 
 
-async def get_active_user_with(user_id: int, extra: QueryString) -> tuple[CurrentUser, Any] | None:
+async def get_active_user_with(user_id: int, extra: QueryString, name: str) -> tuple[CurrentUser, Any] | None:
     """The active user and one more value computed in the same statement (``extra``, a
-    scalar subquery over ``portal_user``: the bell's count on every page), so each request
-    pays one round trip for both."""
-    row = await (
-        User.select(*_USER_FIELDS, extra.as_alias("extra"))
-        .where((User.id == user_id) & (User.active == True))  # noqa: E712
-        .first()
+    scalar subquery over ``portal_user`` without parameters: the bell's count on every
+    page), so each request pays one round trip for both. The statement is built once per
+    process under ``name`` (``portal.core.prepared``): every signed-in page runs it, and
+    building it cost more than running it."""
+    from portal.core.prepared import prepared
+
+    statement = prepared(
+        ("active user with", name),
+        lambda values: (
+            User.select(*_USER_FIELDS, extra.as_alias("extra"))
+            .where((User.id == values["user"]) & (User.active == True))  # noqa: E712
+            .limit(1)
+        ),
+        ["user"],
     )
-    return (_current(row), row["extra"]) if row else None
+    rows = await statement.run({"user": user_id})
+    return (_current(rows[0]), rows[0]["extra"]) if rows else None
 
 
 def require_admin(actor: CurrentUser) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from portal.accounts.services import CurrentUser, NotFound, PermissionDenied
 from portal.accounts.tables import Role
-from portal.boards.tables import Board, BoardMember, BoardRole
+from portal.boards.tables import Board, BoardRole
 from portal.core.forms import valid_id
 
 
@@ -77,22 +77,66 @@ class BoardAccess:
         return card
 
 
+# The board and the user's membership in one statement (every board request starts here),
+# written once for both engines: identifiers quoted ("user" is a reserved word in
+# PostgreSQL), booleans as parameters. Parameters: the user, the board, False.
+_BOARD_AND_ROLE = (
+    'SELECT "board"."id" AS "id", "board"."name" AS "name", "board"."kind" AS "kind",'
+    ' "board"."description" AS "description", "board"."seq" AS "seq",'
+    ' (SELECT "board_member"."role" FROM "board_member"'
+    ' WHERE "board_member"."board" = "board"."id" AND "board_member"."user" = {}) AS "member_role"'
+)
+BOARD_AND_ROLE_SQL = _BOARD_AND_ROLE + ' FROM "board" WHERE "board"."id" = {} AND "board"."archived" = {}'
+# … and the board's open columns, in order (the board page): a row per column (LEFT JOIN: a
+# board without any still answers, with one row and no column). Parameters: the user,
+# False, the board, False.
+BOARD_ROLE_AND_COLUMNS_SQL = (
+    _BOARD_AND_ROLE + ', "board_column"."id" AS "column_id", "board_column"."key" AS "column_key",'
+    ' "board_column"."name" AS "column_name", "board_column"."meaning" AS "column_meaning",'
+    ' "board_column"."wip_limit" AS "column_wip_limit", "board_column"."position" AS "column_position"'
+    ' FROM "board" LEFT JOIN "board_column" ON "board_column"."board" = "board"."id"'
+    ' AND "board_column"."archived" = {}'
+    ' WHERE "board"."id" = {} AND "board"."archived" = {}'
+    ' ORDER BY "board_column"."position"'
+)
+_BOARD_FIELDS = ("id", "name", "kind", "description", "seq")
+COLUMN_FIELDS = ("id", "key", "name", "meaning", "wip_limit", "position")
+
+
 async def access_for(user: CurrentUser, board_id: int) -> BoardAccess:
+    """This user's access to the board: NotFound for a board that does not exist, is
+    archived, or that they may not see. One statement (the board and the membership)."""
+    return (await _board_row(user, board_id, BOARD_AND_ROLE_SQL, (user.id, board_id, False)))[0]
+
+
+async def board_access_and_columns(
+    user: CurrentUser, board_id: int
+) -> tuple[BoardAccess, dict[str, Any], list[dict[str, Any]]]:
+    """The board page's start, in one statement: the user's access (as ``access_for``), the
+    board's row (id, name, kind, description, seq) and its open columns in order."""
+    access, rows = await _board_row(user, board_id, BOARD_ROLE_AND_COLUMNS_SQL, (user.id, False, board_id, False))
+    board = {name: rows[0][name] for name in _BOARD_FIELDS}
+    columns = [{name: row[f"column_{name}"] for name in COLUMN_FIELDS} for row in rows if row["column_id"] is not None]
+    return access, board, columns
+
+
+async def _board_row(
+    user: CurrentUser, board_id: int, sql: str, args: tuple[Any, ...]
+) -> tuple[BoardAccess, list[dict[str, Any]]]:
     if not valid_id(board_id):
         raise NotFound
-    board = await Board.select(Board.id, Board.kind).where((Board.id == board_id) & (Board.archived == False)).first()  # noqa: E712
-    if board is None:
+    rows = await Board.raw(sql, *args)
+    if not rows:
         raise NotFound
+    return _decide(user, board_id, rows[0]["kind"], rows[0]["member_role"]), rows
+
+
+def _decide(user: CurrentUser, board_id: int, board_kind: str, membership: str | None) -> BoardAccess:
     if user.is_admin:
-        return BoardAccess(user, board_id, board["kind"], BoardRole.manager, None)
-    membership = (
-        await BoardMember.select(BoardMember.role)
-        .where((BoardMember.board == board_id) & (BoardMember.user == user.id))
-        .first()
-    )
+        return BoardAccess(user, board_id, board_kind, BoardRole.manager, None)
     if membership is None:
         raise NotFound
-    role = membership["role"]
+    role = membership
     if user.role == Role.viewer:
         role = BoardRole.viewer  # leaders and auditors watch; they never write
     department_only = None
@@ -102,7 +146,7 @@ async def access_for(user: CurrentUser, board_id: int) -> BoardAccess:
         department_only = user.department_id if user.department_id is not None else -1
         role = role if role == BoardRole.viewer or user.department_id is not None else BoardRole.viewer
         role = BoardRole.member if role == BoardRole.manager else role
-    return BoardAccess(user, board_id, board["kind"], role, department_only)
+    return BoardAccess(user, board_id, board_kind, role, department_only)
 
 
 async def system_access(board_id: int) -> BoardAccess:

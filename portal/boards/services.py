@@ -15,20 +15,24 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
+from piccolo.columns import JSON, JSONB
 from piccolo.columns.combination import WhereRaw
 from piccolo.query.functions.aggregate import Count
+from piccolo.querystring import QueryString
+from piccolo.utils.encoding import load_json
 from pydantic import Field
 
 from portal.accounts.services import CurrentUser, NotFound
 from portal.accounts.tables import Role, User
-from portal.boards import tiles  # noqa: F401 (registers the templates' card_tiles)
-from portal.boards.access import BoardAccess, access_for, routed_to
+from portal.boards import tiles  # (also registers the templates' card_tiles)
+from portal.boards.access import BoardAccess, access_for, board_access_and_columns, routed_to
 from portal.boards.forms import BoardForm, ColumnForm, MemberForm
 from portal.boards.tables import Board, BoardColumn, BoardMember, BoardRole, ColumnMeaning
 from portal.cards.kinds import all_kinds, kind_of
 from portal.cards.tables import Card
 from portal.core.choices import PRIORITY_RANK, WEBHOOK_KINDS
 from portal.core.forms import FormError
+from portal.core.prepared import prepared
 from portal.core.schemas import Input
 from portal.db import is_sqlite
 from portal.events.kinds import EventKind
@@ -188,57 +192,92 @@ COUNT_CAP = 1000  # a done column's earlier cards are counted up to this ("1050+
 
 
 async def board_view(user: CurrentUser, board_id: int, filters: BoardFilters | None = None) -> dict[str, Any]:
-    """The board with its columns and (filtered) cards: the open columns' cards in one
-    statement; each done column's first page in one more (and its total in one, when it has
-    more than a page)."""
-    access = await access_for(user, board_id)
+    """The board with its columns and (filtered) cards: the board, the user's membership and
+    the columns in one statement; the open columns' cards in one more; each done column's
+    first page, with how many more it has, in one each. Unfiltered, each is a statement
+    built once per process (``portal.core.prepared``).
+
+    The cards' JSON fields (labels …) stay their JSON text (``tiles.TileRows``): a tile kept
+    from an earlier page needs nothing decoded, only one rendered afresh does."""
     filters = filters or BoardFilters()
-    board = (
-        await Board.select(Board.id, Board.name, Board.kind, Board.description, Board.seq)
-        .where(Board.id == board_id)
-        .first()
-    )
-    columns = await list_columns(board_id)
+    access, board, columns = await board_access_and_columns(user, board_id)
     kind = kind_of(board["kind"])
-    by_column: dict[int, list[dict[str, Any]]] = {column["id"]: [] for column in columns}
     open_ids = [column["id"] for column in columns if column["meaning"] != ColumnMeaning.done]
-    # Unfiltered, these rows are all the cards board_labels would read (and decode) again:
-    # the filter menu's labels come from them instead (a label found only on closed cards
-    # past the first page is still filterable by its link).
-    labels: set[str] | None = None if filters.active else set()
+    by_column: dict[int, list[dict[str, Any]]] = {column["id"]: [] for column in columns}
+    json_text = _tile_json_fields(kind)
+    shown: list[dict[str, Any]] = []
     if open_ids:
-        # The kind's tile fields (a comment's platform …) come joined, in the same statement.
-        query = Card.select(*CARD_TILE_FIELDS, *kind.joined(kind.tile_fields)).where(
-            Card.column.is_in(open_ids) & (Card.archived == False)  # noqa: E712
-        )
-        query = _apply_filters(query, access, filters)
-        rows = await query.order_by(Card.position).output(load_json=True)
+        # Every rule (the liaison's, the filters) is decided in SQL, as for a done column.
+        if filters.active:
+            rows = await _open_cards_query(kind, access, filters, open_ids)
+        else:
+            names = [f"column{index}" for index in range(len(open_ids))]
+            statement = prepared(
+                ("open", kind.name, len(open_ids), access.department_only),
+                lambda values: _open_cards_query(kind, access, filters, list(values.values())),
+                names,
+            )
+            rows = await statement.run(dict(zip(names, open_ids, strict=True)))
+        shown = rows
         for card in rows:
-            if not access.can_see_card(card):
-                continue
-            if labels is not None:
-                labels.update(card["labels"] or [])
-            # Labels are a JSON list whose text form differs per engine: filter them here.
-            if filters.label and filters.label not in (card["labels"] or []):
-                continue
             by_column[card["column"]].append(card)
     for column in columns:
         column["more"] = None
         if column["meaning"] == ColumnMeaning.done:
-            cards, column["more"] = await done_page(access, column["id"], filters)
-            by_column[column["id"]] = cards
-            if labels is not None:
-                for card in cards:
-                    labels.update(card["labels"] or [])
-        column["cards"] = by_column[column["id"]]
+            column["cards"], column["more"] = await done_page(access, column["id"], filters)
+            shown = shown + column["cards"]
+        else:
+            column["cards"] = tiles.TileRows(by_column[column["id"]], json_text)
         column["total"] = len(column["cards"]) + (column["more"]["remaining"] if column["more"] else 0)
         column["capped"] = bool(column["more"] and column["more"]["capped"])
-    if labels is not None:
-        board["labels"] = sorted(labels)
+    if not filters.active:
+        # Unfiltered, these rows are all the cards board_labels would read again: the filter
+        # menu's labels come from them instead, each distinct text decoded once (a label
+        # found only on closed cards past the first page is still filterable by its link).
+        board["labels"] = _labels({card["labels"] for card in shown})
     board["columns"] = columns
     board["access"] = access
     board["filters"] = filters
     return board
+
+
+def _labels(texts: set[str | None]) -> list[str]:
+    """The labels in these JSON texts (each a card's list of labels), sorted, each once."""
+    labels: set[str] = set()
+    for text in texts:
+        if text:
+            labels.update(load_json(text) or [])
+    return sorted(labels)
+
+
+def _open_cards_query(kind, access: BoardAccess, filters: BoardFilters, column_ids: list[int]):
+    # The kind's tile fields (a comment's platform …) come joined, in the same statement.
+    query = Card.select(*CARD_TILE_FIELDS, *kind.joined(kind.tile_fields)).where(
+        Card.column.is_in(column_ids) & (Card.archived == False)  # noqa: E712
+    )
+    query = _apply_filters(query, access, filters)
+    if access.department_only is not None:
+        query = query.where(WhereRaw(routed_to("card", access.department_only)))
+    if filters.label:
+        query = query.where(WhereRaw(_has_label_sql(), filters.label))
+    return query.order_by(Card.position)
+
+
+def _tile_json_fields(kind) -> tuple[str, ...]:
+    """The JSON fields of a tile row of this kind (labels, assisting departments, the kind's
+    lists): the board page reads them as text."""
+    found = _TILE_JSON.get(kind.name)
+    if found is None:
+        detail = [getattr(kind.detail, name) for name in kind.tile_fields] if kind.detail else []
+        found = _TILE_JSON[kind.name] = tuple(
+            column._alias or column._meta.name
+            for column in (*CARD_TILE_FIELDS, *detail)
+            if isinstance(column, (JSON, JSONB))
+        )
+    return found
+
+
+_TILE_JSON: dict[str, tuple[str, ...]] = {}
 
 
 LIST_SORTS = ("column", "due", "priority", "received", "title", "assignee")
@@ -252,8 +291,9 @@ def board_as_list(board: dict[str, Any], sort: str = "column", descending: bool 
 
     rows = []
     for position, column in enumerate(board["columns"]):
+        json_text = getattr(column["cards"], "json_text", ())  # labels as read: their JSON text
         for index, card in enumerate(column["cards"]):
-            rows.append({**card, "column_name": column["name"], "_order": (position, index)})
+            rows.append({**tiles.decoded(card, json_text), "column_name": column["name"], "_order": (position, index)})
     keys = {
         "column": lambda card: card["_order"],
         "due": lambda card: card["due_at"],
@@ -270,13 +310,41 @@ def board_as_list(board: dict[str, Any], sort: str = "column", descending: bool 
 
 async def done_page(
     access: BoardAccess, column_id: int, filters: BoardFilters, after: float | None = None
-) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+) -> tuple[tiles.TileRows, dict[str, Any] | None]:
     """A page of a done column's cards this viewer may see, below ``after`` (a position; the
     top when None), and what the "more" link needs: the last position shown and how many
-    remain (None when none). Everything — the liaison's rule, the label — is decided in SQL,
-    so that the page and the count agree."""
+    remain (None when none). One statement: the page, and how many cards match (counted up
+    to a cap: a liaison's rule or a filter is checked row by row, and a board that never
+    archives would otherwise count its whole history on every view). Everything — the
+    liaison's rule, the label — is decided in SQL, so that the page and the count agree."""
     kind = kind_of(access.board_kind)
+    if filters.active or after is not None:
+        cards = await _done_page_query(kind, access, filters, column_id, after)
+    else:  # a board's first page of the column: built once
+        statement = prepared(
+            ("done", kind.name, access.department_only, DONE_PAGE, COUNT_CAP),
+            lambda values: _done_page_query(kind, access, filters, values["column"], None),
+            ["column"],
+        )
+        cards = await statement.run({"column": column_id})
+    matching = cards[0]["matching"] if cards else 0
+    for card in cards:
+        del card["matching"]  # not the card's: kept out of its tile
+    cards = tiles.TileRows(cards[:DONE_PAGE], _tile_json_fields(kind))
+    if matching <= DONE_PAGE:
+        return cards, None
+    last = cards[-1]["position"]
+    below = matching - DONE_PAGE
+    query_string = urlencode({"after": repr(last), **filters.as_query()})
+    return cards, {
+        "after": repr(last),
+        "remaining": min(below, COUNT_CAP),
+        "capped": below > COUNT_CAP,
+        "query": query_string,
+    }
 
+
+def _done_page_query(kind, access: BoardAccess, filters: BoardFilters, column_id: int, after: float | None):
     def matching(query):
         query = query.where((Card.column == column_id) & (Card.archived == False))  # noqa: E712
         query = _apply_filters(query, access, filters)
@@ -284,26 +352,15 @@ async def done_page(
             query = query.where(WhereRaw(routed_to("card", access.department_only)))
         if filters.label:
             query = query.where(WhereRaw(_has_label_sql(), filters.label))
+        if after is not None:
+            query = query.where(Card.position > after)
         return query
 
-    query = matching(Card.select(*CARD_TILE_FIELDS, *kind.joined(kind.tile_fields)))
-    if after is not None:
-        query = query.where(Card.position > after)
-    cards = await query.order_by(Card.position).limit(DONE_PAGE + 1).output(load_json=True)
-    if len(cards) <= DONE_PAGE:
-        return cards, None
-    cards = cards[:DONE_PAGE]
-    last = cards[-1]["position"]
-    # Counted up to a cap: a liaison's rule or a filter is checked row by row, and a board
-    # that never archives would otherwise count its whole history on every view.
-    below = await matching(Card.select(Card.id)).where(Card.position > last).limit(COUNT_CAP + 1)
-    query_string = urlencode({"after": repr(last), **filters.as_query()})
-    return cards, {
-        "after": repr(last),
-        "remaining": min(len(below), COUNT_CAP),
-        "capped": len(below) > COUNT_CAP,
-        "query": query_string,
-    }
+    # How many match, up to the page and the cap past it, as a column of every row.
+    counted = matching(Card.select(Card.id)).limit(DONE_PAGE + COUNT_CAP + 1).querystrings[0]
+    count = QueryString("(SELECT COUNT(*) FROM ({}) AS capped)", counted).as_alias("matching")
+    query = matching(Card.select(*CARD_TILE_FIELDS, *kind.joined(kind.tile_fields), count))
+    return query.order_by(Card.position).limit(DONE_PAGE + 1)
 
 
 async def done_column_more(
@@ -446,9 +503,14 @@ async def list_columns(board_id: int) -> list[dict[str, Any]]:
 
 
 async def board_people(board_id: int) -> list[dict[str, Any]]:
-    """Members who can be assigned or @mentioned on this board."""
+    """Members who can be assigned or @mentioned on this board (a statement built once)."""
+    statement = prepared(("people",), lambda values: _people_query(values["board"]), ["board"])
+    return await statement.run({"board": board_id})
+
+
+def _people_query(board_id: int):
     return (
-        await BoardMember.select(
+        BoardMember.select(
             BoardMember.user.id.as_alias("id"),
             BoardMember.user.username.as_alias("username"),
             BoardMember.user.display_name.as_alias("display_name"),
@@ -456,10 +518,8 @@ async def board_people(board_id: int) -> list[dict[str, Any]]:
             BoardMember.user.role.as_alias("user_role"),
             BoardMember.user.department.as_alias("department"),
         )
-        .where((BoardMember.board == board_id) & (BoardMember.user.active == True))
-        .order_by(  # noqa: E712
-            BoardMember.user.display_name
-        )
+        .where((BoardMember.board == board_id) & (BoardMember.user.active == True))  # noqa: E712
+        .order_by(BoardMember.user.display_name)
     )
 
 

@@ -184,7 +184,7 @@ _UNREAD_OF_USER = QueryString(
 async def active_user_and_unread(user_id: int) -> tuple[CurrentUser, int] | None:
     """The active user behind a session and their bell's count: one statement, not two
     (every signed-in page needs both)."""
-    found = await get_active_user_with(user_id, _UNREAD_OF_USER)
+    found = await get_active_user_with(user_id, _UNREAD_OF_USER, "unread")
     return (found[0], int(found[1] or 0)) if found else None
 
 

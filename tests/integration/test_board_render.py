@@ -71,6 +71,34 @@ async def test_each_language_gets_its_own_tiles(client):
     assert "微博" not in _tiles(english)[0] and "Weibo" in _tiles(english)[0]
 
 
+async def test_an_edit_shows_at_once_in_either_language(client):
+    # Both languages' tiles are kept before the edit: neither may be served after it.
+    world = await factories.board("comments")
+    card_id = await world.card("member", title="旧标题", platform="weibo", labels=["交通"])
+    await login(client, "member")
+
+    async def tile_in(language: str) -> str:
+        await User.update({User.language: language}).where(User.id == world.users["member"])
+        page = (await client.get(f"/boards/{world.board_id}")).text
+        return next(tile for tile in _tiles(page) if f'id="card-{card_id}"' in tile)
+
+    before = {"zh_Hans": await tile_in("zh_Hans"), "en": await tile_in("en")}
+    assert "旧标题" in before["zh_Hans"] and "旧标题" in before["en"]
+    assert await tile_in("zh_Hans") == before["zh_Hans"]  # kept, byte for byte
+    page = (await client.get(f"/boards/{world.board_id}")).text
+    response = await client.post(
+        f"/cards/{card_id}",
+        data={"title": "新标题", "version": 1, "platform": "douyin", "labels": "公交"},
+        headers={"x-csrftoken": csrf_from(page), "HX-Request": "true"},
+    )
+    assert response.status_code == 200, response.text[:300]
+    for language, platform in (("en", "Douyin"), ("zh_Hans", "抖音"), ("en", "Douyin")):
+        tile = await tile_in(language)
+        assert "新标题" in tile and "旧标题" not in tile, language
+        assert platform in tile, language
+        assert '<span class="tag">公交</span>' in tile and "交通" not in tile, language
+
+
 async def test_the_bell_counts_unread_notifications_on_every_page(client):
     from portal.notifications.tables import Notification
 
