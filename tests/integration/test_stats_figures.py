@@ -412,6 +412,37 @@ async def test_every_figure_matches_the_one_worked_out_by_hand(city):
     assert (now["participants"], now["new_followers"]) == (2500, 300)  # the newest snapshot still counts
 
 
+async def test_a_clock_no_kind_has_any_more_still_counts(city):
+    """A stage visit timed by a clock that is no kind's stage any more (renamed since) is
+    counted under its own name, for its member, like any other."""
+    ids, users = city.ids, city.users
+    manager = await city.user("manager")
+    before = await figures.dashboard(manager, period())
+    card = await Card.select(Card.board, Card.column).where(Card.id == ids["C3"]).first()
+    for on_time in (True, False, False):
+        await CardStage.insert(
+            CardStage(
+                card=ids["C3"],
+                board=card["board"],
+                column=card["column"],
+                stage="new",
+                clock="retired_clock",
+                entered_at=NOW - timedelta(hours=3),
+                left_at=NOW - timedelta(hours=2),
+                on_time=on_time,
+            )
+        )
+    after = await figures.dashboard(manager, period())
+    retired = next(row for row in after["deadlines"]["by_stage"] if row["stage"] == "retired_clock")
+    assert (retired["on_time"], retired["late"], retired["rate"]) == (1, 2, 1 / 3)
+    assert [row for row in after["deadlines"]["by_stage"] if row["stage"] != "retired_clock"] == before["deadlines"][
+        "by_stage"
+    ]
+    zhang_before = next(row for row in before["members"] if row["user"] == users["member"])
+    zhang = next(row for row in after["members"] if row["user"] == users["member"])
+    assert (zhang["on_time"], zhang["late"]) == (zhang_before["on_time"] + 1, zhang_before["late"] + 2)
+
+
 async def test_archiving_closed_work_changes_no_figure(city):
     """The worker archives what has been closed a while: off the boards, still in every figure,
     and the cards behind a figure open on their own page."""
@@ -527,28 +558,36 @@ async def test_a_liaison_counts_her_departments_cards_filters_narrow_and_the_api
     assert mine.json()["rates"]["resolution"]["denominator"] == 5
 
 
-async def test_working_time_agrees_with_the_calendar_across_weekends_and_holidays(clean_db):
+async def test_instants_listed_by_the_database_give_the_calendars_working_minutes(clean_db):
+    """Instants as the database stores and lists them (SQLite's text, PostgreSQL's timestamptz),
+    read back exactly: the working minutes of each pair are the calendar's own, for a pair that
+    ends exactly on a minute boundary, a microsecond short of one, and sub-second starts."""
     from portal.sla.calendar import calendar_from_days
-    from portal.stats.figures import WorkingTime
 
     calendar = calendar_from_days(
         "Asia/Shanghai", holidays=[date(2026, 10, 1), date(2026, 10, 2)], workdays=[date(2026, 10, 10)], years=[2026]
     )
-    moments = [
-        datetime(2026, 9, 30, 8, 0, tzinfo=UTC),
-        datetime(2026, 9, 30, 1, 30, 15, 250, tzinfo=UTC),
-        datetime(2026, 10, 2, 3, 0, tzinfo=UTC),
-        datetime(2026, 10, 9, 9, 59, 59, 999999, tzinfo=UTC),
-        datetime(2026, 10, 10, 2, 0, tzinfo=UTC),
-        datetime(2026, 10, 12, 4, 45, tzinfo=UTC),
+    pairs = [
+        (datetime(2026, 9, 30, 1, 30, 15, 250, tzinfo=UTC), datetime(2026, 9, 30, 8, 0, tzinfo=UTC)),
+        (datetime(2026, 10, 8, 1, 0, tzinfo=UTC), datetime(2026, 10, 8, 1, 5, tzinfo=UTC)),  # on the minute: 5
+        (datetime(2026, 10, 8, 1, 0, tzinfo=UTC), datetime(2026, 10, 8, 1, 4, 59, 999999, tzinfo=UTC)),  # 4
+        (datetime(2026, 10, 8, 1, 0, 0, 500000, tzinfo=UTC), datetime(2026, 10, 8, 1, 5, tzinfo=UTC)),  # 4
+        (datetime(2026, 9, 30, 8, 0, tzinfo=UTC), datetime(2026, 10, 12, 4, 45, tzinfo=UTC)),  # holidays, make-up day
+        (datetime(2026, 10, 9, 9, 59, 59, 999999, tzinfo=UTC), datetime(2026, 10, 10, 2, 0, tzinfo=UTC)),
     ]
-    working = WorkingTime.covering(calendar, moments)
-    for start in moments:
-        for end in moments:
-            expected = calendar.working_minutes_between(start, end)
-            assert working.minutes(start, end) == expected, (start, end)
-            # As the dashboard reads them: UTC text from the database, in microseconds.
-            micros = figures.parse_pairs(f"{start}|{end}")[0]
-            assert working.micro_minutes(*micros) == expected, (start, end)
-    assert figures.spread([5, 1, 4, 2]) == {"median": 3, "p90": 5, "count": 4}
-    assert figures.spread([]) == {"median": None, "p90": None, "count": 0}
+    for start, end in pairs:
+        await CardClock.insert(CardClock(card_id=0, stage="first_response", started_at=start, completed_at=end))
+    starts_sql, ends_sql = (figures.listing(figures.instant_text(column)) for column in ("started_at", "completed_at"))
+    sql = f"SELECT COUNT(*) AS n, {starts_sql} AS starts, {ends_sql} AS ends FROM card_clock"  # noqa: S608 - fixed names
+    (row,) = await CardClock.raw(sql)
+    starts, ends, both = figures._pairs(row)
+    assert both.all()
+    working = figures.WorkingTime.covering(calendar, starts, ends)
+    found = sorted(zip(starts.tolist(), working.minutes(starts, ends).tolist(), strict=True))
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    expected = sorted(
+        ((start - epoch) // timedelta(microseconds=1), calendar.working_minutes_between(start, end))
+        for start, end in pairs
+    )
+    assert found == expected
+    assert [calendar.working_minutes_between(*pair) for pair in pairs[1:4]] == [5, 4, 4]  # the boundaries
