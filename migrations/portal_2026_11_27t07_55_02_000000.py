@@ -3,7 +3,12 @@ approved campaign's ``approved_starts_at``, ``approved_ends_at``, ``approved_pla
 ``approved_moments`` from the snapshot of its approved plan version (the tile and the calendar
 read them; portal.campaigns.workflow keeps them from now on). Campaigns never approved are left
 as they are (their draft is their plan). Written with tables of its own, as the columns were
-when it was written, so that it runs the same on SQLite and PostgreSQL."""
+when it was written, so that it runs the same on SQLite and PostgreSQL.
+
+Not here: the due time and the template tasks an edit of an approved campaign's dates moved
+before this release (they go back on the approved dates with ``portal campaigns-realign``, run
+once after the upgrade: the rule needs the plan templates and the working-day calendar, app
+code a migration must not import; docs/deploy.md)."""
 
 from datetime import datetime
 

@@ -169,6 +169,26 @@ def search_index_command(everything: bool) -> None:
     click.echo(f"Search index: {asyncio.run(run())} cards (re)indexed.")
 
 
+@main.command("campaigns-realign")
+@_fail_cleanly
+def campaigns_realign_command() -> None:
+    """Once, after upgrading to the release that keeps a campaign's approved schedule (#11):
+    approved campaigns' due times and template tasks back on their approved dates."""
+
+    async def run() -> int:
+        from portal import db
+        from portal.campaigns.workflow import realign_approved
+
+        await db.open_pool()
+        try:
+            return await realign_approved()
+        finally:
+            await db.close_pool()
+
+    _migrate()
+    click.echo(f"Campaigns realigned on their approved dates: {asyncio.run(run())}.")
+
+
 @main.command("create-token")
 @click.option("--username", required=True, help="Whose token it is: the API acts with this user's permissions.")
 @click.option("--name", "token_name", default="command line", show_default=True, help="What the token is for.")

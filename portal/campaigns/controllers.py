@@ -17,6 +17,7 @@ from portal.cards import services as cards
 from portal.core.choices import Choices
 from portal.core.errors import Conflict, FormError
 from portal.core.web import json_object
+from portal.i18n import gettext as _
 from portal.i18n import lazy_gettext as _l
 
 VERSION_STATUSES = Choices(
@@ -53,6 +54,26 @@ async def plan_context(access: BoardAccess, card_id: int, **extra: Any) -> dict[
 PLAN = "partials/campaigns/_plan.html"
 
 
+async def reverted_drawer(access: BoardAccess, card_id: int, result: dict[str, Any]) -> Template:
+    """放弃修改 puts the approved plan back in the card's own fields: the whole drawer comes back
+    (retargeted from the plan section), so its form shows the approved values and carries the
+    new version (a save from the old form would be refused as stale), with the tile."""
+    from portal.cards.controllers import _drawer
+
+    flash = _(
+        "The change was discarded (放弃修改): the approved plan, version %(n)s, is back on the card.",
+        n=result["approved_version"],
+    )
+    if result["owner_kept"]:
+        flash += " " + _("The approved owner may no longer be assigned to this campaign: the current owner stays.")
+    context = await _drawer(access, card_id, flash=flash)
+    return Template(
+        "partials/cards/_drawer.html",
+        context={**context, "live_cards": await cards.tiles([card_id], access.board_kind)},
+        headers={"HX-Retarget": "#drawer", "HX-Reswap": "outerHTML"},
+    )
+
+
 class CampaignPlanController(Controller):
     path = "/campaigns"
 
@@ -66,7 +87,7 @@ class CampaignPlanController(Controller):
         access = await campaign_access(request, card_id)
         data = await request.form()
         try:
-            await workflow.act(access, card_id, action, data)
+            result = await workflow.act(access, card_id, action, data)
         except FormError as error:
             context = await plan_context(
                 access, card_id, errors={f"{action}.{k}": v for k, v in error.errors.items()}, values=dict(data)
@@ -77,6 +98,8 @@ class CampaignPlanController(Controller):
             return Template(
                 PLAN, context=await plan_context(access, card_id, flash=error.message, level="error"), status_code=409
             )
+        if action == "revert":
+            return await reverted_drawer(access, card_id, result)
         label = workflow.ACTIONS[action].label
         return Template(PLAN, context=await plan_context(access, card_id, flash=str(label)))
 
@@ -99,9 +122,10 @@ class CampaignPlanApi(Controller):
         summary=(
             "Take an action on a campaign's plan: submit {note}, withdraw {}, approve {version, note} "
             "(managers; not the version's submitter while another manager could decide), return "
-            "{version, reason} (managers), revert {} (drop a change to the approved plan that awaits no "
-            "decision: the approved plan back on the card), finish {}, archive {}. Answers the plan's "
-            "state; 409 when the action is not allowed now or for you."
+            "{version, reason} (managers), revert {version} (drop a change to the approved plan that awaits "
+            "no decision: the approved plan back on the card; version: the card's version you read, 409 "
+            "when it changed since), finish {}, archive {}. Answers the plan's state; 409 when the "
+            "action is not allowed now or for you."
         ),
         status_code=200,
     )

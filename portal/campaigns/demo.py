@@ -1,12 +1,14 @@
 """The demo city's campaigns carry what brought them to their column: a submitted or approved
 plan version (and, from the parts that own them, tasks, figures and questions), so a new user
-opening any campaign sees it as the team would have left it."""
+opening any campaign sees it as the team would have left it. An approved version was approved
+by another manager than its submitter where the board has one (four eyes)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from portal.boards import services as boards
 from portal.campaigns import metrics, questions, tasks, workflow
 from portal.campaigns.tables import CampaignDetail, CampaignPlanVersion
 from portal.settings import get_settings
@@ -14,6 +16,15 @@ from portal.settings import get_settings
 
 def _manager(users: dict[str, dict[str, Any]]) -> int | None:
     return next((u["id"] for u in users.values() if u["role"] == "manager"), None)
+
+
+async def _approver(card_id: int, submitter: int | None, users: dict[str, dict[str, Any]]) -> int | None:
+    """Who approved the demo plan: four eyes, as the workflow has it — another manager of the
+    board than its submitter while there is one (a board's only manager decides her own)."""
+    managers = await boards.card_managers(card_id)
+    return next((person for person in managers if person != submitter), None) or (
+        managers[0] if managers else _manager(users)
+    )
 
 
 async def seed(
@@ -47,7 +58,7 @@ async def seed(
             status="approved" if approved else "submitted",
             submitted_by=card.get("assignee"),
             submitted_at=submitted_at,
-            decided_by=_manager(users) if approved else None,
+            decided_by=await _approver(card_id, card.get("assignee"), users) if approved else None,
             decided_at=submitted_at + timedelta(hours=5) if approved else None,
         )
     )

@@ -10,8 +10,8 @@ submit     running, review     (stays)         an editor: a change to the approv
 withdraw   a pending version   planning/stays  an editor (撤回): edit the plan again
 approve    a pending version   running/stays   a manager (批准): the version is frozen
 return     a pending version   planning/stays  a manager, with reasons (退回)
-revert     a change, not       (stays)         an editor (放弃修改): the approved plan back
-           submitted                           on the card
+revert     a change, not       (stays)         an editor (放弃修改), naming the card's version
+           submitted                           she read: the approved plan back on the card
 finish     running             review          an editor: the campaign is over (复盘)
 archive    review              archived        an editor, once the review is written
 ========== =================== =============== ===========================================
@@ -23,7 +23,9 @@ but the edits are a proposal: the drawer shows them as a diff against the approv
 and they take effect when a manager approves them as the next version. While a version
 awaits a decision the plan cannot be edited (withdraw it first). A change nobody wants any
 more (returned, or never submitted) is dropped with ``revert``: the approved plan is copied
-back onto the card.
+back onto the card, recorded as an edit of the fields it puts back. It names the card's
+version the editor read (a colleague's edit since is not dropped unseen: 409), and it puts
+back an owner only if an edit could assign her now (else the current owner stays).
 
 Until a change is approved nothing runs on it: the campaign's due time, its template tasks'
 due times (and their reminders), the tile and the calendar keep the approved schedule (the
@@ -142,6 +144,15 @@ class DecisionInput(NoteInput):
     messages = {**NoteInput.messages, "version": _l("Reload: which version is decided on is missing.")}
 
 
+class RevertInput(Input):
+    """放弃修改 names the card's version the editor read (the drawer's button and the API send
+    it): a colleague's edit made since is not dropped unseen."""
+
+    version: int | None = None
+
+    messages = {"version": _l("Reload: which version of the card you read is missing.")}
+
+
 class ReasonInput(DecisionInput):
     reason: Annotated[str, Field(min_length=1, max_length=2000)]
 
@@ -166,7 +177,7 @@ ACTIONS: dict[str, Action] = {
         Action("withdraw", _l("Withdraw (撤回)"), EDITOR, NoInput),
         Action("approve", _l("Approve (批准)"), MANAGER, DecisionInput),
         Action("return", _l("Return with reasons (退回)"), MANAGER, ReasonInput),
-        Action("revert", _l("Discard the change (放弃修改)"), EDITOR, NoInput),
+        Action("revert", _l("Discard the change (放弃修改)"), EDITOR, RevertInput),
         Action("finish", _l("End and review (结束并复盘)"), EDITOR, NoInput),
         Action("archive", _l("Archive (归档)"), EDITOR, NoInput),
     )
@@ -438,6 +449,16 @@ async def plan_state(access: BoardAccess, card_id: int) -> dict[str, Any]:
     if pending is not None:
         pending_changes = await diff(approved, pending["plan"]) if approved is not None else []
     actions = allowed(access, card, state, bool(changes))
+    # The approved owner may no longer be assigned: 放弃修改 keeps the current one (and is no
+    # button when the owner is all that differs).
+    owner_kept = (
+        approved is not None
+        and any(action.name == "revert" for action in actions)
+        and any(change["field"] == "assignee" for change in changes)
+        and not await _assignable(access, card, approved.get("assignee"))
+    )
+    if owner_kept and len(changes) == 1:
+        actions = [action for action in actions if action.name != "revert"]
     # Her own submission: the approve button is another manager's (the section says so).
     approve_elsewhere = (
         pending is not None
@@ -458,6 +479,7 @@ async def plan_state(access: BoardAccess, card_id: int) -> dict[str, Any]:
         "missing": missing(current),
         "actions": actions,
         "approve_elsewhere": approve_elsewhere,
+        "owner_kept": owner_kept,
     }
 
 
@@ -476,6 +498,7 @@ async def summary(access: BoardAccess, card_id: int) -> dict[str, Any]:
         "missing": plan["missing"],
         "actions": [action.name for action in plan["actions"]],
         "approve_elsewhere": plan["approve_elsewhere"],  # her own submission: another manager approves it
+        "owner_kept": plan["owner_kept"],  # the approved owner may no longer be assigned: revert keeps the current one
         "versions": [
             {
                 "version": v["version"],
@@ -505,8 +528,8 @@ async def act(access: BoardAccess, card_id: int, name: str, payload: Any) -> dic
     await campaign_access(access, card_id)
     access.require_edit()
     form = parse(action.input, payload)
-    if isinstance(form, DecisionInput) and form.version is None:
-        raise FormError({"version": str(DecisionInput.messages["version"])})
+    if isinstance(form, DecisionInput | RevertInput) and form.version is None:
+        raise FormError({"version": str(type(form).messages["version"])})
     async with board_write(access.board_id, access.user.id) as unit:
         card = await cards.load_for_write(access, card_id)
         source = await column_of(card["column"])
@@ -543,6 +566,15 @@ async def _apply(
             _("Only a manager of this board may do this.")
             if action.who == MANAGER
             else _("You may not change this board.")
+        )
+    if isinstance(form, RevertInput) and form.version != card["version"]:
+        # Not what the editor read: a colleague's edit since would be dropped unseen.
+        raise Conflict(
+            _(
+                "%(name)s changed this campaign after you read it, so nothing was discarded. "
+                "Read the plan again, then discard the change if you still want to.",
+                name=await _last_actor(card["id"]),
+            )
         )
     current = snapshot(card)
     approved = await approved_plan(card["id"], card)
@@ -644,13 +676,33 @@ async def _apply(
         )
     elif action.name == "revert":
         # The change is dropped: the approved plan back on the card (the approved version and
-        # the schedule in force stay as they are; the tasks follow the approved dates).
+        # the schedule in force stay as they are; the tasks follow the approved dates). The
+        # owner as an edit would assign her: one who may no longer be assigned (she left the
+        # board, or may not see the campaign now) is not put back, the current owner stays.
         fields = restored(approved or {})
+        if not await _assignable(access, card, fields["assignee"]):
+            fields["assignee"] = card.get("assignee")
+        changed_fields = _changed(current, {**(approved or {}), "assignee": fields["assignee"]})
+        if not changed_fields:
+            raise Conflict(
+                _(
+                    "The approved owner may no longer be assigned to this campaign, and nothing else differs "
+                    "from the approved plan: submit the new owner for approval instead."
+                )
+            )
         common, own = _kind().split(fields)
         await Card.update({getattr(Card, name): value for name, value in common.items()}).where(Card.id == card["id"])
         card = {**card, **common}
         detail = own
         version = card.get("approved_version")
+        # Recorded as an edit of those fields would be (the card's history, the assignment, and
+        # what a stale save in an open drawer keeps of what was typed).
+        unit.record(
+            EventKind.card_assigned if changed_fields == ["assignee"] else EventKind.card_updated,
+            "card",
+            card["id"],
+            {"fields": changed_fields, "assignee": fields["assignee"] if "assignee" in changed_fields else None},
+        )
         await _follow(unit, card, approved or {})
     elif action.name == "finish":
         target = "review"
@@ -694,22 +746,90 @@ async def _apply(
     return card
 
 
+def _changed(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """The plan fields that differ between two plans (as snapshots), sorted."""
+    return sorted(name for name in PLAN_FIELDS if _normal(name, before.get(name)) != _normal(name, after.get(name)))
+
+
+async def _assignable(access: BoardAccess, card: dict[str, Any], person: int | None) -> bool:
+    """Whether the card's edit would take this owner: nobody, or one of the board's people who
+    may see the card (``portal.cards.services`` checks an edit's assignee the same way)."""
+    if person is None:
+        return True
+    return person in {row["id"] for row in cards.people_for(await boards.board_people(access.board_id), card)}
+
+
+async def _last_actor(card_id: int) -> str:
+    """Who last changed the card (its newest event's actor), for a stale write's message."""
+    from portal.events.tables import Event
+
+    row = (
+        await Event.select(Event.actor.display_name.as_alias("name"))
+        .where((Event.object_type == "card") & (Event.object_id == card_id))
+        .order_by(Event.id, ascending=False)
+        .first()
+    )
+    return (row or {}).get("name") or _("Someone")
+
+
 def _kind():
     from portal.campaigns.kind import KIND as CAMPAIGNS
 
     return CAMPAIGNS
 
 
-async def _follow(unit: BoardWrite, card: dict[str, Any], plan: dict[str, Any]) -> None:
+async def _follow(unit: BoardWrite, card: dict[str, Any], plan: dict[str, Any]) -> bool:
     """Inside the unit: what runs on the plan in force follows it once it is in force (an
     approval, a dropped change): the campaign's due time is its end, and the template tasks
-    that follow the dates (and their reminders) move to the approved dates."""
+    that follow the dates (and their reminders) move to the approved dates. Whether the due
+    time or a task moved."""
     from portal.campaigns import tasks  # (tasks reads the plan's state from here)
 
     end = _time(plan.get("ends_at"))
+    due_moved = False
     if end is not None and card.get("due_stage") == "campaign":
+        due_moved = card.get("due_at") != end
         await Card.update({Card.due_at: end}).where(Card.id == card["id"])
-    await tasks.follow_dates(unit, card["id"], plan.get("campaign_format"), _time(plan.get("starts_at")), end)
+    moved = await tasks.follow_dates(unit, card["id"], plan.get("campaign_format"), _time(plan.get("starts_at")), end)
+    return due_moved or bool(moved)
+
+
+async def realign_approved() -> int:
+    """Once, for a database from before the approved schedule was kept apart from the draft
+    (``portal campaigns-realign``): an edit then moved an approved campaign's due time and its
+    template tasks to dates nobody approved. Each open campaign with an approved plan gets
+    them back on the approved dates (the rule an approval follows: ``_follow``), one unit of
+    work per campaign, its viewers shown the tile and its task reminders re-armed. Tasks done
+    or set by hand stay. Returns how many campaigns changed; running it again changes none."""
+    from portal.boards.access import system_access
+    from portal.boards.tables import Board
+    from portal.campaigns.tables import CampaignDetail as D
+
+    changed = 0
+    for board in await Board.select(Board.id).where(Board.kind == KIND).order_by(Board.id):
+        rows = await D.select(D.card).where(
+            (D.card.board == board["id"]) & (D.card.archived == False) & D.approved_version.is_not_null()  # noqa: E712
+        )
+        if not rows:
+            continue
+        access = await system_access(board["id"])
+        for row in rows:
+            async with board_write(board["id"], None) as unit:
+                card = await cards.load_for_write(access, row["card"])
+                plan = await approved_plan(card["id"], card)
+                if plan is None:
+                    continue
+                end = _time(plan.get("ends_at"))
+                due_moves = end is not None and card.get("due_stage") == "campaign" and card.get("due_at") != end
+                if not await _follow(unit, card, plan):
+                    continue  # (a task moved is recorded as rescheduled; a due time, here)
+                if due_moves:
+                    unit.record(EventKind.card_updated, "card", card["id"], {"fields": ["due_at"]})
+                now = datetime.now(UTC)
+                await Card.update({Card.version: Card.version + 1, Card.updated_at: now}).where(Card.id == card["id"])
+                cards.after_card_write(unit, access, card)
+                changed += 1
+    return changed
 
 
 # The kind's hooks -------------------------------------------------------------------------

@@ -4,11 +4,12 @@ that needs re-approval, drags that stand for an action, and the same through the
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from portal.boards.tables import BoardColumn
+from portal.boards.tables import BoardColumn, BoardMember
 from portal.campaigns import review, workflow
 from portal.campaigns.tables import CampaignDetail, CampaignPlanVersion
 from portal.cards import services as cards
@@ -54,7 +55,13 @@ async def act(world, username, card_id, action, **payload):
     section's buttons do."""
     if action in ("approve", "return") and "version" not in payload:
         payload["version"] = (await detail(card_id))["pending_version"]
+    if action == "revert" and "version" not in payload:
+        payload["version"] = await card_version(card_id)  # the card as the section showed it
     return await workflow.act(await world.access(username), card_id, action, payload)
+
+
+async def card_version(card_id: int) -> int:
+    return (await Card.select(Card.version).where(Card.id == card_id).first())["version"]
 
 
 async def state(card_id: int) -> str:
@@ -438,21 +445,31 @@ async def test_a_returned_change_is_dropped_and_the_approved_plan_is_back_on_the
     client.headers["HX-Request"] = "true"
     section = await client.get(f"/campaigns/{card_id}/plan")
     assert 'data-action="revert"' in section.text and "data-changed" in section.text
-    response = await client.post(f"/campaigns/{card_id}/plan/revert")
+    shown_version = re.search(r'name="version" value="(\d+)"', section.text).group(1)
+    response = await client.post(f"/campaigns/{card_id}/plan/revert", data={"version": shown_version})
     assert response.status_code == 200 and 'data-action="revert"' not in response.text
     assert "data-changed" not in response.text and "放弃修改" in response.text  # the flash
     assert (await detail(card_id))["budget"] == 4800
     await edit(world, "member", card_id, budget=5200)
-    answer = await client.post(f"/api/v1/campaigns/{card_id}/plan/revert", json={})
+    missing = await client.post(f"/api/v1/campaigns/{card_id}/plan/revert", json={})
+    assert missing.status_code == 422 and "version" in missing.json()["errors"]
+    assert (await detail(card_id))["budget"] == 5200
+    answer = await client.post(
+        f"/api/v1/campaigns/{card_id}/plan/revert", json={"version": await card_version(card_id)}
+    )
     assert answer.status_code == 200 and answer.json()["changes"] == [] and "revert" not in answer.json()["actions"]
-    assert (await client.post(f"/api/v1/campaigns/{card_id}/plan/revert", json={})).status_code == 409
+    again = await client.post(f"/api/v1/campaigns/{card_id}/plan/revert", json={"version": await card_version(card_id)})
+    assert again.status_code == 409
 
     await edit(world, "member", card_id, budget=5200)
     await login(client, "viewer")
     client.headers["x-csrftoken"] = csrf_from((await client.get("/boards")).text)
     section = await client.get(f"/campaigns/{card_id}/plan")
     assert "data-changed" in section.text and 'data-action="revert"' not in section.text
-    assert (await client.post(f"/api/v1/campaigns/{card_id}/plan/revert", json={})).status_code == 403
+    viewer_revert = await client.post(
+        f"/api/v1/campaigns/{card_id}/plan/revert", json={"version": await card_version(card_id)}
+    )
+    assert viewer_revert.status_code == 403
     assert (await detail(card_id))["budget"] == 5200
 
 
@@ -513,3 +530,170 @@ async def test_the_only_manager_of_a_board_approves_her_own_plan(world):
     shown = await workflow.plan_state(await world.access("manager"), card_id)
     assert not shown["approve_elsewhere"] and "approve" in [action.name for action in shown["actions"]]
     assert (await act(world, "manager", card_id, "approve"))["approved_version"] == 1
+
+
+# Dropping a change (放弃修改) after the audit ---------------------------------------------
+
+
+def form_value(html: str, name: str) -> str | None:
+    """The value an input of the drawer's card form carries."""
+    form = re.search(r'<form class="card-form".*?</form>', html, re.S)
+    match = form and re.search(rf'name="{name}"[^>]*value="([^"]*)"', form.group(0))
+    return match.group(1) if match else None
+
+
+async def test_a_change_is_not_dropped_over_a_colleagues_edit_made_since_it_was_read(world, client):
+    card_id = await plan(world, budget=4800)
+    await act(world, "member", card_id, "submit")
+    await act(world, "manager", card_id, "approve")
+    await edit(world, "member", card_id, budget=9000)
+    seen = await card_version(card_id)  # the member's section shows 放弃修改 for this version
+    # Meanwhile a colleague edits the plan too.
+    await edit(world, "manager", card_id, title="医保知识我来答·抖音挑战赛（第二季）")
+
+    with pytest.raises(Conflict) as error:
+        await act(world, "member", card_id, "revert", version=seen)
+    assert "manager" in error.value.message  # who changed it
+    card = await cards.get_card(await world.access("member"), card_id)
+    assert card["title"] == "医保知识我来答·抖音挑战赛（第二季）" and card["budget"] == 9000  # nothing dropped
+
+    await login(client, "member")
+    client.headers["x-csrftoken"] = csrf_from((await client.get("/boards")).text)
+    client.headers["HX-Request"] = "true"
+    stale = await client.post(f"/campaigns/{card_id}/plan/revert", data={"version": str(seen)})
+    assert stale.status_code == 409 and "manager" in stale.text and 'class="alert alert-error"' in stale.text
+    assert f'name="version" value="{await card_version(card_id)}"' in stale.text  # the section as it is now
+    missing = await client.post(f"/campaigns/{card_id}/plan/revert", data={})
+    assert missing.status_code == 422 and 'class="field-error"' in missing.text
+    answer = await client.post(f"/api/v1/campaigns/{card_id}/plan/revert", json={"version": seen})
+    assert answer.status_code == 409 and "manager" in answer.json()["message"]
+    assert (await detail(card_id))["budget"] == 9000
+
+    # Read again (the section reloads with the newer version): now both changes are dropped.
+    result = await act(world, "member", card_id, "revert", version=await card_version(card_id))
+    assert result["changes"] == []
+    card = await cards.get_card(await world.access("member"), card_id)
+    assert card["title"] == "医保知识我来答·抖音挑战赛" and card["budget"] == 4800
+
+
+OWNERS = {
+    "admin": ("admin", None, ""),
+    "manager": ("manager", "publicity", "manager", "陈静"),
+    "member": ("member", "publicity", "member", "张伟"),
+    "lina": ("member", "publicity", "member", "李娜"),
+}
+
+
+async def test_dropping_a_change_gives_the_owner_back_as_an_edit_would_and_keeps_one_who_left(clean_db, client):
+    world = await board("campaigns", people=OWNERS)
+    card_id = await plan(world, budget=4800)  # 张伟 owns it
+    await act(world, "member", card_id, "submit")
+    await act(world, "manager", card_id, "approve")
+    await edit(world, "lina", card_id, assignee=world.users["lina"], budget=9000)
+
+    # 张伟 leaves the board: an edit could not make him the owner now, nor does 放弃修改.
+    await BoardMember.delete().where(
+        (BoardMember.board == world.board_id) & (BoardMember.user == world.users["member"])
+    )
+    await login(client, "lina")
+    client.headers["x-csrftoken"] = csrf_from((await client.get("/boards")).text)
+    client.headers["HX-Request"] = "true"
+    section = await client.get(f"/campaigns/{card_id}/plan")
+    assert "data-owner-kept" in section.text and 'data-action="revert"' in section.text
+    before = await card_version(card_id)
+    response = await client.post(f"/campaigns/{card_id}/plan/revert", data={"version": str(before)})
+    assert response.status_code == 200 and "保留当前负责人" in response.text  # the drawer says so
+    card = await cards.get_card(await world.access("lina"), card_id)
+    assert card["assignee"] == world.users["lina"] and card["budget"] == 4800
+    result = await workflow.summary(await world.access("lina"), card_id)
+    assert [change["field"] for change in result["changes"]] == ["assignee"] and result["owner_kept"]
+    assert "revert" not in result["actions"] and "submit" in result["actions"]  # the new owner is submitted
+    section = await client.get(f"/campaigns/{card_id}/plan")
+    assert "data-owner-kept" in section.text and 'data-action="revert"' not in section.text
+    assert "请将新的负责人提交审批" in section.text
+    with pytest.raises(Conflict) as error:
+        await act(world, "lina", card_id, "revert")
+    assert "submit" in error.value.message or "提交" in error.value.message
+    # Recorded as an edit of what it put back (the card's history; a stale save in an open
+    # drawer keeps what was typed in the other fields).
+    events = (
+        await Event.select(Event.verb, Event.payload)
+        .where((Event.object_type == "card") & (Event.object_id == card_id))
+        .order_by(Event.id)
+        .output(load_json=True)
+    )
+    edits = [event for event in events if event["verb"] in ("card.updated", "card.assigned")]
+    assert edits[-1]["verb"] == "card.updated" and edits[-1]["payload"]["fields"] == ["budget"]
+    assert edits[-1]["payload"].get("assignee") is None
+    assert await cards.fields_changed_since(card_id, before) == {"budget"}
+
+    # Back on the board: 放弃修改 makes him the owner again, recorded as the assignment an edit is.
+    await BoardMember.insert(BoardMember(board=world.board_id, user=world.users["member"], role="member"))
+    shown = await workflow.plan_state(await world.access("lina"), card_id)
+    assert not shown["owner_kept"] and "revert" in [action.name for action in shown["actions"]]
+    result = await act(world, "lina", card_id, "revert")
+    assert result["changes"] == []
+    assert (await Card.select(Card.assignee).where(Card.id == card_id).first())["assignee"] == world.users["member"]
+    last = (
+        await Event.select(Event.verb, Event.payload)
+        .where((Event.object_type == "card") & (Event.object_id == card_id))
+        .where(Event.verb.is_in(["card.updated", "card.assigned"]))
+        .order_by(Event.id, ascending=False)
+        .output(load_json=True)
+        .first()
+    )
+    assert last["verb"] == "card.assigned" and last["payload"]["assignee"] == world.users["member"]
+
+
+async def test_dropping_a_change_from_the_drawer_reloads_the_drawer_with_the_approved_values(world, client):
+    card_id = await plan(world, budget=4800)
+    await act(world, "member", card_id, "submit")
+    await act(world, "manager", card_id, "approve")
+    await edit(world, "member", card_id, title="医保知识我来答·延期版", budget=9000)
+    await login(client, "member")
+    client.headers["x-csrftoken"] = csrf_from((await client.get("/boards")).text)
+    client.headers["HX-Request"] = "true"
+    drawer = await client.get(f"/cards/{card_id}")
+    old_version = form_value(drawer.text, "version")
+    assert form_value(drawer.text, "title") == "医保知识我来答·延期版" and form_value(drawer.text, "budget") == "9000"
+
+    response = await client.post(f"/campaigns/{card_id}/plan/revert", data={"version": old_version})
+    assert response.status_code == 200
+    # The plan section's button is answered with the whole drawer, put in its place.
+    assert response.headers["HX-Retarget"] == "#drawer" and response.headers["HX-Reswap"] == "outerHTML"
+    assert '<aside id="drawer"' in response.text and "放弃修改" in response.text  # with what happened
+    assert form_value(response.text, "title") == "医保知识我来答·抖音挑战赛"
+    assert form_value(response.text, "budget") == "4800"
+    new_version = form_value(response.text, "version")
+    assert int(new_version) == await card_version(card_id) > int(old_version)
+    assert f'id="card-{card_id}"' in response.text  # the tile too
+
+    # The form now saves (the old one would have been refused as stale).
+    tz = get_settings().tz
+    fields = {
+        "title": "医保知识我来答·抖音挑战赛",
+        "theme": "医保新政知识普及",
+        "policy_basis": "职工医保门诊共济保障新政",
+        "campaign_format": "quiz",
+        "platforms": ["douyin"],
+        "starts_at": START.astimezone(tz).strftime("%Y-%m-%dT%H:%M"),
+        "ends_at": (START + timedelta(days=14)).astimezone(tz).strftime("%Y-%m-%dT%H:%M"),
+        "targets.douyin.participants": "5000",
+        "targets.douyin.new_followers": "800",
+        "assignee": str(world.users["member"]),
+        "budget": "5000",
+    }
+    assert (await client.post(f"/cards/{card_id}", data={**fields, "version": old_version})).status_code == 409
+    saved = await client.post(f"/cards/{card_id}", data={**fields, "version": new_version})
+    assert saved.status_code == 200 and (await detail(card_id))["budget"] == 5000
+
+
+async def test_the_demo_plans_were_approved_by_another_manager_than_their_submitter(clean_db):
+    from portal.demo.services import seed_demo
+
+    await seed_demo()
+    approved = await CampaignPlanVersion.select(CampaignPlanVersion.submitted_by, CampaignPlanVersion.decided_by).where(
+        CampaignPlanVersion.status == "approved"
+    )
+    assert approved and all(row["decided_by"] is not None for row in approved)
+    assert all(row["decided_by"] != row["submitted_by"] for row in approved)  # the demo board has two managers

@@ -262,9 +262,60 @@ async def test_dates_proposed_after_approval_move_the_tasks_and_reminders_only_o
     # A change dropped (放弃修改) leaves them where the approval put them.
     await edit_campaign(world, "zhangwei", card_id, starts_at=START, ends_at=END)
     assert await due_times() == proposed
-    await workflow.act(member, card_id, "revert", {})
+    await workflow.act(member, card_id, "revert", {"version": await version(card_id)})
     assert await due_times() == proposed
     assert len(await task_events("rescheduled")) == 1
+
+
+async def test_a_database_from_before_gets_its_approved_campaigns_back_on_the_approved_dates(world, arq_pool):
+    """The release before this one moved an approved campaign's due time and template tasks
+    with every edit of its dates; ``portal campaigns-realign`` puts them back on the approved
+    dates once (not the tasks done or set by hand, nor a campaign never approved)."""
+    card_id = await new_campaign(world, theme="医保知识普及", targets={"douyin": {"participants": 5000}})
+    member, manager = await world.access("zhangwei"), await world.access("chenjing")
+    await workflow.act(member, card_id, "submit", {})
+    await workflow.act(manager, card_id, "approve", {"version": 1})
+    approved = await template_due("quiz", START, END)
+    listed = {task["template_key"]: task for task in await checklist(card_id)}
+    await tasks.set_done(member, card_id, listed["plan_final"]["id"], True)
+    # What the old release did on an edit of the dates after approval: the draft, the due
+    # time and the tasks following the dates all on the new, unapproved dates.
+    week = timedelta(days=7)
+    await edit_campaign(world, "zhangwei", card_id, starts_at=START + week, ends_at=END + week)
+    proposed = await template_due("quiz", START + week, END + week)
+    for key, task in listed.items():
+        if key != "plan_final":
+            await CampaignTask.update({CampaignTask.due_at: proposed[key]}).where(CampaignTask.id == task["id"])
+    await Card.update({Card.due_at: END + week}).where(Card.id == card_id)
+    # A campaign never approved follows its draft: it is left alone.
+    draft_id = await new_campaign(world, title="民生实事网络票选", campaign_format="poll")
+    draft_due = {task["template_key"]: task["due_at"] for task in await checklist(draft_id)}
+    before = await version(card_id)
+
+    assert await workflow.realign_approved() == 1
+    after = {task["template_key"]: task["due_at"] for task in await checklist(card_id)}
+    assert after == {**approved, "plan_final": listed["plan_final"]["due_at"]}
+    assert (await Card.select(Card.due_at).where(Card.id == card_id).first())["due_at"] == END
+    assert await version(card_id) == before + 1  # open drawers and the tile reload
+    announce = next(task for task in await checklist(card_id) if task["template_key"] == "announce")
+    assert job_id(announce["id"], "nudge", approved["announce"]) in await queued_jobs(arq_pool)
+    assert await task_reminders.send(announce["id"], "nudge", proposed["announce"].astimezone(UTC).isoformat()) == []
+    # The draft still proposes the new dates (a manager may approve them), and nothing else moved.
+    assert (await CampaignDetail.select(CampaignDetail.starts_at).where(CampaignDetail.card == card_id).first())[
+        "starts_at"
+    ] == START + week
+    assert {task["template_key"]: task["due_at"] for task in await checklist(draft_id)} == draft_due
+    assert await workflow.realign_approved() == 0  # once is enough
+    assert await version(card_id) == before + 1
+
+
+def test_the_realign_command_is_there():
+    from click.testing import CliRunner
+
+    from portal.cli import main
+
+    result = CliRunner().invoke(main, ["campaigns-realign", "--help"])
+    assert result.exit_code == 0 and "campaigns-realign" in result.output
 
 
 async def test_the_template_button_adds_only_what_the_checklist_lacks(world):
