@@ -6,15 +6,17 @@ through intake, triage and the warning step in this process, at its own simulate
 
 Prints `name: value` lines:
 - surge_to_alert_p50_s / _p95_s: simulated seconds from the first comment of a surge (40 about
-  地铁停运 in ten minutes, over ordinary traffic) to the first alert on that topic, over runs;
+  地铁停运 in ten minutes, over ordinary traffic: 30 an hour by default, the issue's quiet
+  board, as ``portal simulate --per-hour 30``; ``--per-hour 720`` for a busy one) to the first
+  alert on that topic, over runs;
 - surge_to_orange_p50_s / _p95_s: the same to the alert reaching 橙 (II);
 - surge_alert_level: the levels the surges ended at;
 - ordinary_day_false_alerts: alerts raised during a day of ordinary traffic (after a day of
   warm-up, so that topics have baselines), which should be 0; ordinary traffic has bursts
   (``--bursts``: that share of comments draws one or two replies within two minutes);
 - cold_start_<rate>_per_h_<hours>h_false_alerts: alerts raised on a fresh board (no topic has a
-  baseline yet) by ordinary traffic at that rate (720 an hour: the demo's ``portal simulate
-  --rate 0.2``, busier by day; ``--cold-starts``), which should be 0;
+  baseline yet) by ordinary traffic at that rate (720 an hour: ``portal simulate --rate 0.2``,
+  a busy board, busier by day; ``--cold-starts``), which should be 0;
 - ms_per_comment: the wall time one comment costs (intake + triage + warning).
 Runs on a fresh SQLite file and an embedded Redis in a temporary folder unless DATABASE_URL /
 REDIS_URL are set. Not a test: it asserts nothing.

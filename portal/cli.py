@@ -240,7 +240,13 @@ def create_intake_source_command(name: str, board_id: int) -> None:
 
 @main.command()
 @click.option("--board", "board_id", type=int, required=True, help="The comments board to feed.")
-@click.option("--rate", type=click.FloatRange(0.1, 500), default=1.0, show_default=True, help="Comments a second.")
+@click.option("--rate", type=click.FloatRange(0.1, 500), default=None, help="Comments a second (default 1).")
+@click.option(
+    "--per-hour",
+    type=click.FloatRange(0, 1_800_000),
+    default=None,
+    help="Or: ordinary comments an hour, for a quiet background (e.g. 30; 0 with --surge: none).",
+)
 @click.option("--seconds", type=click.FloatRange(1, 86400), default=60, show_default=True, help="For how long.")
 @click.option("--surge", default=None, help="Also a surge of comments about this topic, e.g. 地铁停运 (舆情预警 demo).")
 @click.option("--surge-count", type=click.IntRange(1, 10000), default=40, show_default=True, help="Surge comments.")
@@ -249,7 +255,8 @@ def create_intake_source_command(name: str, board_id: int) -> None:
 @_fail_cleanly
 def simulate(
     board_id: int,
-    rate: float,
+    rate: float | None,
+    per_hour: float | None,
     seconds: float,
     surge: str | None,
     surge_count: int,
@@ -261,6 +268,15 @@ def simulate(
     from portal.comments import simulate as simulation
     from portal.core.errors import NotFound
     from portal.core.forms import FormError
+
+    if rate is not None and per_hour is not None:
+        raise SettingsError("Give --rate or --per-hour, not both.")
+    if per_hour is not None:
+        rate = per_hour / 3600
+    elif rate is None:
+        rate = 1.0
+    if rate <= 0 and not surge:
+        raise SettingsError("Nothing to send: give a --per-hour above 0, or a --surge.")
 
     async def run() -> int:
         try:

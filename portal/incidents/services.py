@@ -173,6 +173,16 @@ async def linked_comments(access: BoardAccess, card_id: int) -> list[dict[str, A
     return visible
 
 
+async def topic_name(topic_id: int | None) -> str:
+    """The name of the early-warning topic an incident came from, as the warning pages show it
+    (masked; 「未归类话题 #N」 for one without words or cleaned away); "" for none."""
+    if not topic_id:
+        return ""
+    from portal.warning.services import topic_name as warning_topic_name
+
+    return await warning_topic_name(topic_id)
+
+
 async def incidents_for_alert(alert_id: int) -> list[int]:
     """The incident cards opened from an alert (the alert's page links them)."""
     from portal.incidents.tables import IncidentDetail

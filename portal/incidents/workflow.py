@@ -10,9 +10,12 @@ assess            监测 … 回应                   研判 (from 监测) an ed
 respond-plan      研判, 处置                    处置          an editor: the handling plan
 submit-statement  处置, 回应                    (stays)      an editor: a new version of 回应口径
 approve-statement 处置, 回应                    (stays)      a manager, naming the version read
+                                                            (not its drafter, when the board
+                                                            has another manager)
 return-statement  处置, 回应                    (stays)      a manager, with a reason
 publish-statement 处置, 回应                    回应          an editor, naming the approved version
-instruct          any but 平息                  (stays)      a manager or administrator (批示)
+instruct          any but 平息                  (stays)      a manager, administrator or leader
+                                                            (the viewer role: 批示)
 link-comments     any but 平息                  (stays)      an editor
 calm              处置, 回应                    平息          an editor
 review            平息                          (stays)      an editor: 复盘
@@ -20,10 +23,12 @@ close             平息                          (archived)   an editor, once t
 ================= ============================ ============ ==============================
 
 "An editor" is anyone who works the board (members, managers, administrators); viewers
-(leaders and auditors among them) read only. A statement is published only as approved:
-approving names the version the manager read, so a version submitted meanwhile is never
-approved unread; submitting a new version withdraws an earlier approval (what goes out is
-the latest version written, approved), and publishing names the approved version. The
+read only, except that a leader (a user of the global viewer role on the board) gives 批示.
+A statement is published only as approved: approving names the version the manager read, so
+a version submitted meanwhile is never approved unread, and by another manager than its
+drafter where there is one (审核 is four eyes); submitting a new version withdraws an earlier
+approval (what goes out is the latest version written, approved), and publishing names the
+approved version. The
 first-response clock is the card's own throughout (its pauses, extensions and level); a
 statement awaiting approval has a due time of its own (``review_due``), shown beside it.
 Dragging a card is one of these actions or a 409 naming the button.
@@ -37,8 +42,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from portal.accounts.tables import Role
 from portal.boards import services as boards
 from portal.boards.access import BoardAccess
+from portal.boards.tables import BoardRole
 from portal.cards import services as cards
 from portal.cards.tables import Card
 from portal.core.choices import RISK_LEVELS, Choices
@@ -76,7 +83,7 @@ def state_of(column: dict[str, Any]) -> str:
     return key if key in STATES else STATE_BY_MEANING.get(column.get("meaning"), "handling")
 
 
-EDITOR, MANAGER = "editor", "manager"
+EDITOR, MANAGER, LEADER = "editor", "manager", "leader"
 
 
 @dataclass(frozen=True)
@@ -133,7 +140,7 @@ ACTIONS: dict[str, Action] = {
             EDITOR,
             schemas.PublishInput,
         ),
-        Action("instruct", _l("Give an instruction (批示)"), OPEN_STATES, None, MANAGER, schemas.InstructionInput),
+        Action("instruct", _l("Give an instruction (批示)"), OPEN_STATES, None, LEADER, schemas.InstructionInput),
         Action("link-comments", _l("Link comments (关联留言)"), OPEN_STATES, None, EDITOR, schemas.LinkInput),
         Action(
             "calm", _l("Calmed down (平息)"), frozenset({"handling", "responding"}), "calmed", EDITOR, schemas.NoInput
@@ -150,23 +157,48 @@ DRAG_ACTIONS = {
     ("handling", "calmed"): "calm",
     ("responding", "calmed"): "calm",
 }
-WHO = {EDITOR: _l("someone who works this board"), MANAGER: _l("a manager of this board")}
+WHO = {
+    EDITOR: _l("someone who works this board"),
+    MANAGER: _l("a manager of this board"),
+    LEADER: _l("a manager or a leader of this board"),
+}
+
+
+def is_leader(access: BoardAccess) -> bool:
+    """A leader on the board: a user of the global viewer role who is on it (领导, who reads
+    and gives 批示 but works no card). A board viewer of another role is not one."""
+    return access.board_role == BoardRole.viewer and access.user.role == Role.viewer and access.department_only is None
 
 
 def may(access: BoardAccess, action: Action) -> bool:
     if action.who == MANAGER:
         return access.can_manage  # administrators count as managers
+    if action.who == LEADER:
+        return access.can_manage or is_leader(access)
     return access.can_edit
 
 
-def allowed(access: BoardAccess, card: dict[str, Any], state: str) -> list[Action]:
+async def approval_by_drafter_refused(access: BoardAccess, card: dict[str, Any]) -> bool:
+    """Four eyes (审核): the version awaiting review was submitted by this person, and the
+    board has another manager who can approve it (a board with one manager lets that
+    manager approve her own draft rather than block the response)."""
+    pending = card.get("pending_version")
+    if not pending or await _submitter(card["id"], pending) != access.user.id:
+        return False
+    return any(manager != access.user.id for manager in await boards.board_managers(access.board_id))
+
+
+def allowed(access: BoardAccess, card: dict[str, Any], state: str, *, own_draft: bool = False) -> list[Action]:
     """The actions this viewer may take on the incident now: its buttons (an action whose
-    precondition is not met yet — nothing to approve, nothing approved — is not offered)."""
+    precondition is not met yet — nothing to approve, nothing approved — is not offered;
+    nor approving one's own draft, ``own_draft``: see ``approval_by_drafter_refused``)."""
     result = []
     for action in ACTIONS.values():
         if state not in action.sources or not may(access, action):
             continue
         if action.name in ("approve-statement", "return-statement") and not card.get("pending_version"):
+            continue
+        if action.name == "approve-statement" and own_draft:
             continue
         if action.name == "submit-statement" and card.get("pending_version"):
             continue
@@ -248,6 +280,8 @@ async def versions(card_id: int) -> list[dict[str, Any]]:
 
 async def incident(access: BoardAccess, card_id: int) -> dict[str, Any]:
     """The incident as the API answers it: state, level, statement, actions for this viewer."""
+    from portal.incidents.services import topic_name
+
     card = await cards.get_card(access, card_id)
     state = state_of(await cards.column_any(card["column"]))
     return {
@@ -257,6 +291,7 @@ async def incident(access: BoardAccess, card_id: int) -> dict[str, Any]:
         "level": card.get("level"),
         "level_label": RISK_LEVELS.label(card.get("level")),
         "topic_id": card.get("topic_id"),
+        "topic_name": await topic_name(card.get("topic_id")),
         "alert_id": card.get("alert_id"),
         "assignee": card.get("assignee"),
         "responsible": card.get("responsible") or [],
@@ -272,7 +307,10 @@ async def incident(access: BoardAccess, card_id: int) -> dict[str, Any]:
         "due_at": card["due_at"].isoformat() if card.get("due_at") else None,
         "due_stage": card.get("due_stage"),
         "review_due_at": due.isoformat() if (due := await review_due(card)) else None,
-        "actions": [action.name for action in allowed(access, card, state)],
+        "actions": [
+            action.name
+            for action in allowed(access, card, state, own_draft=await approval_by_drafter_refused(access, card))
+        ],
         "version": card.get("version"),
     }
 
@@ -293,7 +331,8 @@ async def act(access: BoardAccess, card_id: int, name: str, payload: Any) -> dic
     if action is None:
         raise NotFound
     await incident_access(access, card_id)
-    access.require_edit()
+    if not (action.who == LEADER and may(access, action)):
+        access.require_edit()  # a leader's 批示 is the one thing a viewer writes
     form = parse(action.input, payload, context=_context(await boards.board_people(access.board_id)))
     if action.name == "close":
         card = await cards.get_card(access, card_id)
@@ -415,6 +454,13 @@ async def apply(
                 )
             )
         approve = action.name == "approve-statement"
+        if approve and await approval_by_drafter_refused(access, card):
+            raise Conflict(
+                _(
+                    "You submitted version %(version)s yourself: another manager of this board must approve it.",
+                    version=form.version,
+                )
+            )
         reason = "" if approve else form.reason
         await IncidentStatement.update(
             {

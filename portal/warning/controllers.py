@@ -7,6 +7,7 @@ section (the same partial the page, the buttons and the live refresh render) or 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery
@@ -24,14 +25,31 @@ LIVE = "partials/warning/_live.html"
 RULES = "pages/warning/rules.html"
 
 
+def _focus(request: Request) -> int | None:
+    """The alert the page was opened for (a bell's link: /warning?alert=N#alert-N); the live
+    section's refreshes and buttons keep it, from the page's own address (htmx sends it)."""
+    value = request.query_params.get("alert")
+    if value is None and request.headers.get("hx-current-url"):
+        query = parse_qs(urlsplit(request.headers["hx-current-url"]).query)
+        value = (query.get("alert") or [None])[0]
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
 async def _live_context(request: Request, **extra: Any) -> dict[str, Any]:
     topics = await services.topics_overview(request.user)
     alerts = await services.list_alerts(request.user)
-    managed = await services.managed_boards(request.user, sorted({alert["board"] for alert in alerts}))
+    boards = sorted({alert["board"] for alert in alerts})
+    managed = await services.managed_boards(request.user, boards)
     return {
         "topics": topics,
         "alerts": alerts,
         "managed": managed,
+        # Who may press 确认: the managers, and the members on duty (their bell rang first).
+        "acknowledging": managed | await services.on_duty_boards(request.user, boards),
+        "focus": _focus(request),
         "level_label": services.level_label,
         "status_labels": services.STATUS_LABELS,
         "reasons": services.REASONS,
@@ -49,8 +67,8 @@ class WarningController(Controller):
     path = "/warning"
 
     @get("/")
-    async def page(self, request: Request, alert: FromQuery[int | None] = None) -> Template:
-        return Template(PAGE, context={**await _live_context(request), "focus": alert})
+    async def page(self, request: Request) -> Template:
+        return Template(PAGE, context=await _live_context(request))
 
     @get("/live")
     async def live(self, request: Request) -> Template:
@@ -71,9 +89,11 @@ class WarningController(Controller):
             if not request.htmx:
                 raise
             return _live(await _live_context(request, flash=error.message, level="error"), 409)
+        # On to the incident's card, where its handling starts (研判, the statement …).
         if not request.htmx:
-            return Redirect(f"/warning?alert={alert_id}", status_code=303)
-        return _live(await _live_context(request, flash=_("Incident #%(id)s was opened.", id=card_id)))
+            return Redirect(f"/cards/{card_id}", status_code=303)
+        context = await _live_context(request, flash=_("Incident #%(id)s was opened.", id=card_id))
+        return Template(LIVE, context=context, headers={"HX-Redirect": f"/cards/{card_id}"})
 
 
 class WarningAdminController(Controller):
@@ -127,11 +147,27 @@ class WarningApi(Controller):
     async def alerts(self, request: Request) -> list[dict[str, Any]]:
         return [services.alert_json(alert) for alert in await services.list_alerts(request.user)]
 
-    @post("/alerts/{alert_id:int}/acknowledge", summary="Acknowledge an alert (board managers)", status_code=200)
+    @post(
+        "/alerts/{alert_id:int}/acknowledge",
+        summary="Acknowledge an alert (the board's managers and its members on duty)",
+        status_code=200,
+    )
     async def acknowledge(self, request: Request, alert_id: FromPath[int]) -> dict[str, Any]:
-        alert = await services.acknowledge(request.user, alert_id)
-        alert["topic_name"] = await services.topic_name(alert["topic"])
-        return services.alert_json(alert)
+        await services.acknowledge(request.user, alert_id)
+        return services.alert_json(await services.alert_view(request.user, alert_id))
+
+    @post(
+        "/alerts/{alert_id:int}/incident",
+        summary=(
+            "Make an alert an incident (转为事件, the board's managers): 201 with the alert and the incident's "
+            "card id; 409 when it is one already or there is no incidents board you may work on"
+        ),
+        status_code=201,
+    )
+    async def make_incident(self, request: Request, alert_id: FromPath[int]) -> dict[str, Any]:
+        card_id = await services.make_incident(request.user, alert_id)
+        alert = await services.alert_view(request.user, alert_id)
+        return {"incident_card": card_id, "alert": services.alert_json(alert)}
 
 
 ROUTES: list[Any] = [WarningController, WarningAdminController, WarningApi]

@@ -13,12 +13,15 @@ surge when its volume is at least 4 x what the baseline expects and the chance o
 comments were the baseline still true (the Poisson tail) is below one in a million, with at
 least 6 comments — or at least 4 when that chance is below one in ten million (four comments in a
 minute on a topic of two an hour: 120 x, p = 5e-8). The level follows the size of the jump,
-its significance and the negative share:
+its significance, the negative share and (10/30/60 minutes) the share of the board's comments:
 
     蓝 IV 一般      the window trips the thresholds
     黄 III 较大     ≥ 20 x and p < 1e-7; ≥ 15 comments and ≥ 6 x; ≥ 10 and mostly negative
-    橙 II 重大      ≥ 50 x and p < 1e-8 (five comments in a minute on a quiet topic);
-                    ≥ 30 comments and ≥ 10 x; ≥ 20 and ≥ 8 x and mostly negative;
+    橙 II 重大      ≥ 100 x and p < 1e-7 (four comments in a minute on a topic of two an
+                    hour: a surge of 40 in ten minutes is 橙 45 s in); ≥ 50 x and p < 1e-8
+                    (five in a minute); ≥ 30 comments and ≥ 10 x; ≥ 20 and ≥ 8 x and mostly
+                    negative; ≥ 30 that are ≥ 15 % of the board's comments in the window (a
+                    busy board, where a new topic's baseline is the board's prior);
                     also any comment with a 重大 sensitive word (services)
     红 I 特别重大   ≥ 100 comments and ≥ 20 x, or ≥ 60 and ≥ 15 x and mostly negative
 """
@@ -48,7 +51,25 @@ TYPICAL_SHARE = 0.03
 BOARD_MINUTES = 60  # the board's traffic is counted over this much of the recent past
 BOARD_MIN_MINUTES = 5  # ... and never over less (a board's first minutes say little)
 MOSTLY_NEGATIVE = 0.6
+# A surge of at least 30 comments that is this share of its board's comments in the window is
+# 橙 whatever its ratio (a busy board: 40 in ten minutes over 720 an hour are about 25 %; the
+# demo city's heaviest ordinary subject is 5 % of a day's comments, and an ordinary topic does
+# not surge at all there).
+BOARD_SHARE = 0.15
 QUIET_MINUTES = 60  # a surge raised again within this is the same surge (the same alert)
+# A topic's negative share against its own usual share (negative_rate / rate, ``usual_share``):
+# a window "turns negative" when it has at least TURN_MIN_NEGATIVE negative comments, its share
+# is TURN_POINTS above the usual one, and so many negatives are that unlikely were the usual
+# share still true (the binomial tail). It counts as "mostly negative" for the levels, and on the
+# 30 and 60 minute windows, with TURN_MIN_COUNT comments, alerts by itself (``negative_turn``).
+TURN_POINTS = 0.3
+TURN_MIN_NEGATIVE = 5
+TURN_P_VALUE = 1e-3
+TURN_ALERT_P_VALUE = 1e-8
+TURN_MIN_COUNT = 12
+TURN_WINDOWS = (30, 60)
+USUAL_MIN_RATE = 2 * SLOT_MINUTES / 60  # a topic's usual share is known from two comments an hour on
+USUAL_MIN_AGE_SLOTS = 24  # ... and two hours of its own history
 
 LEVELS = ("blue", "yellow", "orange", "red")
 LEVEL_LABELS = {
@@ -164,13 +185,87 @@ def window_counts(buckets: dict[int, tuple[int, int]], now_slot: int, window_min
     return volume, negative
 
 
-def level_for(volume: int, ratio: float, negative_share: float, p_value: float = 1.0) -> str:
+def binomial_tail(count: int, trials: int, share: float) -> float:
+    """P(X >= count) for X ~ Binomial(trials, share), summed in log space."""
+    if count <= 0:
+        return 1.0
+    if count > trials:
+        return 0.0
+    share = min(max(share, 1e-9), 1 - 1e-9)
+    total = 0.0
+    for k in range(count, trials + 1):
+        total += math.exp(
+            math.lgamma(trials + 1) - math.lgamma(k + 1) - math.lgamma(trials - k + 1)
+            + k * math.log(share) + (trials - k) * math.log(1 - share)
+        )  # fmt: skip
+    return min(1.0, total)
+
+
+LOOKBACK_SLOTS = max(TURN_WINDOWS) // SLOT_MINUTES - 1  # the finished slots of the longest window
+
+
+def unfold(rate: float, counts: dict[int, int], now_slot: int, slots: int = LOOKBACK_SLOTS) -> float:
+    """The weighted mean as it was ``slots`` slots before ``now_slot`` (``fold`` backwards:
+    the contributions of those slots' ``counts`` taken out)."""
+    for slot in range(now_slot - slots, now_slot):
+        rate -= ALPHA * (1 - ALPHA) ** (now_slot - 1 - slot) * counts.get(slot, 0)
+    return max(0.0, rate / (1 - ALPHA) ** slots)
+
+
+def usual_share(
+    rate: float,
+    negative_rate: float,
+    age_slots: int,
+    buckets: dict[int, tuple[int, int]] | None = None,
+    now_slot: int | None = None,
+) -> float | None:
+    """The topic's usual negative share (its weighted means' ratio), or None while it has too
+    little history of its own to tell (a young or very quiet topic: the absolute rule only).
+    With its ``buckets``, the share as it was before the longest window (``unfold``): a turn
+    under way must not raise the bar it is judged against."""
+    if buckets is not None and now_slot is not None:
+        rate = unfold(rate, {slot: count for slot, (count, _n) in buckets.items()}, now_slot)
+        negative_rate = unfold(negative_rate, {slot: negative for slot, (_c, negative) in buckets.items()}, now_slot)
+        age_slots -= LOOKBACK_SLOTS
+    if age_slots < USUAL_MIN_AGE_SLOTS or rate < USUAL_MIN_RATE:
+        return None
+    return min(1.0, max(0.0, negative_rate / rate))
+
+
+def turned_negative(volume: int, negative: int, usual: float | None, p_value: float = TURN_P_VALUE) -> bool:
+    """Is this window's negative share far above the topic's usual one (see TURN_POINTS)?"""
+    if usual is None or negative < TURN_MIN_NEGATIVE or not volume:
+        return False
+    if negative / volume < usual + TURN_POINTS:
+        return False
+    return binomial_tail(negative, volume, max(usual, 0.05)) < p_value
+
+
+def level_for(
+    volume: int,
+    ratio: float,
+    negative_share: float,
+    p_value: float = 1.0,
+    board_share: float | None = None,
+    turned: bool = False,
+) -> str:
     """The level of a window that tripped the thresholds: by its size (a big jump in many
-    comments) or by its significance (a huge jump in a few, which no chance explains)."""
-    negative = negative_share >= MOSTLY_NEGATIVE
+    comments), by its significance (a huge jump in a few, which no chance explains: four
+    comments in a minute on a topic of two an hour are 120 x, p = 5e-8), or by its share of
+    the board's comments in the window (``board_share``: on a busy board, a new topic is
+    judged against the board's prior, so a surge's ratio stays modest while it takes a fifth
+    of everything the board receives). ``turned``: the window's negative share is far above
+    the topic's usual one (``turned_negative``), which counts as mostly negative."""
+    negative = negative_share >= MOSTLY_NEGATIVE or turned
     if (volume >= 100 and ratio >= 20) or (volume >= 60 and ratio >= 15 and negative):
         return "red"
-    if (ratio >= 50 and p_value < 1e-8) or (volume >= 30 and ratio >= 10) or (volume >= 20 and ratio >= 8 and negative):
+    if (
+        (ratio >= 50 and p_value < 1e-8)
+        or (ratio >= 100 and p_value < 1e-7)
+        or (volume >= 30 and ratio >= 10)
+        or (volume >= 20 and ratio >= 8 and negative)
+        or (volume >= 30 and board_share is not None and board_share >= BOARD_SHARE)
+    ):
         return "orange"
     if (ratio >= 20 and p_value < 1e-7) or (volume >= 15 and ratio >= 6) or (volume >= 10 and negative):
         return "yellow"
@@ -183,13 +278,17 @@ def detect(
     rate: float,
     thresholds: Thresholds = DEFAULTS,
     recent: dict[int, tuple[int, int]] | None = None,
+    board: dict[int, int] | None = None,
+    usual: float | None = None,
 ) -> Surge | None:
     """The strongest surge among the windows (highest level, then the largest ratio), or None.
 
     ``buckets``: slot -> (comments, negative) for the topic's recent slots; ``rate``: its
     baseline per slot (``fold``) before now; ``recent``: the short windows' own counts,
     minutes -> (comments, negative) in the last that many minutes (a short window without
-    them is skipped)."""
+    them is skipped); ``board``: slot -> the comments of the board's other topics, for the
+    slot windows' share of the board (left out: no share rule); ``usual``: the topic's usual
+    negative share (``usual_share``; None: the absolute rule alone)."""
     found: Surge | None = None
     for window in thresholds.windows:
         if window in SHORT_WINDOWS:
@@ -210,8 +309,32 @@ def detect(
         if short and (volume < thresholds.short_ratio * expected or chance > thresholds.quick_p_value):
             continue
         share = negative / volume if volume else 0.0
-        level = level_for(volume, volume / expected, share, chance)
+        board_share = None
+        if board is not None and not short:
+            others = sum(board.get(slot, 0) for slot in range(now_slot - window // SLOT_MINUTES + 1, now_slot + 1))
+            board_share = volume / (volume + others)
+        turned = turned_negative(volume, negative, usual)
+        level = level_for(volume, volume / expected, share, chance, board_share, turned)
         surge = Surge(level, window, volume, expected, share, chance)
         if found is None or (level_rank(surge.level), surge.ratio) > (level_rank(found.level), found.ratio):
+            found = surge
+    return found
+
+
+def negative_turn(buckets: dict[int, tuple[int, int]], now_slot: int, rate: float, usual: float | None) -> Surge | None:
+    """A topic turning negative at its ordinary volume (an alert of its own, 蓝, 黄 from 20
+    comments): on the 30 or 60 minute window, at least TURN_MIN_COUNT comments whose negative
+    share is TURN_POINTS above the topic's usual one and beyond chance (p < TURN_ALERT_P_VALUE).
+    None when it has no usual share yet or nothing turned."""
+    found: Surge | None = None
+    for window in TURN_WINDOWS:
+        volume, negative = window_counts(buckets, now_slot, window)
+        if volume < TURN_MIN_COUNT or not turned_negative(volume, negative, usual, TURN_ALERT_P_VALUE):
+            continue
+        chance = binomial_tail(negative, volume, max(usual or 0.0, 0.05))
+        surge = Surge(
+            "yellow" if volume >= 20 else "blue", window, volume, expected_in(rate, window), negative / volume, chance
+        )
+        if found is None or chance < found.p_value:
             found = surge
     return found

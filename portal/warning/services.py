@@ -164,19 +164,24 @@ async def observe_comment(card_id: int, *, now: datetime | None = None) -> Obser
         )
         buckets = await _buckets(topic["id"], min(topic["rate_slot"] or now_slot, now_slot - 12))
         rate = detection.fold(topic["rate"], topic["rate_slot"], {s: c for s, (c, _n) in buckets.items()}, now_slot)
-        await WarningTopic.update({WarningTopic.rate: rate, WarningTopic.rate_slot: now_slot}).where(
-            WarningTopic.id == topic["id"]
+        negative_rate = detection.fold(
+            topic.get("negative_rate") or 0.0, topic["rate_slot"], {s: n for s, (_c, n) in buckets.items()}, now_slot
         )
+        await WarningTopic.update(
+            {WarningTopic.rate: rate, WarningTopic.negative_rate: negative_rate, WarningTopic.rate_slot: now_slot}
+        ).where(WarningTopic.id == topic["id"])
         observation = Observation(card_id, topic["id"], new_topic)
         effects: list[Effect] = []
         # An old comment (an import) is counted, but it surges nothing now.
         if now - at <= timedelta(minutes=max(detection.WINDOWS)):
             recent = await _recent(topic["id"], now)
             # A young topic is judged against its board's traffic too (detection.baseline).
-            prior = detection.board_prior(*await _board_traffic(card["board"], topic["id"], now))
+            board_comments, board_minutes, board_slots = await _board_traffic(card["board"], topic["id"], now)
+            prior = detection.board_prior(board_comments, board_minutes)
             age = now_slot - detection.slot_of(topic.get("first_at") or at)
             judged = detection.baseline(rate, age, prior)
-            surge, rule_id, reason = await _judge(card, topic, buckets, now_slot, judged, recent)
+            usual = detection.usual_share(rate, negative_rate, age, buckets, now_slot)  # its usual negative share
+            surge, rule_id, reason = await _judge(card, topic, buckets, now_slot, judged, recent, board_slots, usual)
             if surge is not None:
                 alert_id, new_alert, level, notified = await _raise(
                     card, topic["id"], surge, rule_id, reason, now, effects
@@ -234,7 +239,8 @@ async def _assign(card: dict[str, Any], words: dict[str, float], at: datetime, n
             await WarningTopic.update({WarningTopic.name: unnamed_topic(rows[0]["id"])}).where(
                 WarningTopic.id == rows[0]["id"]
             )
-        return {"id": rows[0]["id"], "rate": 0.0, "rate_slot": None, "keywords": terms, "first_at": at}, True, 1.0
+        row = {"id": rows[0]["id"], "rate": 0.0, "negative_rate": 0.0, "rate_slot": None, "keywords": terms}
+        return {**row, "first_at": at}, True, 1.0
     # Counted first: on PostgreSQL the update locks the topic's row until commit, so two
     # workers observing the same topic take turns (its words, its baseline, and above all
     # its ongoing alert: one alert per surge, never two raised side by side).
@@ -247,6 +253,7 @@ async def _assign(card: dict[str, Any], words: dict[str, float], at: datetime, n
             WarningTopic.keywords,
             WarningTopic.platforms,
             WarningTopic.rate,
+            WarningTopic.negative_rate,
             WarningTopic.rate_slot,
             WarningTopic.last_at,
             WarningTopic.first_at,
@@ -297,7 +304,7 @@ async def _merge(keep: int, gone: int, at: datetime) -> dict[str, Any]:
         left = rows.get(keep) or rows.get(gone)
         if left is None:
             raise LookupError(f"warning topics {keep} and {gone} are both gone")
-        return {key: left[key] for key in ("id", "rate", "rate_slot", "keywords", "first_at")}
+        return {key: left[key] for key in ("id", "rate", "negative_rate", "rate_slot", "keywords", "first_at")}
     kept, merged = rows[keep], rows[gone]
     terms = dict(kept["keywords"] or {})
     for word, weight in (merged["keywords"] or {}).items():
@@ -325,6 +332,7 @@ async def _merge(keep: int, gone: int, at: datetime) -> dict[str, Any]:
         WarningTopic.comments: kept["comments"] + merged["comments"],
         WarningTopic.negative: kept["negative"] + merged["negative"],
         WarningTopic.rate: kept["rate"] + merged["rate"],  # (each as of its own last slot: close enough)
+        WarningTopic.negative_rate: (kept["negative_rate"] or 0.0) + (merged["negative_rate"] or 0.0),
         WarningTopic.rate_slot: max(slots) if slots else None,
         WarningTopic.first_at: min(kept["first_at"], merged["first_at"]),
         WarningTopic.last_at: max(kept["last_at"], merged["last_at"]),
@@ -340,6 +348,7 @@ async def _merge(keep: int, gone: int, at: datetime) -> dict[str, Any]:
     return {
         "id": keep,
         "rate": changes[WarningTopic.rate],
+        "negative_rate": changes[WarningTopic.negative_rate],
         "rate_slot": changes[WarningTopic.rate_slot],
         "keywords": terms,
         "first_at": changes[WarningTopic.first_at],
@@ -361,28 +370,32 @@ async def _recent(topic_id: int, now: datetime) -> dict[int, tuple[int, int]]:
     return counts
 
 
-async def _board_traffic(board_id: int, topic_id: int, now: datetime) -> tuple[int, float]:
-    """The comments of the board's other topics in the last hour (whole slots) and the minutes
-    they span: the hour, or less on a board whose first comment is younger."""
+async def _board_traffic(board_id: int, topic_id: int, now: datetime) -> tuple[int, float, dict[int, int]]:
+    """The comments of the board's other topics in the last hour (whole slots), the minutes
+    they span (the hour, or less on a board whose first comment is younger) and the same
+    comments per slot (a surge's share of the board, ``detection.detect``)."""
     since = detection.slot_start(detection.slot_of(now - timedelta(minutes=detection.BOARD_MINUTES)))
     others = (
         (WarningTopic.board == board_id) & (WarningTopic.last_at >= since) & (WarningTopic.id != topic_id)
     )  # fmt: skip
     first = await WarningTopic.select(WarningTopic.first_at).where(others).order_by(WarningTopic.first_at).first()
     if first is None:
-        return 0, 0.0
-    total = (
-        await WarningTopicBucket.select(Sum(WarningTopicBucket.comments).as_alias("comments"))
+        return 0, 0.0, {}
+    rows = (
+        await WarningTopicBucket.select(
+            WarningTopicBucket.slot, Sum(WarningTopicBucket.comments).as_alias("comments")
+        )  # fmt: skip
         .where(
             (WarningTopicBucket.topic.board == board_id)
             & (WarningTopicBucket.topic.last_at >= since)
             & (WarningTopicBucket.topic != topic_id)
             & (WarningTopicBucket.slot >= detection.slot_of(since))
         )
-        .first()
+        .group_by(WarningTopicBucket.slot)
     )
+    per_slot = {row["slot"]: int(row["comments"] or 0) for row in rows}
     minutes = (now - max(first["first_at"], since)).total_seconds() / 60
-    return int((total or {}).get("comments") or 0), minutes
+    return sum(per_slot.values()), minutes, per_slot
 
 
 async def _open_alert(topic_id: int, now: datetime) -> dict[str, Any] | None:
@@ -467,11 +480,22 @@ def rule_matches(rule: dict[str, Any], text: str, category: str | None, terms: d
 
 
 async def _judge(
-    card, topic, buckets, now_slot: int, rate: float, recent: dict[int, tuple[int, int]]
+    card,
+    topic,
+    buckets,
+    now_slot: int,
+    rate: float,
+    recent: dict[int, tuple[int, int]],
+    board: dict[int, int],
+    usual: float | None = None,
 ) -> tuple[Surge | None, int | None, str]:
-    """The strongest verdict for the topic now: defaults, watch rules, a 重大 word."""
-    surge = detection.detect(buckets, now_slot, rate, recent=recent)
+    """The strongest verdict for the topic now: defaults, watch rules, a 重大 word; and a
+    topic turning negative at its ordinary volume (its usual negative share: ``usual``)."""
+    surge = detection.detect(buckets, now_slot, rate, recent=recent, board=board, usual=usual)
     rule_id, reason = None, "surge"
+    if surge is None:
+        surge = detection.negative_turn(buckets, now_slot, rate, usual)
+        reason = "negative_turn" if surge is not None else reason
     text = comment_text(card)
     for rule in await _rules(card["board"]):
         if not rule_matches(rule, text, card.get("category"), topic["keywords"]):
@@ -510,6 +534,7 @@ REASONS = {
     "surge": _l("Volume far above the topic's baseline"),
     "rule": _l("A watch rule's thresholds were reached"),
     "major_word": _l("A major (重大) sensitive word"),
+    "negative_turn": _l("Negative share far above the topic's usual one"),
 }
 
 
@@ -670,7 +695,7 @@ async def _notify_raised(
             title[:200],
             f"warning:{alert_id}:{level}:{user_id}",
             body=body,
-            link=f"/warning?alert={alert_id}",
+            link=f"/warning?alert={alert_id}#alert-{alert_id}",
         )
         if notification_id is not None:
             ids.append(notification_id)
@@ -731,7 +756,7 @@ async def escalate_alert(alert_id: int, *, now: datetime | None = None) -> list[
         for user_id in await next_level_people(alert["board"]):
             notification_id = await notifications.notify(
                 user_id, "escalation", title[:200], f"warning-escalated:{alert_id}:{user_id}", body=body,
-                link=f"/warning?alert={alert_id}",
+                link=f"/warning?alert={alert_id}#alert-{alert_id}",
             )  # fmt: skip
             if notification_id is not None:
                 ids.append(notification_id)
@@ -800,10 +825,41 @@ async def _alert_for(user: CurrentUser, alert_id: int) -> dict[str, Any]:
     return alert
 
 
+async def alert_view(user: CurrentUser, alert_id: int) -> dict[str, Any]:
+    """One alert as the API answers it (``alert_json``), with its topic's name; 404 for one on
+    a board this person does not see."""
+    alert = await _alert_for(user, alert_id)
+    alert["topic_name"] = await topic_name(alert["topic"])
+    return alert
+
+
 async def _require_manage(user: CurrentUser, board_id: int) -> None:
     access = await access_for(user, board_id)
     if not access.can_manage or access.department_only is not None:
         raise PermissionDenied
+
+
+async def _require_acknowledge(user: CurrentUser, board_id: int) -> None:
+    """Who may acknowledge (确认) an alert: the board's managers (and administrators), and
+    its members on duty (值班), whose bell rang first; not viewers, liaisons or others."""
+    access = await access_for(user, board_id)
+    if access.department_only is not None or not access.can_edit:
+        raise PermissionDenied
+    if not access.can_manage and board_id not in await on_duty_boards(user, [board_id]):
+        raise PermissionDenied
+
+
+async def on_duty_boards(user: CurrentUser, board_ids: list[int]) -> set[int]:
+    """Of these boards, those where this person is a member on duty (值班)."""
+    if user.role in (Role.liaison, Role.viewer) or not board_ids:
+        return set()
+    rows = await BoardMember.select(BoardMember.board).where(
+        (BoardMember.user == user.id)
+        & (BoardMember.on_duty == True)  # noqa: E712
+        & BoardMember.role.is_in([BoardRole.manager, BoardRole.member])
+        & BoardMember.board.is_in(board_ids)
+    )
+    return {row["board"] for row in rows}
 
 
 # Reading: topics and alerts --------------------------------------------------------------------
@@ -1000,10 +1056,11 @@ def topic_json(topic: dict[str, Any]) -> dict[str, Any]:
 
 
 async def acknowledge(user: CurrentUser, alert_id: int, *, now: datetime | None = None) -> dict[str, Any]:
-    """确认: someone has it in hand; it will not escalate. 404 for an alert on a board this
-    person does not see, 403 for one she may not act on; acknowledging twice changes nothing."""
+    """确认: someone has it in hand; it will not escalate. The board's managers and its members
+    on duty may (``_require_acknowledge``). 404 for an alert on a board this person does not
+    see, 403 for one she may not act on; acknowledging twice changes nothing."""
     alert = await _alert_for(user, alert_id)
-    await _require_manage(user, alert["board"])
+    await _require_acknowledge(user, alert["board"])
     async with write_transaction():
         acknowledged = (
             await WarningAlert.update(

@@ -88,7 +88,8 @@ async def run_live(
     surge_after: float,
     echo: Callable[[str], None] = print,
 ) -> tuple[int, int]:
-    """Ordinary comments at ``rate`` a second for ``seconds``, and ``surge_count`` comments
+    """Ordinary comments at ``rate`` a second (evenly spaced; ``portal simulate --per-hour 30``
+    is 30 an hour, a quiet board's background) for ``seconds``, and ``surge_count`` comments
     about ``surge`` spread over ``surge_seconds`` from ``surge_after`` seconds on; real time,
     triaged by a running worker. Returns (ordinary, surge) comments sent."""
     access = await _comments_board(board_id)
@@ -104,7 +105,14 @@ async def run_live(
         if what == "surge":
             await intake_services.receive(access, message(next(about), datetime.now(UTC), rng))
             if sent["surge"] == 0:
-                echo(_("The surge about “%(topic)s” starts now.", topic=surge))
+                echo(
+                    _(
+                        "The surge about “%(topic)s” starts now (%(time)s): one comment every %(every)s s.",
+                        topic=surge,
+                        time=datetime.now().astimezone().strftime("%H:%M:%S"),
+                        every=f"{surge_seconds / max(1, surge_count):g}",
+                    )
+                )
         else:
             await intake_services.receive(access, next(ordinary))
         sent[what] += 1

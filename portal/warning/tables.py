@@ -26,6 +26,9 @@ class WarningTopic(Table, tablename="warning_topic"):
     # The baseline: an exponentially weighted mean of comments per slot, folded in up to
     # (excluding) rate_slot; see portal.warning.detection.fold.
     rate = Real(default=0.0)
+    # The same mean of its negative comments (folded with rate, the same slots): negative_rate
+    # / rate is the topic's usual negative share, which a window's is compared with.
+    negative_rate = Real(default=0.0)
     rate_slot = Integer(null=True, default=None)
     first_at = Timestamptz(default=TimestamptzNow())
     last_at = Timestamptz(default=TimestamptzNow(), index=True)

@@ -3,6 +3,8 @@ board, the boards list) changes nothing there and logs no error."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from portal.warning import effects as warning_effects
@@ -43,3 +45,48 @@ async def test_a_signal_refreshes_the_monitoring_page_and_nothing_else(clean_db,
     for page in pages:
         assert page.console_errors == [], page.url
         await page.context.close()
+
+
+async def test_a_manager_acknowledges_an_alert_and_makes_it_an_incident(clean_db, live_server, page):
+    """From a bell's link: the alert is marked on the 舆情监测 page; 确认 acknowledges it, and
+    转为事件 (confirmed in the dialog) opens the incident and lands on its card, which names the
+    topic and links back to the alert."""
+    from datetime import UTC, datetime
+
+    from portal.warning.simulate import Simulation
+    from portal.warning.tables import WarningAlert
+
+    world = await factories.board("comments", people=PEOPLE)
+    await world.board("incidents")
+    await Simulation(world.board_id).send("我要上访，小区拆迁补偿一直不到位", datetime.now(UTC))
+    alert_id = (await WarningAlert.select(WarningAlert.id).first())["id"]
+
+    await browser_login(page, live_server, "chenjing", factories.PASSWORD)
+    await page.wait_for_url(lambda url: "/login" not in url)
+    await page.goto(f"{live_server}/warning?alert={alert_id}#alert-{alert_id}")
+    row = page.locator(f"#alert-{alert_id}")
+    assert await row.get_attribute("aria-current") == "true"
+    assert "focused" in (await row.get_attribute("class"))
+
+    async with page.expect_response(lambda r: r.url.endswith(f"/warning/alerts/{alert_id}/acknowledge")) as answered:
+        await row.locator('button[data-action="acknowledge"]').click()
+    assert (await answered.value).status == 200
+    await page.locator(f'#alert-{alert_id}:not(:has(button[data-action="acknowledge"]))').wait_for(timeout=5000)
+    assert "已确认" in await page.locator(f"#alert-{alert_id}").inner_text()
+    assert (await WarningAlert.select(WarningAlert.acknowledged_at).first())["acknowledged_at"] is not None
+
+    page.once("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+    await page.locator(f'#alert-{alert_id} button[data-action="incident"]').click()
+    await page.wait_for_url(lambda url: "/cards/" in url, timeout=10000)
+    card_id = (await WarningAlert.select(WarningAlert.incident_card).first())["incident_card"]
+    assert page.url.endswith(f"/cards/{card_id}")
+    section = page.locator(f"#incident-workflow-{card_id}")
+    await section.locator("h3").wait_for(timeout=5000)
+    assert "上访" in await section.locator(".incident-topic").inner_text()
+    back = await section.locator("a.incident-alert").get_attribute("href")
+    assert back == f"/warning?alert={alert_id}#alert-{alert_id}"
+    # Back on the page, the alert's row links to the incident.
+    await page.goto(f"{live_server}/warning")
+    link = page.locator(f"#alert-{alert_id} a.incident-link")
+    assert await link.get_attribute("href") == f"/cards/{card_id}"
+    assert page.console_errors == []

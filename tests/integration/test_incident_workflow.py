@@ -287,7 +287,7 @@ async def test_refusals_write_nothing_and_viewers_get_403(world):
     version = (await Card.select(Card.version).where(Card.id == card_id).first())["version"]
     with pytest.raises(Conflict):  # not in 监测
         await act(world, "duty", card_id, "calm")
-    with pytest.raises(Conflict):  # only a manager gives an instruction
+    with pytest.raises(Conflict):  # a member gives no instruction (managers and leaders do)
         await act(world, "duty", card_id, "instruct", text="请处理")
     with pytest.raises(FormError) as error:
         await act(world, "duty", card_id, "assess", level="green")
@@ -298,6 +298,62 @@ async def test_refusals_write_nothing_and_viewers_get_403(world):
         await act(world, "duty", card_id, "no-such-action")
     assert (await Card.select(Card.version).where(Card.id == card_id).first())["version"] == version
     assert await state(card_id) == "monitoring"
+
+
+async def test_a_drafter_approves_her_own_statement_only_when_the_board_has_no_other_manager(world, client):
+    from portal.boards.tables import BoardMember
+    from tests.factories import user as make_user
+
+    deputy = world.users["deputy"] = await make_user("deputy", "manager", "publicity", "副主任")
+    await BoardMember.insert(BoardMember(board=world.board_id, user=deputy, role="manager"))
+    card_id = await opened(world)
+    await act(world, "chief", card_id, "assess", level="orange")
+    await act(world, "chief", card_id, "respond-plan", plan="核实")
+    await act(world, "chief", card_id, "submit-statement", text="经核实，地铁2号线运营正常。")
+    with pytest.raises(Conflict) as error:
+        await act(world, "chief", card_id, "approve-statement", version=1)
+    assert "another manager" in error.value.message or "另一位" in error.value.message
+    assert "approve-statement" not in (await workflow.incident(await world.access("chief"), card_id))["actions"]
+    # Through the drawer: no button for the drafter, and the same refusal if posted anyway.
+    await login(client, "chief")
+    client.headers["x-csrftoken"] = csrf_from((await client.get("/boards")).text)
+    client.headers["HX-Request"] = "true"
+    section = await client.get(f"/incidents/{card_id}/workflow")
+    assert 'data-action="approve-statement"' not in section.text and 'data-action="return-statement"' in section.text
+    refused = await client.post(f"/incidents/{card_id}/approve-statement", data={"version": "1"})
+    assert refused.status_code == 409 and "alert-error" in refused.text
+    pending = await IncidentStatement.select(IncidentStatement.status).where(IncidentStatement.card == card_id)
+    assert [row["status"] for row in pending] == ["submitted"]
+    # The other manager approves it; the drafter publishes.
+    await act(world, "deputy", card_id, "approve-statement", version=1)
+    await act(world, "chief", card_id, "publish-statement", version=1)
+    # Alone on the board, a manager may approve her own draft rather than block the response.
+    await BoardMember.delete().where((BoardMember.board == world.board_id) & (BoardMember.user == deputy))
+    await act(world, "chief", card_id, "submit-statement", text="补充：2号线已恢复运营。")
+    result = await act(world, "chief", card_id, "approve-statement", version=2)
+    assert result["approved_version"] == 2
+
+
+async def test_a_leader_gives_an_instruction_and_nothing_else(world, client):
+    card_id = await opened(world)
+    leader = await world.access("leader")
+    assert [a.name for a in workflow.allowed(leader, await cards.get_card(leader, card_id), "monitoring")] == [
+        "instruct"
+    ]
+    result = await act(world, "leader", card_id, "instruct", text="请网信办牵头，1小时内发布权威信息")
+    assert result["instruction"] == "请网信办牵头，1小时内发布权威信息"
+    with pytest.raises(PermissionDenied):
+        await act(world, "leader", card_id, "link-comments", comment_card_ids=[])
+    await login(client, "leader")
+    client.headers["x-csrftoken"] = csrf_from((await client.get("/boards")).text)
+    section = await client.get(f"/incidents/{card_id}/workflow")
+    assert 'summary data-action="instruct"' in section.text and 'data-action="assess"' not in section.text
+    response = await client.post(f"/api/v1/incidents/{card_id}/instruct", json={"text": "注意核实后再发布"})
+    assert response.status_code == 200 and response.json()["instruction"] == "注意核实后再发布"
+    assert (await client.post(f"/api/v1/incidents/{card_id}/assess", json={"level": "red"})).status_code == 403
+    timeline = await services.timeline(card_id, world.board_id)
+    instructions = [e for e in timeline if e["verb"] == "incident.action" and e["payload"]["action"] == "instruct"]
+    assert [e["payload"]["text"] for e in instructions] == ["请网信办牵头，1小时内发布权威信息", "注意核实后再发布"]
 
 
 async def test_drags_are_actions_or_a_409_naming_the_button(world):

@@ -1504,14 +1504,15 @@ TABLE: list[Row | Any] = [
         {"date": "2025-06-01", "reads": 500},
     ),
     # Early warning (舆情预警): everyone may open the page (a liaison or an outsider sees no
-    # board's topics there); managers act on alerts of their boards; others' alerts are 404.
+    # board's topics there); managers act on alerts of their boards, and its members on duty
+    # (the default) acknowledge them; others' alerts are 404.
     row("warning monitor", "GET", "/warning", "ok ok ok ok ok ok login"),
     row("warning monitor live section", "GET", "/warning/live", "ok ok ok ok ok ok login"),
     row(
         "acknowledge a warning alert",
         "POST",
         "/warning/alerts/{warning_alert}/acknowledge",
-        "ok ok 403 403 404 404 login",
+        "ok ok ok 403 404 404 login",
         fresh="warning_alert",
     ),
     row(
@@ -1543,6 +1544,13 @@ TABLE: list[Row | Any] = [
         "API: acknowledge a warning alert",
         "POST",
         "/api/v1/warning/alerts/{warning_alert}/acknowledge",
+        "ok ok ok 403 404 404 login",
+        fresh="warning_alert",
+    ),
+    row(
+        "API: make a warning alert an incident",
+        "POST",
+        "/api/v1/warning/alerts/{warning_alert}/incident",
         "ok ok 403 403 404 404 login",
         fresh="warning_alert",
     ),
