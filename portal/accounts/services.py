@@ -104,8 +104,9 @@ async def get_active_user_with(user_id: int, extra: QueryString, name: str) -> t
     building it cost more than running it."""
     from portal.core.prepared import prepared
 
+    # Keyed by the extra's SQL too: a caller reusing a name with another subquery gets its own.
     statement = prepared(
-        ("active user with", name),
+        ("active user with", name, extra.template),
         lambda values: (
             User.select(*_USER_FIELDS, extra.as_alias("extra"))
             .where((User.id == values["user"]) & (User.active == True))  # noqa: E712

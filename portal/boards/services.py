@@ -398,7 +398,9 @@ def _has_label_sql() -> str:
     """The card's labels (a JSON list) hold the parameter."""
     if is_sqlite():
         return "EXISTS (SELECT 1 FROM json_each(card.labels) AS l WHERE l.value = {})"
-    return "EXISTS (SELECT 1 FROM jsonb_array_elements_text(card.labels) AS l WHERE l = {})"
+    # Containment: false (not an error, as jsonb_array_elements_text would raise) for a
+    # labels value that is not a list.
+    return "card.labels @> jsonb_build_array(CAST({} AS text))"
 
 
 async def list_cards(
