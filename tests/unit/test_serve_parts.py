@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+from collections import OrderedDict
 from datetime import UTC, datetime
 
 import pytest
@@ -87,7 +88,7 @@ def test_no_so_reuseport_is_one_sentence(monkeypatch):
 def test_a_tile_is_cached_whatever_the_body(monkeypatch):
     from portal.boards import tiles
 
-    monkeypatch.setattr(tiles, "_cache", {})
+    monkeypatch.setattr(tiles, "_cache", OrderedDict())
     card = {
         "id": 7,
         "column": 1,
