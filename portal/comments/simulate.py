@@ -52,6 +52,7 @@ async def run(board_id: int, rate: float, seconds: float, *, echo: Callable[[str
         sent += 1
         if sent % max(1, int(rate * 10)) == 0:
             echo(f"{sent} comments in {time.monotonic() - started:.0f} s")
-        # Keep to the rate: sleep until this message's slot, if ahead of it.
-        await asyncio.sleep(max(0.0, started + sent / rate - time.monotonic()))
+        # Keep to the rate: sleep until this message's slot, if ahead of it, but never past the
+        # end (--per-hour 30 is one every two minutes: --seconds 10 sends one and stops at 10 s).
+        await asyncio.sleep(max(0.0, min(started + sent / rate, started + seconds) - time.monotonic()))
     return sent

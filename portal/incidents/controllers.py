@@ -45,7 +45,7 @@ async def section_context(access: BoardAccess, card_id: int, **extra: Any) -> di
         "actions": workflow.allowed(
             access, card, state, own_draft=await workflow.approval_by_drafter_refused(access, card)
         ),
-        "topic_name": await services.topic_name(card.get("topic_id")),
+        "topic_name": await services.topic_name(access.user, card.get("topic_id")),
         "statements": await workflow.versions(card_id),
         "review_due": await workflow.review_due(card),
         "statuses": STATUSES,

@@ -42,7 +42,9 @@ async def seed_course(
         (u["id"] for u in users.values() if u["role"] == "manager"), None
     )
     steps: list[tuple[int | None, dict[str, Any]]] = []  # (actor, payload), in order
-    detail: dict[str, Any] = {}
+    # Its origin (the demo's early-warning topic and alert), as 转为事件 alone sets it: the
+    # card's input refuses them (IncidentInput.to_fields).
+    detail: dict[str, Any] = {name: course[name] for name in ("topic_id", "alert_id") if course.get(name)}
     comments = []
     if course.get("comments"):
         rows = await Card.select(Card.id).where(Card.title.is_in(course["comments"]) & (Card.board.kind == "comments"))

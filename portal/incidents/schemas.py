@@ -10,6 +10,7 @@ from pydantic import Field, ValidationInfo, field_validator
 
 from portal.cards.schemas import CardInput, one_line_title
 from portal.core.choices import RISK_LEVELS
+from portal.core.errors import FormError
 from portal.core.schemas import Input
 from portal.i18n import gettext as _
 from portal.i18n import lazy_gettext as _l
@@ -56,6 +57,28 @@ class IncidentInput(CardInput):
     @classmethod
     def _responsible(cls, value: list[int], info: ValidationInfo) -> list[int]:
         return _people(value, info)
+
+    def to_fields(self, *, creating: bool = False) -> dict:
+        """The topic and the alert are the incident's origin, set when an alert is made an
+        incident (转为事件, ``portal.incidents.services.open_incident``) and never by hand: a
+        number typed in would show the name of a topic on a board the writer does not see.
+        A new card (the form, the API) refuses them; an edit keeps them only when sent, for
+        ``portal.incidents.workflow.on_update`` to refuse a change (the API's edit sends the
+        stored ones back, which change nothing; the form does not send them)."""
+        fields = super().to_fields(creating=creating)
+        for name in LINKED:
+            if creating and fields.get(name) is not None:
+                raise FormError({name: linked_message()})
+            if creating or name not in self.model_fields_set:
+                fields.pop(name, None)
+        return fields
+
+
+LINKED = ("topic_id", "alert_id")
+
+
+def linked_message() -> str:
+    return _("The topic and the alert are set when an alert is made an incident (转为事件); they cannot be changed.")
 
 
 # The actions' input --------------------------------------------------------------------

@@ -110,12 +110,10 @@ async def open_incident(
     if column is None:
         raise Conflict(_("This board has no column for “%(state)s”.", state=workflow.STATES.label("monitoring")))
     fields = IncidentInput(
-        title=form.title,
-        level=form.level,
-        priority=workflow.PRIORITY_BY_LEVEL[form.level],
-        topic_id=form.topic_id,
-        alert_id=form.alert_id,
+        title=form.title, level=form.level, priority=workflow.PRIORITY_BY_LEVEL[form.level]
     ).to_fields(creating=True)
+    # Its origin: set here alone (IncidentInput.to_fields refuses them from the form and the API).
+    fields.update(topic_id=form.topic_id, alert_id=form.alert_id)
     token = _LINKING.set(comments)
     try:
         change = await cards.create_card(access, column["id"], fields)
@@ -173,13 +171,19 @@ async def linked_comments(access: BoardAccess, card_id: int) -> list[dict[str, A
     return visible
 
 
-async def topic_name(topic_id: int | None) -> str:
+async def topic_name(viewer: CurrentUser, topic_id: int | None) -> str:
     """The name of the early-warning topic an incident came from, as the warning pages show it
-    (masked; 「未归类话题 #N」 for one without words or cleaned away); "" for none."""
+    (masked; 「未归类话题 #N」 for one without words or cleaned away), to a viewer who sees
+    the topic's comments board on those pages (``warning_boards``); to anyone else only its
+    number, "#N": an incidents board's people need not be on the comments board. "" for none."""
     if not topic_id:
         return ""
+    from portal.warning.services import topic_board, warning_boards
     from portal.warning.services import topic_name as warning_topic_name
 
+    board = await topic_board(topic_id)
+    if board is None or board not in await warning_boards(viewer):
+        return f"#{topic_id}"
     return await warning_topic_name(topic_id)
 
 

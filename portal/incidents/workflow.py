@@ -56,6 +56,7 @@ from portal.events.unit import BoardWrite, board_write
 from portal.i18n import gettext as _
 from portal.i18n import lazy_gettext as _l
 from portal.incidents import schemas
+from portal.incidents.schemas import LINKED, linked_message
 from portal.incidents.tables import IncidentComment, IncidentStatement
 from portal.sla import clocks, policies
 from portal.sla import services as sla
@@ -291,7 +292,7 @@ async def incident(access: BoardAccess, card_id: int) -> dict[str, Any]:
         "level": card.get("level"),
         "level_label": RISK_LEVELS.label(card.get("level")),
         "topic_id": card.get("topic_id"),
-        "topic_name": await topic_name(card.get("topic_id")),
+        "topic_name": await topic_name(access.user, card.get("topic_id")),
         "alert_id": card.get("alert_id"),
         "assignee": card.get("assignee"),
         "responsible": card.get("responsible") or [],
@@ -628,7 +629,11 @@ async def on_move(
 
 async def on_update(access: BoardAccess, card: dict[str, Any], changes: dict[str, Any]) -> None:
     """The form may edit the draft statement, but not while a version awaits review (the
-    manager reads what was submitted), nor once the incident has calmed down."""
+    manager reads what was submitted), nor once the incident has calmed down. The topic and
+    the alert are set by 转为事件 alone (``IncidentInput.to_fields``)."""
+    changed = [name for name in LINKED if name in changes]
+    if changed:
+        raise FormError({name: linked_message() for name in changed})
     if "statement" not in changes:
         return
     if state_of(await cards.column_any(card["column"])) == "calmed":

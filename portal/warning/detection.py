@@ -7,12 +7,14 @@ other topics in the last hour times the share of a big ordinary topic (3 %), wei
 the topic ages (``baseline``: the mean as if it had started at the prior); on a busy board an
 ordinary new topic gathering a few comments in a few minutes is what is expected, not a surge.
 Under all this, a floor of two comments an hour. Four windows are looked at: the last minute
-(sliding, counted from the comments' own moments, so a surge is seen within its first minute)
-and the last 10, 30 and 60 minutes (sums of slots, the current one included). A window is a
-surge when its volume is at least 4 x what the baseline expects and the chance of so many
-comments were the baseline still true (the Poisson tail) is below one in a million, with at
-least 6 comments — or at least 4 when that chance is below one in ten million (four comments in a
-minute on a topic of two an hour: 120 x, p = 5e-8). The level follows the size of the jump,
+(sliding, counted from the comments' own moments, so a surge is seen within its first minute;
+it counts the different people who wrote them, ``short_volume``: a post and its thread's
+replies in a minute are a conversation, not a surge) and the last 10, 30 and 60 minutes
+(sums of slots, the current one included). A window is a surge when its volume is at least
+4 x what the baseline expects and the chance of so many comments were the baseline still true
+(the Poisson tail) is below one in a million, with at least 6 comments — or at least 4 when
+that chance is below one in ten million (four comments in a minute on a topic of two an
+hour: 120 x, p = 5e-8). The level follows the size of the jump,
 its significance, the negative share and (10/30/60 minutes) the share of the board's comments:
 
     蓝 IV 一般      the window trips the thresholds
@@ -21,7 +23,8 @@ its significance, the negative share and (10/30/60 minutes) the share of the boa
                     hour: a surge of 40 in ten minutes is 橙 45 s in); ≥ 50 x and p < 1e-8
                     (five in a minute); ≥ 30 comments and ≥ 10 x; ≥ 20 and ≥ 8 x and mostly
                     negative; ≥ 30 that are ≥ 15 % of the board's comments in the window (a
-                    busy board, where a new topic's baseline is the board's prior);
+                    busy board, where a new topic's baseline is the board's prior: at least
+                    100 comments of other topics in the window);
                     also any comment with a 重大 sensitive word (services)
     红 I 特别重大   ≥ 100 comments and ≥ 20 x, or ≥ 60 and ≥ 15 x and mostly negative
 """
@@ -56,6 +59,11 @@ MOSTLY_NEGATIVE = 0.6
 # demo city's heaviest ordinary subject is 5 % of a day's comments, and an ordinary topic does
 # not surge at all there).
 BOARD_SHARE = 0.15
+# ... and only where the board is busy: at least this many comments of its other topics in the
+# window. On a quiet board a topic's share says nothing (alone in the window it is 100 %), and
+# below this (600 an hour on the 10-minute window) 30 comments in ten minutes are ≥ 10 x the
+# board's prior already, 橙 by their ratio.
+BOARD_SHARE_MIN_OTHERS = 100
 QUIET_MINUTES = 60  # a surge raised again within this is the same surge (the same alert)
 # A topic's negative share against its own usual share (negative_rate / rate, ``usual_share``):
 # a window "turns negative" when it has at least TURN_MIN_NEGATIVE negative comments, its share
@@ -280,6 +288,7 @@ def detect(
     recent: dict[int, tuple[int, int]] | None = None,
     board: dict[int, int] | None = None,
     usual: float | None = None,
+    people: dict[int, int] | None = None,
 ) -> Surge | None:
     """The strongest surge among the windows (highest level, then the largest ratio), or None.
 
@@ -288,15 +297,18 @@ def detect(
     minutes -> (comments, negative) in the last that many minutes (a short window without
     them is skipped); ``board``: slot -> the comments of the board's other topics, for the
     slot windows' share of the board (left out: no share rule); ``usual``: the topic's usual
-    negative share (``usual_share``; None: the absolute rule alone)."""
+    negative share (``usual_share``; None: the absolute rule alone); ``people``: the short
+    windows' distinct authors, minutes -> how many (``short_volume``)."""
     found: Surge | None = None
     for window in thresholds.windows:
         if window in SHORT_WINDOWS:
             if recent is None or window not in recent:
                 continue
-            volume, negative = recent[window]
+            comments, negative = recent[window]
+            volume = short_volume(comments, (people or {}).get(window))
         else:
             volume, negative = window_counts(buckets, now_slot, window)
+            comments = volume
         expected = expected_in(rate, window)
         if volume < min(thresholds.min_count, thresholds.quick_min_count) or volume < thresholds.ratio * expected:
             continue
@@ -308,17 +320,29 @@ def detect(
         short = window in SHORT_WINDOWS
         if short and (volume < thresholds.short_ratio * expected or chance > thresholds.quick_p_value):
             continue
-        share = negative / volume if volume else 0.0
+        share = negative / comments if comments else 0.0
         board_share = None
         if board is not None and not short:
             others = sum(board.get(slot, 0) for slot in range(now_slot - window // SLOT_MINUTES + 1, now_slot + 1))
-            board_share = volume / (volume + others)
-        turned = turned_negative(volume, negative, usual)
+            if others >= BOARD_SHARE_MIN_OTHERS:  # a quiet board's share says nothing
+                board_share = volume / (volume + others)
+        turned = turned_negative(comments, negative, usual)
         level = level_for(volume, volume / expected, share, chance, board_share, turned)
         surge = Surge(level, window, volume, expected, share, chance)
         if found is None or (level_rank(surge.level), surge.ratio) > (level_rank(found.level), found.ratio):
             found = surge
     return found
+
+
+def short_volume(comments: int, people: int | None) -> int:
+    """What a short window counts: people, not comments. A post and the replies its thread
+    draws within a minute are mostly a conversation among a few people (the poster answering,
+    two people arguing), and on a quiet topic four comments in a minute would otherwise be 橙
+    at once; a surge's first minute is different people each saying it. Each person counts once
+    (``people``: the distinct authors among the window's comments, an unnamed one counted as
+    someone new; None: not known, the comments). Without thread data, four different people on
+    one quiet topic within a minute still count as a surge's start: they are the acceptance's."""
+    return comments if people is None else min(comments, people)
 
 
 def negative_turn(buckets: dict[int, tuple[int, int]], now_slot: int, rate: float, usual: float | None) -> Surge | None:

@@ -174,14 +174,16 @@ async def observe_comment(card_id: int, *, now: datetime | None = None) -> Obser
         effects: list[Effect] = []
         # An old comment (an import) is counted, but it surges nothing now.
         if now - at <= timedelta(minutes=max(detection.WINDOWS)):
-            recent = await _recent(topic["id"], now)
+            recent, people = await _recent(topic["id"], now)
             # A young topic is judged against its board's traffic too (detection.baseline).
             board_comments, board_minutes, board_slots = await _board_traffic(card["board"], topic["id"], now)
             prior = detection.board_prior(board_comments, board_minutes)
             age = now_slot - detection.slot_of(topic.get("first_at") or at)
             judged = detection.baseline(rate, age, prior)
             usual = detection.usual_share(rate, negative_rate, age, buckets, now_slot)  # its usual negative share
-            surge, rule_id, reason = await _judge(card, topic, buckets, now_slot, judged, recent, board_slots, usual)
+            surge, rule_id, reason = await _judge(
+                card, topic, buckets, now_slot, judged, recent, board_slots, usual, people
+            )
             if surge is not None:
                 alert_id, new_alert, level, notified = await _raise(
                     card, topic["id"], surge, rule_id, reason, now, effects
@@ -355,19 +357,29 @@ async def _merge(keep: int, gone: int, at: datetime) -> dict[str, Any]:
     }
 
 
-async def _recent(topic_id: int, now: datetime) -> dict[int, tuple[int, int]]:
-    """The short windows' counts: (comments, negative) of the topic in the last 1 and 5
-    minutes, to the second (a slot would cut a surge's first minute in two)."""
-    rows = await WarningTopicMember.select(WarningTopicMember.created_at, WarningTopicMember.negative).where(
+async def _recent(topic_id: int, now: datetime) -> tuple[dict[int, tuple[int, int]], dict[int, int]]:
+    """The short windows' counts: (comments, negative) of the topic in the last minute, to the
+    second (a slot would cut a surge's first minute in two), and the different people who
+    wrote them (``detection.short_volume``: an author is her platform and handle; one
+    without a handle counts as someone new). A handful of rows, their authors in the same read."""
+    author = WarningTopicMember.card.id.join_on(CommentDetail.card)
+    rows = await WarningTopicMember.select(
+        WarningTopicMember.created_at,
+        WarningTopicMember.negative,
+        author.platform.as_alias("platform"),
+        author.author_handle.as_alias("author"),
+    ).where(
         (WarningTopicMember.topic == topic_id)
         & (WarningTopicMember.created_at >= now - timedelta(minutes=max(detection.SHORT_WINDOWS)))
         & (WarningTopicMember.created_at <= now)
     )
-    counts = {}
+    counts, people = {}, {}
     for minutes in detection.SHORT_WINDOWS:
         inside = [row for row in rows if row["created_at"] >= now - timedelta(minutes=minutes)]
         counts[minutes] = (len(inside), sum(1 for row in inside if row["negative"]))
-    return counts
+        named = {(row["platform"], row["author"]) for row in inside if row["author"]}
+        people[minutes] = len(named) + sum(1 for row in inside if not row["author"])
+    return counts, people
 
 
 async def _board_traffic(board_id: int, topic_id: int, now: datetime) -> tuple[int, float, dict[int, int]]:
@@ -488,10 +500,11 @@ async def _judge(
     recent: dict[int, tuple[int, int]],
     board: dict[int, int],
     usual: float | None = None,
+    people: dict[int, int] | None = None,
 ) -> tuple[Surge | None, int | None, str]:
     """The strongest verdict for the topic now: defaults, watch rules, a 重大 word; and a
     topic turning negative at its ordinary volume (its usual negative share: ``usual``)."""
-    surge = detection.detect(buckets, now_slot, rate, recent=recent, board=board, usual=usual)
+    surge = detection.detect(buckets, now_slot, rate, recent=recent, board=board, usual=usual, people=people)
     rule_id, reason = None, "surge"
     if surge is None:
         surge = detection.negative_turn(buckets, now_slot, rate, usual)
@@ -659,6 +672,12 @@ async def topic_name(topic_id: int) -> str:
     masked, like every piece of a comment, in case a keyword was a number."""
     row = await WarningTopic.select(WarningTopic.name).where(WarningTopic.id == topic_id).first()
     return mask_numbers((row or {}).get("name") or "") or unnamed_topic(topic_id)
+
+
+async def topic_board(topic_id: int) -> int | None:
+    """The comments board a topic belongs to (None: no such topic, or cleaned away)."""
+    row = await WarningTopic.select(WarningTopic.board).where(WarningTopic.id == topic_id).first()
+    return row["board"] if row else None
 
 
 def _numbers_line(surge: Surge) -> str:

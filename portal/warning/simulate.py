@@ -60,11 +60,16 @@ def surge_texts(topic: str, rng: random.Random) -> Iterator[str]:
         yield f"{head}，{rng.choice(tails)}"
 
 
-def message(text: str, at: datetime, rng: random.Random, platform: str | None = None) -> IntakeMessage:
+def message(
+    text: str, at: datetime, rng: random.Random, platform: str | None = None, author: str | None = None
+) -> IntakeMessage:
+    """One comment; by someone new unless ``author`` says who (a surge is many people: the
+    warning's one-minute window counts people, portal.warning.detection.short_volume). The
+    handle is not drawn from ``rng``, so a seeded run's texts and moments stay the same."""
     return IntakeMessage(
         platform=platform or rng.choice(PLATFORMS),
         external_id=f"sim-{uuid.uuid4().hex[:20]}",
-        author="网友",
+        author=author or f"网友{uuid.uuid4().hex[:8]}",
         text=text,
         received_at=at,
     )
@@ -137,12 +142,12 @@ class Simulation:
     raised: list[Raised] = field(default_factory=list)
     topics: dict[int, int] = field(default_factory=dict)  # card id -> topic id
 
-    async def send(self, text: str, at: datetime, platform: str | None = None) -> int:
+    async def send(self, text: str, at: datetime, platform: str | None = None, author: str | None = None) -> int:
         from portal.comments import triage
         from portal.warning import services
 
         access = await _comments_board(self.board_id)
-        received = await intake_services.receive(access, message(text, at, self.rng, platform))
+        received = await intake_services.receive(access, message(text, at, self.rng, platform, author))
         await triage.triage_card(received.card_id)
         observed = await services.observe_comment(received.card_id, now=at)
         if observed is not None:

@@ -710,3 +710,77 @@ async def test_the_timeline_keeps_the_latest_events_oldest_first(world):
     assert len(events) == services.TIMELINE_LIMIT
     assert events[-1]["payload"].get("action") == "assess"  # the newest is kept, last
     assert [event["seq"] for event in events] == sorted(event["seq"] for event in events)
+
+
+async def test_a_topic_s_name_is_shown_only_to_those_who_see_its_board_and_the_origin_is_not_edited(world, client):
+    """An incident made from an alert names its topic to those who see the topic's comments
+    board on the warning pages; the incidents board's other people see only its number. The
+    topic and the alert are set by 转为事件 alone: the card form has no fields for them, and
+    neither the form nor the API may set or change them (a number typed in would show the
+    name of a topic on a board its writer does not see)."""
+    from portal.cards.forms import CardForm
+    from portal.warning.tables import WarningTopic
+
+    hidden = await world.board("comments", {"chief": ("manager", "publicity", "manager")})  # duty is not on it
+    rows = await WarningTopic.insert(WarningTopic(board=hidden.board_id, name="江滨 拆迁 补偿")).returning(
+        WarningTopic.id
+    )
+    topic_id = rows[0]["id"]
+    card_id = await services.open_incident(
+        await user(world, "chief"), title="事件", level="orange", topic_id=topic_id, comment_card_ids=[], alert_id=5
+    )
+    chief, duty = await user(world, "chief"), await user(world, "duty")
+    assert await services.topic_name(chief, topic_id) == "江滨 拆迁 补偿"
+    assert await services.topic_name(duty, topic_id) == f"#{topic_id}"
+
+    await login(client, "duty")
+    client.headers["x-csrftoken"] = csrf_from((await client.get("/boards")).text)
+    section = (await client.get(f"/incidents/{card_id}/workflow")).text
+    assert "拆迁" not in section and f"#{topic_id}" in section
+    body = (await client.get(f"/api/v1/incidents/{card_id}")).json()
+    assert body["topic_name"] == f"#{topic_id}" and body["topic_id"] == topic_id
+
+    # The card form: no fields for them; one sent anyway is refused, and nothing changes.
+    access = await world.access("duty")
+    card = await cards.get_card(access, card_id)
+    base = {
+        "title": card["title"],
+        "priority": card["priority"],
+        "level": card["level"],
+        "version": str(card["version"]),
+    }
+    people = {person for person in world.users.values()}
+    for name, value in (("topic_id", str(topic_id + 1)), ("alert_id", "6")):
+        parsed = CardForm.parse({**base, name: value}, "incidents", creating=False, people=people, departments=set())
+        with pytest.raises(FormError) as error:
+            await cards.update_card(access, card_id, parsed)
+        assert "转为事件" in error.value.errors[name]
+    plain = CardForm.parse(
+        {**base, "title": "事件（更新）"}, "incidents", creating=False, people=people, departments=set()
+    )
+    assert "topic_id" not in plain.fields and "alert_id" not in plain.fields
+    await cards.update_card(access, card_id, plain)  # an ordinary edit keeps the origin
+    card = await cards.get_card(access, card_id)
+    assert (card["title"], card["topic_id"], card["alert_id"]) == ("事件（更新）", topic_id, 5)
+    with pytest.raises(FormError) as error:  # a new card (the form, the API) cannot name one
+        CardForm.parse({"title": "手工", "topic_id": str(topic_id)}, "incidents", creating=True, people=people,
+                       departments=set())  # fmt: skip
+    assert "topic_id" in error.value.errors
+
+    # The API's edit: a change is refused with the reason; the stored ones sent back are fine.
+    patched = await client.patch(
+        f"/api/v1/cards/{card_id}", json={"version": card["version"], "topic_id": topic_id + 1}
+    )
+    assert patched.status_code == 422, patched.text
+    assert "转为事件" in patched.json()["errors"]["topic_id"]
+    patched = await client.patch(
+        f"/api/v1/cards/{card_id}", json={"version": card["version"], "alert_id": 5, "title": "事件（再次更新）"}
+    )
+    assert patched.status_code == 200, patched.text
+    assert (patched.json()["topic_id"], patched.json()["alert_id"]) == (topic_id, 5)
+    created = await client.post(
+        f"/api/v1/boards/{world.board_id}/cards",
+        json={"title": "手工", "column_key": "monitoring", "topic_id": topic_id},
+    )
+    assert created.status_code == 422 and "topic_id" in created.json()["errors"]
+    assert await Card.count().where(Card.board == world.board_id) == 1

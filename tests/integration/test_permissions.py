@@ -896,6 +896,16 @@ TABLE: list[Row | Any] = [
         {"version": "1"},
         fresh="incident_pending",
     ),
+    # 批示: a manager, an administrator or a leader (the global viewer role on the board); a
+    # member works the incident but gives no instruction (409, as the API documents).
+    row(
+        "give an incident an instruction (批示)",
+        "POST",
+        "/incidents/{card}/{incident_instruct}",
+        "ok ok 409 ok 404 404 login",
+        {"text": "请及时发布权威信息"},
+        fresh="incident",
+    ),
     row(
         "an action an incident does not have",
         "POST",
@@ -909,6 +919,14 @@ TABLE: list[Row | Any] = [
         "/api/v1/incidents/{card}/{incident_assess}",
         "ok ok ok 403 404 404 login",
         {"level": "red"},
+        fresh="incident",
+    ),
+    row(
+        "API: give an incident an instruction (批示)",
+        "POST",
+        "/api/v1/incidents/{card}/{incident_instruct}",
+        "ok ok 409 ok 404 404 login",
+        {"text": "请及时发布权威信息"},
         fresh="incident",
     ),
     row(
@@ -1751,6 +1769,7 @@ async def _incident_world(world: World) -> None:
     world.values.update(
         incident_assess="assess",
         incident_approve="approve-statement",
+        incident_instruct="instruct",
         incident=await incidents.card("manager", column="monitoring", title="地铁停运传言"),
     )
 

@@ -56,7 +56,7 @@ def payload(text: str, received_at: datetime, rng: random.Random) -> dict:
     return {
         "platform": rng.choice(["weibo", "wechat", "douyin"]),
         "external_id": f"acc-{uuid.uuid4().hex[:16]}",
-        "author": "网友",
+        "author": f"网友{uuid.uuid4().hex[:8]}",  # 40 different people (the minute counts people)
         "text": text,
         "received_at": received_at.isoformat(),
     }

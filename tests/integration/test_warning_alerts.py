@@ -489,3 +489,66 @@ async def test_the_simulate_command_takes_a_quiet_background_per_hour(world):
         subprocess.run, both, env=os.environ.copy(), capture_output=True, text=True, timeout=120
     )
     assert refused.returncode == 2 and "--per-hour" in refused.stderr
+
+
+def _migration(name: str):
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[2] / "migrations" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+async def test_the_upgrade_gives_established_topics_their_usual_negative_share(world):
+    """A topic three quarters negative for eight hours, as an older portal kept it (no negative
+    mean: the column arrives at 0 with the upgrade). Left at 0 it looks never negative, and its
+    next ordinary hour "turns negative"; the migration's backfill gives it its usual share, and
+    the same hour raises nothing."""
+    from portal.warning import detection
+
+    backfill = _migration("portal_2026_11_27t08_25_00_000000").BACKFILL
+    mix = [
+        "地铁2号线工作人员服务态度太差，投诉",
+        "地铁2号线工作人员态度恶劣，必须处理",
+        "投诉地铁2号线工作人员，太差了",
+        "地铁2号线工作人员服务很好，感谢",
+    ]
+
+    async def upgraded(board_id: int, *, filled: bool) -> Simulation:
+        sim = Simulation(board_id, rng=random.Random(3))
+        for index in range(48):
+            await sim.send(mix[index % 4], START - timedelta(hours=8) + timedelta(minutes=10 * index))
+        assert sim.raised == [] and len(set(sim.topics.values())) == 1
+        topic_id = next(iter(sim.topics.values()))
+        await WarningTopic.update({WarningTopic.negative_rate: 0.0}).where(WarningTopic.id == topic_id)  # before it
+        if filled:
+            await WarningTopic.raw(backfill)
+            row = await WarningTopic.select().where(WarningTopic.id == topic_id).first()
+            assert (row["negative"], row["comments"]) == (36, 48)
+            assert abs(row["negative_rate"] / row["rate"] - 0.75) < 0.05  # its usual share
+            age = detection.slot_of(START) - detection.slot_of(row["first_at"])
+            assert detection.usual_share(row["rate"], row["negative_rate"], age) > 0.7
+        for index in range(12):  # its ordinary hour: twelve comments, nine of them complaints
+            await sim.send(mix[index % 4], START + timedelta(minutes=5 * index))
+        return sim
+
+    unfilled = await upgraded((await world.board("comments")).board_id, filled=False)
+    assert [(r.level, r.new) for r in unfilled.raised] != []  # the false alert the backfill prevents
+    assert (await WarningAlert.select(WarningAlert.reason).first())["reason"] == "negative_turn"
+    filled = await upgraded(world.board_id, filled=True)
+    assert filled.raised == [], [(r.level, r.at) for r in filled.raised]
+    assert await WarningAlert.count().where(WarningAlert.board == world.board_id) == 0
+
+
+async def test_simulate_per_hour_stops_at_seconds(world):
+    """`portal simulate --per-hour 1 --seconds 0.2` sends its first comment and stops at 0.2 s,
+    rather than sleeping out the hour until the second one."""
+    import asyncio
+
+    from portal.comments import simulate as comment_simulation
+
+    sent = await asyncio.wait_for(comment_simulation.run(world.board_id, 1 / 3600, 0.2, echo=lambda _: None), 120)
+    assert sent == 1
+    assert await Card.count().where(Card.board == world.board_id) == 1

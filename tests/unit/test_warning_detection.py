@@ -45,6 +45,12 @@ def test_a_surge_on_a_quiet_topic_is_orange_at_its_fourth_comment_in_a_minute():
     # minute on a topic of ten an hour (p = 3e-5).
     assert detection.detect({now: (4, 0)}, now, rate, recent={1: (2, 0)}) is None
     assert detection.detect({now: (4, 0)}, now, 10 * 5 / 60, recent={1: (4, 0)}) is None
+    # The minute counts people: four comments by two or three (a post and its thread's
+    # conversation) are nothing; by four different people, 橙. Unknown authors: the comments.
+    for few in (1, 2, 3):
+        assert detection.detect({now: (4, 0)}, now, rate, recent={1: (4, 0)}, people={1: few}) is None
+    assert detection.detect({now: (4, 0)}, now, rate, recent={1: (4, 0)}, people={1: 4}).level == "orange"
+    assert detection.short_volume(5, None) == 5 and detection.short_volume(5, 2) == 2
 
 
 def test_a_few_comments_start_a_blue_alert_and_the_level_follows_the_size():
@@ -73,6 +79,19 @@ def test_on_a_busy_board_a_surge_taking_a_large_share_of_the_board_is_orange():
     assert detection.detect(buckets, now, rate, board={now - 1: 150, now: 150}).level == "blue"
     small = {now - 1: (10, 0), now: (10, 0)}
     assert detection.detect(small, now, rate / 2, board={now - 1: 10, now: 10}).level == "yellow"
+
+
+def test_the_board_share_rule_needs_a_busy_board():
+    """On a quiet board a topic's share of the window says nothing (alone in it, it is all of
+    it): 30 comments in ten minutes at 7.5 x are 黄 there, whether the other topics were
+    silent (the service's empty map) or sent a few; with 120 others they are a fifth of a busy
+    board's window, 橙."""
+    now, rate = 100, 2.0  # 4 expected in ten minutes
+    buckets = {now - 1: (15, 0), now: (15, 0)}
+    assert detection.detect(buckets, now, rate).level == "yellow"
+    assert detection.detect(buckets, now, rate, board={}).level == "yellow"  # nobody else wrote
+    assert detection.detect(buckets, now, rate, board={now - 1: 20, now: 20}).level == "yellow"  # 40 others
+    assert detection.detect(buckets, now, rate, board={now - 1: 60, now: 60}).level == "orange"  # 120 others
 
 
 def test_a_topic_turning_negative_is_judged_against_its_own_usual_share():
@@ -112,47 +131,87 @@ def test_a_topic_turning_negative_is_judged_against_its_own_usual_share():
 
 
 def ordinary_comments(
-    rng: random.Random, per_hour: float, hours: float, bursts: float, share: float, moods: random.Random
-) -> list[tuple[float, bool]]:
-    """(second, negative?) of a topic's ordinary comments: a Poisson stream, a share of whose
-    comments draw one or two replies within two minutes (a popular post); a post is negative
-    with chance ``share`` (drawn from ``moods``) and its replies share its mood (so negatives
-    come in clusters too)."""
-    comments, at = [], 0.0
+    rng: random.Random,
+    per_hour: float,
+    hours: float,
+    bursts: float,
+    share: float,
+    moods: random.Random,
+    threads: float = 0.0,
+    talk: random.Random | None = None,
+) -> list[tuple[float, bool, int]]:
+    """(second, negative?, author) of a topic's ordinary comments: a Poisson stream, a share of
+    whose comments draw one or two replies within two minutes from other people (a popular
+    post); a post is negative with chance ``share`` (drawn from ``moods``) and its replies
+    share its mood (so negatives come in clusters too). With chance ``threads`` (drawn from
+    ``talk``) a post without such replies draws three within its minute, a conversation:
+    someone answers, the poster answers back, and one of the two or a third person goes on.
+    (Four different people on a quiet topic within a minute are the acceptance's surge: without
+    thread data nothing tells them from a popular post, see detection.short_volume.)"""
+    comments, at, people = [], 0.0, iter(range(1, 10**9))
     while True:
         at += rng.expovariate(per_hour / 3600)
         if at >= hours * 3600:
             return sorted(comments)
         negative = moods.random() < share
-        comments.append((at, negative))
+        poster = next(people)
+        comments.append((at, negative, poster))
         if rng.random() < bursts:
-            comments += [(at + rng.uniform(5, 120), negative) for _ in range(rng.choice((1, 2)))]
+            comments += [(at + rng.uniform(5, 120), negative, next(people)) for _ in range(rng.choice((1, 2)))]
+        elif talk is not None and talk.random() < threads:
+            other = next(people)
+            authors = (other, poster, talk.choice((other, poster, next(people))))
+            moments = sorted(talk.uniform(5, 55) for _ in authors)
+            comments += [(at + moment, negative, author) for moment, author in zip(moments, authors, strict=True)]
 
 
 def test_ordinary_variation_of_busy_and_quiet_topics_raises_nothing_over_a_simulated_week():
     """Each comment is judged as the service judges it: the slots, the baseline folded up to
-    now, and the last 1 and 5 minutes to the second. Bursts of replies included; each topic's
-    comments are negative at its own share (a reply as its post), which its usual share learns,
-    and a negative turn at ordinary volume is looked for too."""
-    rng, moods = random.Random(3), random.Random(4)
+    now, and the last minute to the second, counting its people. Bursts of replies included,
+    and threads (a post and three replies in its minute: four comments in a minute on a quiet
+    topic, 120 x its baseline); each topic's comments are negative at its own share (a reply as
+    its post), which its usual share learns, and a negative turn at ordinary volume is looked
+    for too."""
+    for threads in (0.0, 0.05):
+        judge_a_week(threads)
+
+
+def judge_a_week(threads: float) -> None:
+    """``threads``: the chance that a post draws a thread of three replies in its minute. Without
+    threads nothing at all is raised; with them no 橙, and nothing from the minute's window (a
+    thread's minute is three people at most): the ten-minute window may see 蓝 or 黄 where two posts'
+    threads and replies come together (seven comments in ten minutes on a topic of two an hour,
+    21 x: 黄), which is the slot windows' business and not the minute's."""
+    rng, moods, talk = random.Random(3), random.Random(4), random.Random(5)
+    full_minutes = 0
     for per_hour, share in ((0.5, 0.2), (2, 0.1), (6, 0.5), (20, 0.3), (60, 0.15)):  # quiet to very busy
         rate, negative_rate, rate_slot, buckets, seen = per_hour * 5 / 60, per_hour * 5 / 60 * share, 0, {}, []
-        for at, mood in ordinary_comments(rng, per_hour, 7 * 24, bursts=0.15, share=share, moods=moods):
+        stream = ordinary_comments(rng, per_hour, 7 * 24, 0.15, share, moods, threads=threads, talk=talk)
+        for at, mood, author in stream:
             slot = int(at // 60) // detection.SLOT_MINUTES
             count, negative = buckets.get(slot, (0, 0))
             buckets[slot] = (count + 1, negative + int(mood))
-            seen.append(at)
-            recent = {m: (sum(1 for t in seen if t >= at - 60 * m), 0) for m in detection.SHORT_WINDOWS}
+            seen.append((at, author))
+            recent = {m: (sum(1 for t, _a in seen if t >= at - 60 * m), 0) for m in detection.SHORT_WINDOWS}
+            people = {m: len({a for t, a in seen if t >= at - 60 * m}) for m in detection.SHORT_WINDOWS}
+            full_minutes += recent[1][0] >= 4
             baseline = detection.fold(rate, rate_slot, {s: c for s, (c, _n) in buckets.items()}, slot)
             negative_rate = detection.fold(negative_rate, rate_slot, {s: n for s, (_c, n) in buckets.items()}, slot)
             usual = detection.usual_share(baseline, negative_rate, slot, buckets, slot)
-            verdict = detection.detect(buckets, slot, baseline, recent=recent, usual=usual)
-            assert verdict is None, (per_hour, at, recent)
-            assert detection.negative_turn(buckets, slot, baseline, usual) is None, (per_hour, at, usual)
+            verdict = detection.detect(buckets, slot, baseline, recent=recent, usual=usual, people=people)
+            if threads:
+                quiet = verdict is None or (verdict.level in ("blue", "yellow") and verdict.window_minutes > 1)
+                assert quiet, (per_hour, at, recent, people, verdict)
+            else:
+                assert verdict is None, (per_hour, at, recent, people, verdict)
+            if not threads:  # (threads of one mood are clusters the negative turn is not asked about)
+                assert detection.negative_turn(buckets, slot, baseline, usual) is None, (per_hour, at, usual)
             rate, rate_slot = baseline, slot
             for old in [s for s in buckets if s < slot - 13]:
                 del buckets[old]
-            seen = [t for t in seen if t >= at - 300]
+            seen = [(t, a) for t, a in seen if t >= at - 300]
+    if threads:
+        assert full_minutes > 100  # many minutes with four comments or more, quiet topics' among them
 
 
 def test_the_baseline_follows_a_topic_that_grows_busy_slowly():
