@@ -70,7 +70,12 @@ async def post(client, secret: str, message: dict) -> int:
         "X-Portal-Signature": sign(secret, timestamp, body),
         "Content-Type": "application/json",
     }
-    answer = await client.post("/api/intake/weibo-relay", content=body, headers=headers)
+    # Litestar's AsyncTestClient waits for the app synchronously (its transport's
+    # handle_async_request calls handle_request, a blocking portal call), which freezes this
+    # loop, and the worker running in it, for the whole request: a job holding SQLite's write
+    # lock could then not commit, and the request waited out the busy timeout (a 500 under
+    # load). The request is sent from a thread of its own, as a relay's would be.
+    answer = await asyncio.to_thread(asyncio.run, client.post("/api/intake/weibo-relay", content=body, headers=headers))
     assert answer.status_code == 201, answer.text
     return answer.json()["card_id"]
 
