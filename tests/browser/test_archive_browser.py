@@ -54,7 +54,12 @@ async def test_earlier_cards_load_in_place_and_a_newly_closed_card_lands_on_top(
         timeout=10000,
     )
     assert await column.locator(".column-more a").count() == 0
-    assert await column.locator(".column-head .count").text_content() == str(DONE_PAGE + 8)
+    # The count is made again once the swap settles (the empty "more" is swapped first).
+    await page.wait_for_function(
+        "([column, n]) => document.querySelector(`#column-${column} .column-head .count`).textContent === n",
+        arg=[closed, str(DONE_PAGE + 8)],
+        timeout=10000,
+    )
     titles = await tiles.locator("h3 a").all_text_contents()
     assert titles[0].strip() == "刚刚处理完的留言" and titles[-1].strip() == "已办结留言0"  # the oldest last
     assert len(set(titles)) == DONE_PAGE + 8  # none twice
