@@ -3,11 +3,14 @@
 Seeds a comments board and an inquiries board with N cards received over the last year and
 their history as the portal records it (stage visits on time or late, deadline clocks,
 replies, follow-up verdicts, 督办 notices, reopenings), written straight into the tables in
-bulk; then times ``dashboard()`` in-process for this month and for the last year (as an
-administrator and as a department liaison, who sees only her department's cards) — wall clock
-and the process's CPU time, with the machine's load, since a shared machine stretches the
-former — counts its SQL statements, and times ``GET /api/v1/stats`` on a real `portal web`
-process beside its hello-world endpoint (/healthz) in the same run:
+bulk; then times the first load of the facts a process keeps (``portal.stats.facts``) and
+``dashboard()`` in-process for this month and for the last year (as an administrator and as a
+department liaison, who sees only her department's cards) — wall clock and the process's CPU
+time, with the machine's load, since a shared machine stretches the former — beside the same
+figures counted straight from the tables (``reference=True``, what every dashboard did before
+the facts) and a dashboard just after a card changed; counts its SQL statements, and times
+``GET /api/v1/stats`` on a real `portal web` process beside its hello-world endpoint
+(/healthz) in the same run:
 
     python bench/stats.py [--cards 200000] [--rounds 5] [--seed 12]
 
@@ -474,8 +477,9 @@ async def timed(function, rounds: int, cpu: list[float] | None = None) -> list[f
 async def prepare(cards: int, seed: int, rounds: int) -> None:
     from portal import db
     from portal.accounts.services import get_active_user
+    from portal.cards.tables import Card
     from portal.migrate import apply_migrations
-    from portal.stats import figures
+    from portal.stats import facts, figures
     from portal.stats.period import default_filters, filters_for, today
 
     await db.open_pool()
@@ -488,6 +492,18 @@ async def prepare(cards: int, seed: int, rounds: int) -> None:
     admin, liaison = await get_active_user(seeded["admin"]), await get_active_user(seeded["liaison"])
     month = default_filters()
     year = filters_for(today() - timedelta(days=DAYS - 1), today())
+    # The facts a process keeps (portal.stats.facts): their first load, as a web process does
+    # when it starts, and what they hold.
+    started, started_cpu = time.perf_counter(), time.process_time()
+    kept = await facts.current()
+    line("facts_first_load_ms", f"{(time.perf_counter() - started) * 1000:.0f}")
+    line("facts_first_load_cpu_ms", f"{(time.process_time() - started_cpu) * 1000:.0f}")
+    held = sum(
+        rows.card.nbytes + sum(values.nbytes for values in rows.columns.values())
+        for rows in (getattr(kept, name) for name in kept.TABLES)
+    )
+    line("facts_rows", sum(len(getattr(kept, name)) for name in kept.TABLES))
+    line("facts_memory_mb", f"{held / 2**20:.1f}")
     for name, user, filters in [
         ("month", admin, month),
         ("year", admin, year),
@@ -500,6 +516,21 @@ async def prepare(cards: int, seed: int, rounds: int) -> None:
         line(f"dashboard_{name}_p50_ms", f"{statistics.median(times):.0f}")
         line(f"dashboard_{name}_max_ms", f"{max(times):.0f}")
         line(f"dashboard_{name}_cpu_p50_ms", f"{statistics.median(cpu):.0f}")
+    # The same figures counted straight from the tables (the reference the facts are checked
+    # against, and what every dashboard did before them), in the same run.
+    await figures.dashboard(admin, year, reference=True)
+    cpu = []
+    times = await timed(lambda: figures.dashboard(admin, year, reference=True), rounds, cpu)
+    line("dashboard_year_from_tables_p50_ms", f"{statistics.median(times):.0f}")
+    line("dashboard_year_from_tables_cpu_p50_ms", f"{statistics.median(cpu):.0f}")
+    same = await figures.dashboard(admin, year) == await figures.dashboard(admin, year, reference=True)
+    line("dashboard_year_same_as_from_tables", "yes" if same else "NO")
+    # A dashboard just after a card changed: the change log read and that card's facts reloaded.
+    after: list[float] = []
+    for round_ in range(rounds):
+        await Card.update({Card.assignee: None if round_ % 2 else seeded["admin"]}).where(Card.id == 1 + round_)
+        after += await timed(lambda: figures.dashboard(admin, year), 1)
+    line("dashboard_year_after_a_change_p50_ms", f"{statistics.median(after):.0f}")
     statements = await count_statements(lambda: figures.dashboard(admin, year))
     line("sql_statements_per_dashboard", statements)
     data = await figures.dashboard(admin, year)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from contextlib import asynccontextmanager
 
 from arq import create_pool
@@ -44,6 +46,7 @@ from portal.notifications.controllers import NotificationController
 from portal.search.routes import ROUTES as SEARCH_ROUTES
 from portal.settings import Settings, get_settings
 from portal.sla.controllers import CalendarController, PolicyController, preview_api
+from portal.stats import facts as stats_facts
 from portal.stats.routes import ROUTES as STATS_ROUTES
 from portal.warning.controllers import ROUTES as WARNING_ROUTES
 
@@ -69,9 +72,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # their commit with these connections; a worker runs whatever is left over.
         previous_effects = outbox.context()  # None, except around an app inside a test
         outbox.configure(EffectContext(redis=app.state.redis, arq=app.state.arq))
+        # The dashboard's facts, loaded before a manager asks for the first one.
+        warming = asyncio.create_task(stats_facts.warm())
         try:
             yield
         finally:
+            warming.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await warming
             outbox.configure(previous_effects)
             await app.state.arq.aclose()
             await app.state.redis.aclose()

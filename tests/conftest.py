@@ -109,8 +109,10 @@ async def clean_db(database, redis_client):
         for table in tables:
             await table.delete(force=True)
     from portal.sla import services as sla
+    from portal.stats import facts
 
     sla.invalidate()  # the per-process caches of calendar and policies start afresh too
+    facts.forget()  # and the figures' facts (TRUNCATE fires no trigger: the change log cannot tell)
     async with effects_configured():
         yield database
 

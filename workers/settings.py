@@ -79,6 +79,13 @@ async def purge_outbox(ctx: dict) -> int:
     return await outbox.purge_done(timedelta(days=OUTBOX_KEEP_DONE_DAYS))
 
 
+async def prune_stats_changes(ctx: dict) -> int:
+    """The figures' change log keeps a day of changes (portal.stats.facts)."""
+    from portal.stats import facts
+
+    return await facts.prune()
+
+
 async def heartbeat(ctx: dict) -> None:
     """Tell operators (and `portal serve`) that this worker is alive and polling."""
     if orphaned():
@@ -243,6 +250,7 @@ class WorkerSettings:
         cron(sweep_warning_escalations, second={50}, run_at_startup=False, unique=True),
         cron(archive_closed_cards, minute={20}, second={30}, run_at_startup=False, unique=True, keep_result=60),
         cron(purge_outbox, hour={3}, minute={40}, second={0}, run_at_startup=False, unique=True, keep_result=60),
+        cron(prune_stats_changes, minute={35}, second={0}, run_at_startup=False, unique=True, keep_result=60),
         cron(purge_warning, hour={3}, minute={50}, second={0}, run_at_startup=False, unique=True, keep_result=60),
         cron(index_missing_cards, minute=set(range(0, 60, 5)), second={10}, run_at_startup=True, timeout=280),
         cron(clean_attachment_orphans, minute={25}, second={0}, run_at_startup=False, unique=True, keep_result=60),

@@ -208,10 +208,10 @@ def numbers(text: str | None, count: int) -> np.ndarray:
 def instants(text: str | None, count: int) -> tuple[np.ndarray, np.ndarray]:
     """A listing of ``instant_text`` as microseconds since the epoch (int64), exact, and which
     rows have one (the others read 0)."""
-    if not text:
-        if count:
+    if not text:  # no row, or one without an instant
+        if count > 1:
             raise ValueError(f"a listing of {count} rows is empty")
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)
+        return np.zeros(count, dtype=np.int64), np.zeros(count, dtype=bool)
     found = _fixed_width(text, count)
     if found is not None:
         return found, np.ones(count, dtype=bool)
@@ -449,52 +449,46 @@ def _ids_in(expression: str, ids: list[int]) -> str:
     return f"{expression} IN ({', '.join(str(int(i)) for i in ids)})"
 
 
-async def dashboard(user: CurrentUser, filters: Filters, *, now: datetime | None = None) -> dict[str, Any]:
+async def dashboard(
+    user: CurrentUser, filters: Filters, *, now: datetime | None = None, reference: bool = False
+) -> dict[str, Any]:
     """Every figure of the dashboard for this person and these filters, as JSON-able data
-    (the shape is shared with the pages, the exports and ``GET /api/v1/stats``). Read in one
-    transaction: the figures agree with each other (one snapshot), and SQLite reads them all
-    through one connection."""
+    (the shape is shared with the pages, the exports and ``GET /api/v1/stats``). Counted from
+    the facts this process keeps (``portal.stats.facts``), or with ``reference`` straight from
+    the tables, statement by statement (``SqlSource``: the definition the facts are checked
+    against). Read in one transaction: the figures agree with each other (one snapshot), and
+    SQLite reads them all through one connection."""
     from portal.db import engine
 
     async with engine().transaction():
-        return await _dashboard(user, filters, now=now)
+        return await _dashboard(user, filters, now=now, reference=reference)
 
 
-async def _dashboard(user: CurrentUser, filters: Filters, *, now: datetime | None = None) -> dict[str, Any]:
+async def _dashboard(
+    user: CurrentUser, filters: Filters, *, now: datetime | None = None, reference: bool = False
+) -> dict[str, Any]:
     from portal.sla.services import get_calendar
+    from portal.stats import facts
 
     now = now or datetime.now(UTC)
     scope = await scope_for(user)
     calendar = await get_calendar()
     frame = await Frame.build(scope, filters)
-    cases = frame.cases
+    source: SqlSource | facts.FactSource
+    source = SqlSource(frame) if reference else facts.FactSource(frame, await facts.current(), scope)
 
     groups: dict[tuple[int | None, int | None], dict[str, Any]] = defaultdict(_group)
 
     # Received in the period: the rates, per assignee and department, per day, platform, category.
-    received = await _received(frame)
+    received = _received_figures(frame, await source.received())
     totals = received["totals"]
     for key, count in received["per_key"].items():
         groups[split_key(key)]["received"] += count
 
     # Follow-up verdicts and 督办 notices given in the period.
-    q = Sql()
-    verdict = json_text("s.data", "verdict")
-    # A step's code: 0 a notice, 1… a verdict of VERDICTS, the last another verdict (or none).
-    whens = " ".join(f"WHEN '{value}' THEN {code}" for code, value in enumerate(VERDICTS, 1))
-    step = f"CASE WHEN s.action = '{SUPERVISE}' THEN 0 ELSE CASE {verdict} {whens} ELSE {len(VERDICTS) + 1} END END"
-    (steps,) = await q.rows(
-        f"""
-        SELECT COUNT(*) AS n, {listing(group_key())} AS keys, {listing(step)} AS steps
-        FROM inquiry_step s
-        JOIN card c ON c.id = s.card
-        WHERE {cases} AND s.action IN ('{FOLLOW_UP}', '{SUPERVISE}') AND {frame.during("s.created_at", q)}
-        """
-    )
     verdicts = dict.fromkeys(VERDICTS, 0)
     supervised = 0
-    step_counts = tally(numbers(steps["keys"], steps["n"]), numbers(steps["steps"], steps["n"]), len(VERDICTS) + 2)
-    for key, counts in step_counts.items():
+    for key, counts in (await source.steps()).items():
         group = groups[split_key(key)]
         supervised += int(counts[0])
         group["supervised"] += int(counts[0])
@@ -504,25 +498,14 @@ async def _dashboard(user: CurrentUser, filters: Filters, *, now: datetime | Non
             group["satisfied"] += int(counts[code]) if value in SATISFIED else 0
 
     # Reopenings (重办) in the period.
-    q = Sql()
-    reopenings = await q.rows(
-        f"""
-        SELECT c.assignee AS assignee, c.department AS department, COUNT(*) AS n
-        FROM event e
-        JOIN card c ON c.id = e.object_id
-        WHERE e.verb = '{REOPENED_VERB}' AND e.object_type = 'card' AND {cases}
-          AND e.created_at >= {q(filters.start)} AND e.created_at < {q(filters.end)}
-        GROUP BY c.assignee, c.department
-        """
-    )
     reopened = 0
-    for row in reopenings:
-        reopened += row["n"]
-        groups[(row["assignee"], row["department"])]["reopened"] += row["n"]
+    for key, count in (await source.reopened()).items():
+        reopened += count
+        groups[split_key(key)]["reopened"] += count
 
     # Stage visits that ended in the period while a clock ran: on time or late.
     stages: dict[str, dict[str, int]] = {}
-    for (key, clock), (on_time, late) in (await _visits(frame)).items():
+    for (key, clock), (on_time, late) in (await source.visits()).items():
         stage = stages.setdefault(clock, {"on_time": 0, "late": 0})
         group = groups[split_key(key)]
         for target in (stage, group):
@@ -535,7 +518,7 @@ async def _dashboard(user: CurrentUser, filters: Filters, *, now: datetime | Non
         f"""
         SELECT c.assignee AS assignee, c.department AS department, COUNT(*) AS n
         FROM card c
-        WHERE {cases} AND NOT ({frame.done()}) AND c.due_at < {q(now)}
+        WHERE {frame.cases} AND NOT ({frame.done()}) AND c.due_at < {q(now)}
           AND (c.paused_at IS NULL OR c.due_at < c.paused_at)
         GROUP BY c.assignee, c.department
         """
@@ -546,30 +529,9 @@ async def _dashboard(user: CurrentUser, filters: Filters, *, now: datetime | Non
         groups[(row["assignee"], row["department"])]["overdue_now"] += row["n"]
 
     # Times: first responses completed in the period, cases done in the period (their visit to
-    # the done column they are in began in the period): both instants of each, listed.
-    q = Sql()
-    (responses,) = await q.rows(
-        f"""
-        SELECT COUNT(*) AS n, {listing(instant_text("c.received_at"))} AS starts,
-          {listing(instant_text("k.completed_at"))} AS ends
-        FROM card_clock k
-        JOIN card c ON c.id = k.card_id
-        WHERE {cases} AND k.round = 1 AND ({_first_clock(frame)}) AND {frame.during("k.completed_at", q)}
-        """
-    )
-    q = Sql()
-    (done,) = await q.rows(
-        f"""
-        SELECT COUNT(*) AS n, {listing(group_key())} AS keys, {listing(instant_text("c.received_at"))} AS starts,
-          {listing(instant_text("s.entered_at"))} AS ends
-        FROM card_stage s
-        JOIN card c ON c.id = s.card
-        WHERE {cases} AND {frame.done_in_period(q)}
-        """
-    )
-    first_starts, first_ends, _timed = _pairs(responses)
-    done_starts, done_ends, timed = _pairs(done)
-    done_keys = numbers(done["keys"], done["n"])
+    # the done column they are in began in the period).
+    first_starts, first_ends = await source.responses()
+    done_keys, done_starts, done_ends, timed = await source.done()
     working = WorkingTime.covering(calendar, first_starts, first_ends, done_starts, done_ends)
     first_response = working.minutes(first_starts, first_ends)
     resolution = working.minutes(done_starts, done_ends)
@@ -612,6 +574,83 @@ async def _dashboard(user: CurrentUser, filters: Filters, *, now: datetime | Non
     }
 
 
+class SqlSource:
+    """The counts behind the figures, straight from the tables (the reference): each method
+    one statement over the period's rows of the cards in ``frame``."""
+
+    def __init__(self, frame: Frame) -> None:
+        self.frame = frame
+
+    async def received(self) -> dict[str, Any]:
+        return await _received(self.frame)
+
+    async def steps(self) -> dict[int, np.ndarray]:
+        """Follow-up verdicts and 督办 notices given in the period: per group key, how many of
+        each step code (0 a notice, 1… a verdict of VERDICTS, the last another verdict)."""
+        frame, q = self.frame, Sql()
+        verdict = json_text("s.data", "verdict")
+        whens = " ".join(f"WHEN '{value}' THEN {code}" for code, value in enumerate(VERDICTS, 1))
+        step = f"CASE WHEN s.action = '{SUPERVISE}' THEN 0 ELSE CASE {verdict} {whens} ELSE {len(VERDICTS) + 1} END END"
+        (steps,) = await q.rows(
+            f"""
+            SELECT COUNT(*) AS n, {listing(group_key())} AS keys, {listing(step)} AS steps
+            FROM inquiry_step s
+            JOIN card c ON c.id = s.card
+            WHERE {frame.cases} AND s.action IN ('{FOLLOW_UP}', '{SUPERVISE}') AND {frame.during("s.created_at", q)}
+            """
+        )
+        return tally(numbers(steps["keys"], steps["n"]), numbers(steps["steps"], steps["n"]), len(VERDICTS) + 2)
+
+    async def reopened(self) -> dict[int, int]:
+        frame, q = self.frame, Sql()
+        filters = frame.filters
+        rows = await q.rows(
+            f"""
+            SELECT {group_key()} AS key, COUNT(*) AS n
+            FROM event e
+            JOIN card c ON c.id = e.object_id
+            WHERE e.verb = '{REOPENED_VERB}' AND e.object_type = 'card' AND {frame.cases}
+              AND e.created_at >= {q(filters.start)} AND e.created_at < {q(filters.end)}
+            GROUP BY {group_key()}
+            """
+        )
+        return {int(row["key"]): int(row["n"]) for row in rows}
+
+    async def visits(self) -> dict[tuple[int, str], tuple[int, int]]:
+        return await _visits(self.frame)
+
+    async def responses(self) -> tuple[np.ndarray, np.ndarray]:
+        """First responses completed in the period: (receipt, completion) of each timed one."""
+        frame, q = self.frame, Sql()
+        (responses,) = await q.rows(
+            f"""
+            SELECT COUNT(*) AS n, {listing(instant_text("c.received_at"))} AS starts,
+              {listing(instant_text("k.completed_at"))} AS ends
+            FROM card_clock k
+            JOIN card c ON c.id = k.card_id
+            WHERE {frame.cases} AND k.round = 1 AND ({_first_clock(frame)}) AND {frame.during("k.completed_at", q)}
+            """
+        )
+        starts, ends, _timed = _pairs(responses)
+        return starts, ends
+
+    async def done(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Cases done in the period (their visit to the done column they are in began in the
+        period): their group keys, (receipt, entry) of the timed ones, and which are timed."""
+        frame, q = self.frame, Sql()
+        (done,) = await q.rows(
+            f"""
+            SELECT COUNT(*) AS n, {listing(group_key())} AS keys, {listing(instant_text("c.received_at"))} AS starts,
+              {listing(instant_text("s.entered_at"))} AS ends
+            FROM card_stage s
+            JOIN card c ON c.id = s.card
+            WHERE {frame.cases} AND {frame.done_in_period(q)}
+            """
+        )
+        starts, ends, timed = _pairs(done)
+        return numbers(done["keys"], done["n"]), starts, ends, timed
+
+
 def _pairs(row: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The listed (start, end) instants of a statement's rows that have both (a card may have
     no receipt time), and which rows those are."""
@@ -624,9 +663,9 @@ def _pairs(row: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 async def _received(frame: Frame) -> dict[str, Any]:
     """The cases received in the period, in one pass over them: how many, done now, inquiries
     accepted (受理, or answered directly) and comments with a sent reply — a case received in
-    the period was accepted or replied to after its receipt; per assignee and department; per
-    local day and (comments) sentiment, every day listed; per platform (a comment's platform,
-    an inquiry's channel) and category (an inquiry's category, a comment's topic), most first.
+    the period was accepted or replied to after its receipt; each one's group key, receipt and
+    (comments) sentiment code; per platform (a comment's platform, an inquiry's channel) and
+    category (an inquiry's category, a comment's topic).
     A kind's detail table is joined only when boards of that kind are read (its cards are the
     only ones with such details). Platforms and categories are free text: listed in hex."""
     filters = frame.filters
@@ -665,25 +704,6 @@ async def _received(frame: Frame) -> dict[str, Any]:
         """
     )
     count = row["n"]
-    totals = {"received": count} | {
-        name: int(row[name] or 0) for name in ("resolved", "inquiries", "accepted", "comments", "replied")
-    }
-    # Per local day and sentiment (code 0: none, or another).
-    received, _present = instants(row["received"], count)
-    days = local_days(received, filters.start, filters.end)
-    first = (filters.first_day - _EPOCH.date()).days
-    width = len(SENTIMENTS.values) + 1
-    per_day = np.bincount(
-        (days - first) * width + numbers(row["feelings"], count), minlength=len(filters.days) * width
-    ).reshape(-1, width)
-    by_day, sentiment = [], []
-    for index, day in enumerate(filters.days):
-        key = day.isoformat()
-        by_day.append({"day": key, "count": int(per_day[index].sum())})
-        sentiment.append(
-            {"day": key, **{value: int(per_day[index][code]) for code, value in enumerate(SENTIMENTS.values, 1)}}
-        )
-    # Per platform and category.
     platforms: dict[str | None, int] = defaultdict(int)
     categories: dict[str, int] = defaultdict(int)
     for pair, found in Counter((row["facets"] or "").split(",") if count else []).items():
@@ -691,21 +711,50 @@ async def _received(frame: Frame) -> dict[str, Any]:
         platforms[from_hex(platform_hex) or None] += found
         if category_hex:
             categories[from_hex(category_hex)] += found
+    return {
+        "totals": {"received": count}
+        | {name: int(row[name] or 0) for name in ("resolved", "inquiries", "accepted", "comments", "replied")},
+        "keys": numbers(row["keys"], count),
+        "received": instants(row["received"], count)[0],
+        "feelings": numbers(row["feelings"], count),
+        "platforms": dict(platforms),
+        "categories": dict(categories),
+    }
+
+
+def _received_figures(frame: Frame, found: dict[str, Any]) -> dict[str, Any]:
+    """The received cases' figures from their counts (a source's ``received``): totals, per
+    group key, per local day and (comments) sentiment, every day listed (sentiment code 0:
+    none, or another), per platform and category, most first."""
+    filters = frame.filters
+    days = local_days(found["received"], filters.start, filters.end)
+    first = (filters.first_day - _EPOCH.date()).days
+    width = len(SENTIMENTS.values) + 1
+    per_day = np.bincount((days - first) * width + found["feelings"], minlength=len(filters.days) * width).reshape(
+        -1, width
+    )
+    by_day, sentiment = [], []
+    for index, day in enumerate(filters.days):
+        key = day.isoformat()
+        by_day.append({"day": key, "count": int(per_day[index].sum())})
+        sentiment.append(
+            {"day": key, **{value: int(per_day[index][code]) for code, value in enumerate(SENTIMENTS.values, 1)}}
+        )
     order = {code: index for index, code in enumerate(PLATFORMS.values)}
     return {
-        "totals": totals,
-        "per_key": counted(numbers(row["keys"], count)),
+        "totals": found["totals"],
+        "per_key": counted(found["keys"]),
         "by_day": by_day,
         "sentiment": sentiment,
         "platforms": [
-            {"platform": code, "label": PLATFORMS.label(code) if code else str(NOT_GIVEN), "count": found}
-            for code, found in sorted(
-                platforms.items(), key=lambda item: (item[0] is None, -item[1], order.get(item[0] or "", 99))
+            {"platform": code, "label": PLATFORMS.label(code) if code else str(NOT_GIVEN), "count": count}
+            for code, count in sorted(
+                found["platforms"].items(), key=lambda item: (item[0] is None, -item[1], order.get(item[0] or "", 99))
             )
         ],
         "categories": [
-            {"category": code, "label": INQUIRY_CATEGORIES.label(code), "count": found}
-            for code, found in sorted(categories.items(), key=lambda item: (-item[1], item[0]))
+            {"category": code, "label": INQUIRY_CATEGORIES.label(code), "count": count}
+            for code, count in sorted(found["categories"].items(), key=lambda item: (-item[1], item[0]))
         ],
     }
 
