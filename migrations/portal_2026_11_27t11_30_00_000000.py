@@ -6,7 +6,8 @@ every write, whatever makes it (the write path, a worker, an import, SQL by hand
 added, removed or changed in what the figures count (board, column, assignee, departments,
 archiving, receipt), and any row of its counted history (stage visits, clocks, its kind's
 details, replies, inquiry steps, reopening events). ``xid`` is the writer's transaction id on
-PostgreSQL (0 on SQLite), ``at`` the time of the change in whole seconds (for pruning).
+PostgreSQL (0 on SQLite), ``at`` the time of the change in whole seconds (for pruning);
+``stats_change_pruned`` the highest id pruned.
 """
 
 # ruff: noqa: S608 - fixed identifiers only
@@ -44,12 +45,20 @@ WATCHED = [
     ("event", "object_id", ["object_id", "verb", "object_type", "created_at"], "{row}.verb = 'card.reopened'"),
 ]
 
+# The highest log id the worker has pruned (one row): a process that has not read that far has
+# missed changes, and loads everything again.
+PRUNED = [
+    "CREATE TABLE IF NOT EXISTS stats_change_pruned (id INTEGER PRIMARY KEY, upto BIGINT NOT NULL DEFAULT 0)",
+    "INSERT INTO stats_change_pruned (id, upto) VALUES (1, 0) ON CONFLICT DO NOTHING",
+]
+
 
 def _sqlite() -> list[str]:
     statements = [
         "CREATE TABLE IF NOT EXISTS stats_change (id INTEGER PRIMARY KEY AUTOINCREMENT, card INTEGER NOT NULL,"
         " xid INTEGER NOT NULL DEFAULT 0, at INTEGER NOT NULL DEFAULT (CAST(strftime('%s', 'now') AS INTEGER)))",
         "CREATE INDEX IF NOT EXISTS stats_change_at ON stats_change (at)",
+        *PRUNED,
     ]
     for table, card, columns, condition in WATCHED:
         new_if = f" WHEN {condition.format(row='NEW')}" if condition else ""
@@ -75,6 +84,7 @@ def _postgres() -> list[str]:
         " at BIGINT NOT NULL DEFAULT (extract(epoch FROM clock_timestamp())::bigint))",
         "CREATE INDEX IF NOT EXISTS stats_change_xid ON stats_change (xid)",
         "CREATE INDEX IF NOT EXISTS stats_change_at ON stats_change (at)",
+        *PRUNED,
     ]
     for table, card, columns, condition in WATCHED:
         statements.append(

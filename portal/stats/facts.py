@@ -21,9 +21,10 @@ and reloads those cards' facts:
   running at its last read (ids at or above that snapshot's ``xmin``), skipping rows it has
   seen.
 
-The worker prunes the log after a day (``prune``); a process that has not read it for half a
-day loads everything again. So does one that finds more changed cards than a fifth of those it
-holds, where one pass over the tables is cheaper.
+The worker prunes the log after a day (``prune``) and notes the highest id it pruned: a
+process that had not read that far loads everything again, as does one that has not read the
+log for half a day, or finds more changed cards than a fifth of those it holds, where one pass
+over the tables is cheaper.
 """
 
 # ruff: noqa: S608 - the statements are built from fixed identifiers and whole numbers
@@ -233,10 +234,7 @@ class _Load:
 
     @staticmethod
     async def cards(cards: np.ndarray | None, words: Words) -> Rows:
-        from portal.boards.tables import Board
-
-        kinds = f.case_kinds()
-        boards = [row["id"] for row in await Board.select(Board.id).where(Board.kind.is_in(list(kinds) or [""]))]
+        boards = await _case_boards()
         counted = f"CASE WHEN c.archived = {_false()} OR c.archived_from = 'done' THEN 1 ELSE 0 END"
         row = await _one(
             f"""
@@ -265,17 +263,25 @@ class _Load:
 
     @staticmethod
     async def assisting(cards: np.ndarray | None, words: Words) -> Rows:
+        """Each case card's assisting departments: the entries ``routed_to`` matches (whole
+        numbers; anything else in the JSON, such as a null or an id written as text, routes
+        nothing there either)."""
+        boards = f._ids_in("c.board", await _case_boards())
         if is_sqlite():
             pairs = "FROM card c, json_each(c.assisting_departments) a"
-            value = "CAST(a.value AS INTEGER)"
+            value = "a.value"
+            whole = "a.type IN ('integer', 'real') AND a.value = CAST(a.value AS INTEGER)"
         else:
-            pairs = "FROM card c, jsonb_array_elements_text(c.assisting_departments) AS a(value)"
-            value = "CAST(a.value AS INTEGER)"
+            pairs = "FROM card c, jsonb_array_elements(c.assisting_departments) AS a(value)"
+            # A number's text as a number (CASE: only a number's; no braces: raw() reads them as parameters).
+            value = "CASE WHEN jsonb_typeof(a.value) = 'number' THEN CAST(CAST(a.value AS TEXT) AS NUMERIC) END"
+            whole = f"{value} = trunc({value})"
+            boards += " AND jsonb_typeof(c.assisting_departments) = 'array'"
         row = await _one(
             f"""
-            SELECT COUNT(*) AS n, {f.listing("c.id")} AS card, {f.listing(value)} AS department
+            SELECT COUNT(*) AS n, {f.listing("c.id")} AS card, {f.listing(f"CAST({value} AS BIGINT)")} AS department
             {pairs}
-            WHERE c.assisting_departments IS NOT NULL{_ids("c.id", cards)}
+            WHERE {boards} AND {whole}{_ids("c.id", cards)}
             """
         )
         n = row["n"]
@@ -454,6 +460,14 @@ class _Load:
         return Rows(f.numbers(row["card"], n), {"created": f.instants(row["created"], n)[0]})
 
 
+async def _case_boards() -> list[int]:
+    """The boards of the kinds whose cards are cases (archived ones too: scope_for narrows)."""
+    from portal.boards.tables import Board
+
+    kinds = list(f.case_kinds()) or [""]
+    return [row["id"] for row in await Board.select(Board.id).where(Board.kind.is_in(kinds))]
+
+
 async def _one(sql: str) -> dict[str, Any]:
     from portal.cards.tables import Card
 
@@ -476,19 +490,21 @@ class Keeper:
     """This process's facts and where it stopped reading the change log."""
 
     def __init__(self) -> None:
-        self.facts: Facts | None = None
-        self.last_id = 0  # SQLite: the last log id read
-        self.xmin: int | None = None  # PostgreSQL: the snapshot's xmin at the last read
-        self.seen: dict[int, int] = {}  # PostgreSQL: log ids read whose transaction may have been running (id: xid)
-        self.read_at = 0.0  # time.monotonic() of the last read of the log
         self.loop: asyncio.AbstractEventLoop | None = None
         self.lock: asyncio.Lock | None = None
-        self.generation = 0  # forget() counts up: a load begun before it is thrown away
+        self.generation = 0  # forget() counts up: a load or catch-up begun before it is thrown away
+        self._clear()
+
+    def _clear(self) -> None:
+        self.facts: Facts | None = None
+        self.last_id = 0  # the highest log id read (or given, at a full load)
+        self.xmin: int | None = None  # PostgreSQL: the snapshot's xmin at the last read
+        self.seen: dict[int, int] = {}  # PostgreSQL: log ids read whose transaction may have been running (id: xid)
+        self.read_at = 0.0  # time.time() of the last read of the log: the wall clock, which runs on in a suspend
 
     def forget(self) -> None:
-        generation = self.generation + 1
-        self.__init__()
-        self.generation = generation
+        self.generation += 1
+        self._clear()
 
     def _lock(self) -> asyncio.Lock:
         loop = asyncio.get_running_loop()
@@ -499,59 +515,72 @@ class Keeper:
     async def current(self) -> Facts:
         """The facts as the tables hold them now (every change committed before the call)."""
         async with self._lock():
-            if self.facts is None or time.monotonic() - self.read_at > RELOAD_AFTER:
-                await self._load_all()
-            else:
-                await self._catch_up()
-            assert self.facts is not None
-            return self.facts
+            while True:
+                generation = self.generation
+                if self.facts is None or time.time() - self.read_at > RELOAD_AFTER:
+                    await self._load_all()
+                else:
+                    await self._catch_up()
+                facts = self.facts
+                if generation == self.generation and facts is not None:
+                    return facts
 
-    async def _position(self) -> tuple[int, int | None]:
-        """Where the log stands: the last id it ever gave (SQLite: AUTOINCREMENT's counter, which
-        pruning leaves alone), the snapshot's xmin (PostgreSQL)."""
+    async def _position(self) -> tuple[int, int | None, int]:
+        """Where the log stands: the last id it gave (SQLite: AUTOINCREMENT's counter; PostgreSQL:
+        the highest committed), the snapshot's xmin (PostgreSQL), and the highest id pruned."""
         from portal.cards.tables import Card
 
+        pruned = "(SELECT COALESCE(MAX(upto), 0) FROM stats_change_pruned)"
         if is_sqlite():
-            rows = await Card.raw("SELECT seq FROM sqlite_sequence WHERE name = 'stats_change'")
-            return (int(rows[0]["seq"]) if rows else 0), None
-        (row,) = await Card.raw("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin")
-        return 0, int(row["xmin"])
+            (row,) = await Card.raw(
+                "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'stats_change'), 0) AS last,"
+                f" {pruned} AS pruned"
+            )
+            return int(row["last"]), None, int(row["pruned"])
+        (row,) = await Card.raw(
+            "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin,"
+            f" (SELECT COALESCE(MAX(id), 0) FROM stats_change) AS last, {pruned} AS pruned"
+        )
+        return int(row["last"]), int(row["xmin"]), int(row["pruned"])
 
     async def _load_all(self) -> None:
         generation = self.generation
-        last, xmin = await self._position()  # first: what changes after this is read again later
+        last, xmin, _pruned = await self._position()  # first: what changes after this is read again later
         loaded = await Facts.load()
-        if generation != self.generation:  # forgotten meanwhile: read again
-            await self._load_all()
+        if generation != self.generation:  # forgotten meanwhile: current() reads again
             return
         self.facts = loaded
-        self.last_id, self.xmin, self.seen, self.read_at = last, xmin, {}, time.monotonic()
+        self.last_id, self.xmin, self.seen, self.read_at = last, xmin, {}, time.time()
 
     async def _catch_up(self) -> None:
         from portal.cards.tables import Card
 
-        assert self.facts is not None
+        generation, facts = self.generation, self.facts
+        assert facts is not None
+        last, xmin, pruned = await self._position()
+        if pruned > self.last_id:  # the worker pruned changes this process never read
+            await self._load_all()
+            return
         if is_sqlite():
-            last, xmin = await self._position()
-            if last < self.last_id:  # the log was emptied behind this process (a restored database)
-                await self._load_all()
+            if last <= self.last_id:  # nothing new (or this transaction's snapshot is older than the facts)
+                self.read_at = time.time()
                 return
             rows = await Card.raw("SELECT card FROM stats_change WHERE id > {} AND id <= {}", self.last_id, last)
             changed, seen = {row["card"] for row in rows}, {}
         else:
-            _none, xmin = await self._position()
             rows = await Card.raw("SELECT id, card, xid FROM stats_change WHERE xid >= {}", self.xmin or 0)
             changed = {row["card"] for row in rows if row["id"] not in self.seen}
             seen = {row["id"]: row["xid"] for row in rows if row["xid"] >= (xmin or 0)}
-            last = 0
-        self.read_at = time.monotonic()
+            last = max([self.last_id, *(row["id"] for row in rows)])
+        if changed and len(changed) > max(len(facts.cards) // 5, 1000):
+            await self._load_all()
+            return
         if changed:
-            if len(changed) > max(len(self.facts.cards) // 5, 1000):
-                await self._load_all()
-                return
             ids = np.array(sorted(changed), dtype=np.int64)
-            self.facts = self.facts.merged(ids, await Facts.load(ids, self.facts.words))
-        self.last_id, self.xmin, self.seen = last, xmin, seen
+            facts = facts.merged(ids, await Facts.load(ids, facts.words))
+        if generation != self.generation:  # forgotten meanwhile: current() reads again
+            return
+        self.facts, self.last_id, self.xmin, self.seen, self.read_at = facts, last, xmin, seen, time.time()
 
 
 KEEPER = Keeper()
@@ -578,14 +607,22 @@ async def warm() -> None:
 
 
 async def prune(now: datetime | None = None) -> int:
-    """Drop the log's changes older than a day (every process has read them, or will load
-    everything again); how many."""
+    """Drop the log's changes older than a day (on PostgreSQL, of finished transactions only),
+    and note the highest id dropped: a process that has not read that far loads everything
+    again. How many were dropped."""
     from portal.cards.tables import Card
+    from portal.db import engine
 
     before = int(((now or datetime.now(UTC)) - KEEP_CHANGES).timestamp())  # ``at`` is in whole seconds
-    rows = await Card.raw("SELECT COUNT(*) AS n FROM stats_change WHERE at < {}", before)
-    await Card.raw("DELETE FROM stats_change WHERE at < {}", before)
-    return int(rows[0]["n"])
+    old = "at < {}" if is_sqlite() else "at < {} AND xid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
+    async with engine().transaction():
+        (row,) = await Card.raw(
+            f"SELECT COUNT(*) AS n, COALESCE(MAX(id), 0) AS upto FROM stats_change WHERE {old}", before
+        )
+        if row["n"]:
+            await Card.raw(f"DELETE FROM stats_change WHERE id <= {{}} AND {old}", row["upto"], before)
+            await Card.raw("UPDATE stats_change_pruned SET upto = {} WHERE upto < {}", row["upto"], row["upto"])
+    return int(row["n"])
 
 
 # Counting -----------------------------------------------------------------------------------

@@ -456,7 +456,8 @@ async def dashboard(
     (the shape is shared with the pages, the exports and ``GET /api/v1/stats``). Counted from
     the facts this process keeps (``portal.stats.facts``), or with ``reference`` straight from
     the tables, statement by statement (``SqlSource``: the definition the facts are checked
-    against). Read in one transaction: the figures agree with each other (one snapshot), and
+    against). Read in one transaction: the figures agree with each other (one snapshot; the
+    facts may be a moment newer, when another request has just brought them up to date), and
     SQLite reads them all through one connection."""
     from portal.db import engine
 

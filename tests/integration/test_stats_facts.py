@@ -12,6 +12,7 @@ import asyncio
 import random
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
 
 from portal.cards.services import StaleCard
@@ -191,7 +192,7 @@ async def test_a_change_committed_after_a_later_one_is_still_counted(city):
     assert received_by(after, None) == received_by(before, None) + 1
 
 
-async def test_the_worker_prunes_day_old_changes_and_a_process_that_slept_loads_everything(city):
+async def test_the_worker_prunes_day_old_changes_and_a_process_that_missed_some_loads_everything(city):
     from workers.settings import prune_stats_changes
 
     admin = await city.user("admin")
@@ -204,22 +205,49 @@ async def test_the_worker_prunes_day_old_changes_and_a_process_that_slept_loads_
     assert left["n"] == 0
     await Card.update({Card.department: None}).where(Card.id == city.ids["C3"])
     await assert_same_figures(city, "a change after pruning")
-    # A process that has not read the log for longer than the log keeps its changes (a change
-    # it never read is pruned) loads everything again.
+    # A change pruned before this process read it (a process asleep for a day): it loads
+    # everything again rather than miss it.
     await Card.update({Card.assignee: city.users["member"]}).where(Card.id == city.ids["C3"])
-    await facts.prune(now=datetime.now(UTC) + timedelta(days=2))
+    assert await facts.prune(now=datetime.now(UTC) + timedelta(days=2)) > 0
+    await assert_same_figures(city, "a change pruned unread")
+    # And one that has not read the log for half a day loads everything too (by the wall clock).
+    kept = await facts.current()
     facts.KEEPER.read_at -= facts.RELOAD_AFTER + 1
-    await assert_same_figures(city, "a process that slept")
+    assert await facts.current() is not kept
 
 
-async def test_a_forgotten_load_is_thrown_away(city):
-    """A load begun before forget() (the tests' clean slate, a restored database) is not kept."""
+async def test_assisting_departments_count_as_the_access_rule_reads_them(city):
+    """Only whole numbers in the JSON route a case (as ``routed_to``); anything else there —
+    a null, an id written as text, not a list at all — neither routes it nor stops the figures."""
+    i2, health = city.ids["I2"], city.departments["health"]
+    for value in ([None], [str(health)], [health, None], {"department": health}, health, [float(health)]):
+        await Card.update({Card.assisting_departments: value}).where(Card.id == i2)
+        await assert_same_figures(city, f"assisting {value!r}")
+
+
+async def test_a_load_begun_before_forget_is_read_again(city, monkeypatch):
+    """forget() (the tests' clean slate, a restored database) throws away a load begun before
+    it: here the load reads the cards, then a change the log cannot tell of is made (TRUNCATE
+    fires no trigger) and forget() called; the facts kept are read after it."""
+    c3, health = city.ids["C3"], city.departments["health"]
     keeper = facts.Keeper()
+    read, go_on = asyncio.Event(), asyncio.Event()
+    load = facts.Facts.load
+
+    async def slow_load(*args, **kwargs):
+        found = await load(*args, **kwargs)
+        if not read.is_set():
+            read.set()
+            await go_on.wait()
+        return found
+
+    monkeypatch.setattr(facts.Facts, "load", slow_load)
     loading = asyncio.create_task(keeper.current())
-    await asyncio.sleep(0)
+    await read.wait()
+    await Card.update({Card.department: health}).where(Card.id == c3)
+    await Card.raw("DELETE FROM stats_change WHERE card = {}", c3)
     keeper.forget()
-    await loading
-    assert keeper.facts is not None and keeper.generation == 1
-    assert len(keeper.facts.cards) == await Card.count().where(
-        Card.board.is_in([city.comments.board_id, city.inquiries.board_id])
-    )
+    go_on.set()
+    kept = await loading
+    row = kept.cards["department"][np.searchsorted(kept.cards.card, c3)]
+    assert row == health
