@@ -9,7 +9,9 @@ import re
 ID_IN_TEXT = re.compile(
     r"(?<![0-9A-Za-z])[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx](?![0-9A-Za-z])"
 )
-PHONE_IN_TEXT = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+# A mainland mobile number as people write it: 13812345678, 138-1234-5678, 138 1234 5678, and
+# after the country code (+8613812345678, +86 138…).
+PHONE_IN_TEXT = re.compile(r"(?:(?<=\+86)|(?<!\d))1[3-9]\d(?:[ -]?\d{4}){2}(?!\d)")
 
 
 def mask_phone(phone: str) -> str:

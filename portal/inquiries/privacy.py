@@ -54,7 +54,7 @@ REVEAL_REFUSED = "inquiry.reveal_refused"
 # Each with its number's own boundaries (a phone masked beside letters, "Tel138****5678", must
 # come back as the number it stands for, or a save would store the mask).
 MASKED_IN_TEXT = re.compile(
-    r"(?<![0-9A-Za-z*])\d{4}\*{10}[\dXx]{4}(?![0-9A-Za-z*])|(?<![\d*])1[3-9]\d\*{4}\d{4}(?![\d*])"
+    r"(?<![0-9A-Za-z*])\d{4}\*{10}[\dXx]{4}(?![0-9A-Za-z*])|(?:(?<=\+86)|(?<![\d*]))1[3-9]\d\*{4}\d{4}(?![\d*])"
 )
 mask_text = mask_numbers
 
