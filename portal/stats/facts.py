@@ -595,10 +595,17 @@ async def current() -> Facts:
     return await KEEPER.current()
 
 
+WARM_FROM = 10_000  # cards: below, the first dashboard loads its facts in a blink anyway
+
+
 async def warm() -> None:
     """Load the facts ahead of the first dashboard (a web process starting): on a large
     database the first load reads every case's history, which takes a second or two."""
+    from portal.cards.tables import Card
+
     try:
+        if await Card.count() < WARM_FROM:
+            return
         await KEEPER.current()
     except asyncio.CancelledError:
         raise

@@ -251,3 +251,11 @@ async def test_a_load_begun_before_forget_is_read_again(city, monkeypatch):
     kept = await loading
     row = kept.cards["department"][np.searchsorted(kept.cards.card, c3)]
     assert row == health
+
+
+async def test_a_web_process_loads_the_facts_ahead_only_for_a_large_database(city, monkeypatch):
+    await facts.warm()
+    assert facts.KEEPER.facts is None  # a few cards: the first dashboard loads them at once
+    monkeypatch.setattr(facts, "WARM_FROM", 1)
+    await facts.warm()
+    assert facts.KEEPER.facts is not None and city.ids["C3"] in facts.KEEPER.facts.cards.card
