@@ -42,6 +42,7 @@ import numpy as np
 
 from portal.db import is_sqlite
 from portal.stats import figures as f
+from portal.stats.scope import false, true
 
 logger = logging.getLogger(__name__)
 
@@ -235,7 +236,7 @@ class _Load:
     @staticmethod
     async def cards(cards: np.ndarray | None, words: Words) -> Rows:
         boards = await _case_boards()
-        counted = f"CASE WHEN c.archived = {_false()} OR c.archived_from = 'done' THEN 1 ELSE 0 END"
+        counted = f"CASE WHEN c.archived = {false()} OR c.archived_from = 'done' THEN 1 ELSE 0 END"
         row = await _one(
             f"""
             SELECT COUNT(*) AS n, {f.listing("c.id")} AS id, {f.listing("COALESCE(c.board, 0)")} AS board,
@@ -347,12 +348,10 @@ class _Load:
 
     @staticmethod
     async def clocks(cards: np.ndarray | None, words: Words) -> Rows:
-        names = f.clock_names()
-        whens = " ".join(f"WHEN '{name}' THEN {code}" for code, name in enumerate(names))
         row = await _one(
             f"""
             SELECT COUNT(*) AS n, {f.listing("k.card_id")} AS card,
-              {f.listing(f"CASE k.stage {whens} ELSE -1 END")} AS stage,
+              {f.listing(f.clock_code("k.stage"))} AS stage,
               {f.listing(f.instant_text("k.completed_at"))} AS completed
             FROM card_clock k
             WHERE k.round = 1 AND k.completed_at IS NOT NULL
@@ -383,13 +382,12 @@ class _Load:
     @staticmethod
     async def visits(cards: np.ndarray | None, words: Words) -> Rows:
         names = f.clock_names()
-        whens = " ".join(f"WHEN '{name}' THEN {code}" for code, name in enumerate(names))
         where = f"s.left_at IS NOT NULL AND s.on_time IS NOT NULL AND s.clock IS NOT NULL{_ids('s.card', cards)}"
         row = await _one(
             f"""
             SELECT COUNT(*) AS n, {f.listing("s.card")} AS card, {f.listing(f.instant_text("s.left_at"))} AS left_at,
-              {f.listing(f"CASE s.clock {whens} ELSE -1 END")} AS clock,
-              {f.listing(f"CASE WHEN s.on_time = {_true()} THEN 1 ELSE 0 END")} AS on_time
+              {f.listing(f.clock_code("s.clock"))} AS clock,
+              {f.listing(f"CASE WHEN s.on_time = {true()} THEN 1 ELSE 0 END")} AS on_time
             FROM card_stage s
             WHERE {where}
             """
@@ -409,7 +407,7 @@ class _Load:
                 f"""
                 SELECT COUNT(*) AS n, {f.listing("s.card")} AS card,
                   {f.listing(f.instant_text("s.left_at"))} AS left_at, {f.listing(f.hex_text("s.clock"))} AS clock,
-                  {f.listing(f"CASE WHEN s.on_time = {_true()} THEN 1 ELSE 0 END")} AS on_time
+                  {f.listing(f"CASE WHEN s.on_time = {true()} THEN 1 ELSE 0 END")} AS on_time
                 FROM card_stage s
                 WHERE {where} AND s.clock NOT IN ({f._in(names)})
                 """
@@ -428,10 +426,7 @@ class _Load:
 
     @staticmethod
     async def steps(cards: np.ndarray | None, words: Words) -> Rows:
-        verdict = f.json_text("s.data", "verdict")
-        whens = " ".join(f"WHEN '{value}' THEN {code}" for code, value in enumerate(f.VERDICTS, 1))
-        other = len(f.VERDICTS) + 1
-        step = f"CASE WHEN s.action = '{f.SUPERVISE}' THEN 0 ELSE CASE {verdict} {whens} ELSE {other} END END"
+        step = f.step_code("s")
         row = await _one(
             f"""
             SELECT COUNT(*) AS n, {f.listing("s.card")} AS card, {f.listing(f.instant_text("s.created_at"))} AS created,
@@ -473,14 +468,6 @@ async def _one(sql: str) -> dict[str, Any]:
 
     (row,) = await Card.raw(sql)
     return row
-
-
-def _false() -> str:
-    return "0" if is_sqlite() else "FALSE"
-
-
-def _true() -> str:
-    return "1" if is_sqlite() else "TRUE"
 
 
 # The process's copy, kept up to date ------------------------------------------------------

@@ -575,6 +575,21 @@ async def _dashboard(
     }
 
 
+def step_code(alias: str) -> str:
+    """SQL: an inquiry step's code: 0 a 督办 notice, 1… a verdict of VERDICTS, the last another
+    verdict (or none)."""
+    verdict = json_text(f"{alias}.data", "verdict")
+    whens = " ".join(f"WHEN '{value}' THEN {code}" for code, value in enumerate(VERDICTS, 1))
+    other = len(VERDICTS) + 1
+    return f"CASE WHEN {alias}.action = '{SUPERVISE}' THEN 0 ELSE CASE {verdict} {whens} ELSE {other} END END"
+
+
+def clock_code(column: str) -> str:
+    """SQL: a clock's name as its index in ``clock_names()``, -1 for a name no kind has."""
+    whens = " ".join(f"WHEN '{name}' THEN {code}" for code, name in enumerate(clock_names()))
+    return f"CASE {column} {whens} ELSE -1 END"
+
+
 class SqlSource:
     """The counts behind the figures, straight from the tables (the reference): each method
     one statement over the period's rows of the cards in ``frame``."""
@@ -589,9 +604,7 @@ class SqlSource:
         """Follow-up verdicts and 督办 notices given in the period: per group key, how many of
         each step code (0 a notice, 1… a verdict of VERDICTS, the last another verdict)."""
         frame, q = self.frame, Sql()
-        verdict = json_text("s.data", "verdict")
-        whens = " ".join(f"WHEN '{value}' THEN {code}" for code, value in enumerate(VERDICTS, 1))
-        step = f"CASE WHEN s.action = '{SUPERVISE}' THEN 0 ELSE CASE {verdict} {whens} ELSE {len(VERDICTS) + 1} END END"
+        step = step_code("s")
         (steps,) = await q.rows(
             f"""
             SELECT COUNT(*) AS n, {listing(group_key())} AS keys, {listing(step)} AS steps
@@ -770,9 +783,7 @@ async def _visits(frame: Frame) -> dict[tuple[int, str], tuple[int, int]]:
     and clock. A clock no kind has (any more) is counted by a statement of its own."""
     names = clock_names()
     q = Sql()
-    whens = " ".join(f"WHEN '{name}' THEN {code}" for code, name in enumerate(names))
-    clock = f"CASE s.clock {whens} ELSE -1 END"
-    visit = f"{clock} * 2 + CASE WHEN s.on_time = {true()} THEN 1 ELSE 0 END"
+    visit = f"{clock_code('s.clock')} * 2 + CASE WHEN s.on_time = {true()} THEN 1 ELSE 0 END"
     where = f"{frame.cases} AND {frame.during('s.left_at', q)} AND s.on_time IS NOT NULL AND s.clock IS NOT NULL"
     (row,) = await q.rows(
         f"""
