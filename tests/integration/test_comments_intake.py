@@ -142,7 +142,9 @@ async def test_badly_signed_posts_are_refused_with_401_and_write_nothing(client,
     elif case == "stale":
         body, headers = signed(secret, message(), timestamp - 301)
     elif case == "future":
-        body, headers = signed(secret, message(), timestamp + 301)
+        # Well past the window: a slow machine can spend seconds before the server reads its
+        # clock, which brings a timestamp only just ahead back inside the window.
+        body, headers = signed(secret, message(), timestamp + 360)
     elif case == "no signature":
         del headers["X-Portal-Signature"]
     elif case == "unknown source":
@@ -279,11 +281,12 @@ async def test_the_command_prints_the_secret_once(world):
 
 # Spreadsheet import ------------------------------------------------------------------------
 
-BROKEN = {12: ("平台", "myspace"), 203: ("发布时间", "昨天下午"), 451: ("评论内容", "")}
+BROKEN = {12: ("平台", "myspace"), 53: ("发布时间", "昨天下午"), 121: ("评论内容", "")}
 
 
-def export(rows: int = 500, broken: dict | None = None, start: int = 0) -> bytes:
-    """A Weibo back-office export: a header row, then one comment per row (row 2 is the first)."""
+def export(rows: int = 130, broken: dict | None = None, start: int = 0) -> bytes:
+    """A Weibo back-office export: a header row, then one comment per row (row 2 is the first).
+    The default's 130 rows span three of the import's batches of 50."""
     lines = ["平台,评论ID,用户昵称,评论内容,发布时间,链接"]
     broken = BROKEN if broken is None else broken
     for n in range(start, start + rows):
@@ -338,17 +341,17 @@ async def test_an_export_with_three_broken_rows_imports_the_rest_and_names_them(
     preview = (await client.get(preview_url)).text
     errors = re.findall(r"<tr><td>(\d+)</td><td>([^<]*)</td><td>([^<]+)</td></tr>", preview)
     named = [(int(row), column) for row, column, _reason in errors]
-    assert named == [(12, "平台"), (203, "发布时间"), (451, "评论内容")]
+    assert named == [(12, "平台"), (53, "发布时间"), (121, "评论内容")]
     assert "myspace" in errors[0][2]
-    assert re.search(r"<strong>497</strong>", preview) and preview.count("<tr><td>") == 3 + 20  # errors + first rows
+    assert re.search(r"<strong>127</strong>", preview) and preview.count("<tr><td>") == 3 + 20  # errors + first rows
     assert await cards_on(world.board_id) == 0  # nothing before the person confirms
 
     done = await run_import(client, preview_url)
     assert 'id="import-done"' in done
-    assert re.search(r"497\D+0", done)  # 497 imported, 0 skipped
-    assert await cards_on(world.board_id) == 497
-    assert await Card.count().where((Card.board == world.board_id) & (Card.column == world.columns["new"])) == 497
-    assert await Card.count().where(Card.created_by == world.users["member"]) == 497
+    assert re.search(r"127\D+0", done)  # 127 imported, 0 skipped
+    assert await cards_on(world.board_id) == 127
+    assert await Card.count().where((Card.board == world.board_id) & (Card.column == world.columns["new"])) == 127
+    assert await Card.count().where(Card.created_by == world.users["member"]) == 127
 
 
 async def test_duplicates_are_skipped_and_counted(client, world):
