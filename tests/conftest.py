@@ -160,13 +160,28 @@ async def users(departments) -> dict[str, int]:
     }
 
 
+_shared_app = None
+
+
+def shared_app():
+    """One app per test process, run (lifespan and all) by each test that asks for ``client``:
+    building one registers some two hundred routes, most of a second on a slow machine, which
+    hundreds of tests paid again. A test that changes the settings gets a new one. A test that
+    needs an app of its own (two clients at once, or routes added) calls create_app()."""
+    global _shared_app
+    from portal.app import create_app
+
+    settings = get_settings()
+    if _shared_app is None or _shared_app.state.settings is not settings:
+        _shared_app = create_app(settings)
+    return _shared_app
+
+
 @pytest.fixture
 async def client(clean_db):
     from litestar.testing import AsyncTestClient
 
-    from portal.app import create_app
-
-    async with AsyncTestClient(create_app(), base_url="http://testserver.local") as test_client:
+    async with AsyncTestClient(shared_app(), base_url="http://testserver.local") as test_client:
         yield test_client
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from litestar.channels.backends.redis import RedisChannelsPubSubBackend
+from litestar.channels.backends.redis import RedisChannelsPubSubBackend, _LazyEvent
 
 from portal.cards import services as cards
 from portal.cards.services import CardChange
@@ -47,6 +47,15 @@ class NamespacedPubSubBackend(RedisChannelsPubSubBackend):
     async def stream_events(self):
         async for channel, data in super().stream_events():
             yield channel.removeprefix(self._namespace), data
+
+    async def on_shutdown(self) -> None:
+        """Close the subscription and the client's connections, and forget what was bound to
+        this event loop, so that the app's next start (the same app run again, as the test
+        suite does) begins with fresh ones; Litestar's backend keeps both for good."""
+        await super().on_shutdown()
+        await self._redis.aclose()
+        self._RedisChannelsPubSubBackend__pub_sub = None  # its property makes a new one on demand
+        self._has_subscribed = _LazyEvent()
 
 
 def backend_for(redis) -> RedisChannelsPubSubBackend:

@@ -22,6 +22,17 @@ def bad_input() -> None:
 
 
 @pytest.fixture
+async def client(clean_db):
+    """An app of this module's own: it gains two routes, which the shared one must not."""
+    from litestar.testing import AsyncTestClient
+
+    from portal.app import create_app
+
+    async with AsyncTestClient(create_app(), base_url="http://testserver.local") as test_client:
+        yield test_client
+
+
+@pytest.fixture
 def app_log(client, caplog):
     """Records of the app's logger, which does not propagate to the root logger."""
     logger = logging.getLogger("litestar")
