@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,9 +28,17 @@ _hasher = (
     if get_settings().test_fast_hashing
     else PasswordHasher()
 )
-# Verified against when the user name is unknown, so that a wrong name takes as long
-# as a wrong password and response times do not reveal which accounts exist.
-_DUMMY_HASH = _hasher.hash("portal-timing-equaliser")
+
+
+def _dummy_hash() -> str:
+    """Verified against when the user name is unknown, so that a wrong name takes as long
+    as a wrong password and response times do not reveal which accounts exist. It is written
+    out with the hasher's parameters rather than hashed (an Argon2 verification's cost is set
+    by the parameters in the hash): hashing one at import cost every process a noticeable
+    part of its start, and hashing it at the first login would make that login slower."""
+    salt = base64.b64encode(bytes(_hasher.salt_len)).rstrip(b"=").decode()
+    digest = base64.b64encode(bytes(_hasher.hash_len)).rstrip(b"=").decode()
+    return f"$argon2id$v=19$m={_hasher.memory_cost},t={_hasher.time_cost},p={_hasher.parallelism}${salt}${digest}"
 
 
 _USER_FIELDS = (User.id, User.username, User.display_name, User.role, User.department, User.language)
@@ -71,7 +80,7 @@ async def authenticate(username: str, password: str, ip: str = "") -> CurrentUse
     accounts exist."""
     attempted = username.strip().lower()
     row = await User.select(*_USER_FIELDS, User.password_hash, User.active).where(User.username == attempted).first()
-    matches = await _password_matches(row["password_hash"] if row else _DUMMY_HASH, password)
+    matches = await _password_matches(row["password_hash"] if row else _dummy_hash(), password)
     if not (row and matches and row["active"]):
         reason = "unknown user" if not row else "wrong password" if not matches else "disabled"
         await events.record(

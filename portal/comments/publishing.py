@@ -17,8 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import httpx
-
 from portal.notifications.delivery import DeliveryFailed, RobotRefused, check_robot_url
 from portal.settings import get_settings
 
@@ -64,6 +62,8 @@ class WebhookPublisher:
         self.timeout = timeout
 
     async def publish(self, reply: dict[str, Any], card: dict[str, Any]) -> PublishResult:
+        import httpx  # here, not at the top: see delivery.post_to_robot
+
         try:
             addresses = await check_robot_url(self.url)
         except RobotRefused as error:

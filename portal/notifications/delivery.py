@@ -25,8 +25,6 @@ from email.message import EmailMessage
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
-
 from portal.accounts.tables import User
 from portal.boards.tables import Board
 from portal.i18n import gettext as _
@@ -151,6 +149,10 @@ async def post_to_robots(board_id: int, reminder_key: str, text: str) -> int:
 async def post_to_robot(url: str, kind: str, text: str) -> None:
     """One post, to the address just checked; WeCom and DingTalk answer HTTP 200 with a
     non-zero ``errcode`` when they refuse a message, and that is a failure too."""
+    # Imported on the first post: httpx brings its command line (rich, pygments) along when
+    # they are installed, half a second of every process's start for a feature few use.
+    import httpx
+
     addresses = await check_robot_url(url)
     target, headers, extensions = httpx.URL(url), {}, {}
     if addresses:

@@ -129,3 +129,12 @@ async def test_unknown_user_and_wrong_password_do_the_same_work(client, users, h
     assert known["actor"] == users["member"] and known["payload"]["username"] == "member"
     assert unknown["actor"] is None and unknown["object_id"] is None
     assert unknown["payload"]["username"] == "nobody-here"
+
+
+def test_the_stand_in_for_an_unknown_name_costs_what_a_real_hash_costs():
+    """The hash verified for an unknown name is written out, not hashed: it must carry the
+    same Argon2 parameters (memory, passes, lanes, lengths) as a real one, or a wrong name
+    would answer faster than a wrong password."""
+    from argon2 import extract_parameters
+
+    assert extract_parameters(services._dummy_hash()) == extract_parameters(services._hasher.hash(PASSWORD))
