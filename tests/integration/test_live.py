@@ -48,6 +48,14 @@ async def login_as(base: str, username: str):
 
 
 @pytest.fixture
+def one_web(tmp_path):
+    """One web process, for what needs no second one (each start costs seconds of CPU)."""
+    port = free_port()
+    with web_processes([port], [tmp_path / "a.log"]):
+        yield f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
 def two_webs(tmp_path):
     port_a, port_b = free_port(), free_port()
     with web_processes([port_a, port_b], [tmp_path / "a.log", tmp_path / "b.log"]):
@@ -138,8 +146,8 @@ async def test_reconnecting_client_catches_up_from_its_sequence(clean_db, two_we
     assert f'data-seq="{seq + 2}"' in message, message[:300]
 
 
-async def test_too_much_missed_means_refetch(clean_db, two_webs):
-    base_a, _ = two_webs
+async def test_too_much_missed_means_refetch(clean_db, one_web):
+    base_a = one_web
     world = await board_with("comments", "zhangwei", "lina")
     board = world.board_id
     viewer = await login_as(base_a, "lina")
@@ -155,8 +163,8 @@ async def test_too_much_missed_means_refetch(clean_db, two_webs):
     assert header["type"] == "refresh"
 
 
-async def test_liaison_receives_only_her_departments_cards(clean_db, two_webs):
-    base_a, _ = two_webs
+async def test_liaison_receives_only_her_departments_cards(clean_db, one_web):
+    base_a = one_web
     world = await board_with("inquiries", "sunli", "wangfang", roles={"wangfang": "member"})
     board = world.board_id
     health, housing = world.departments["health"], await factories.department("housing", "住建局")
@@ -211,8 +219,8 @@ async def test_presence_lists_who_is_looking(clean_db, two_webs):
         ("zhangwei", None, None),
     ],
 )
-async def test_websocket_handshake_checks_session_origin_and_access(clean_db, two_webs, who, origin, expected):
-    base, _ = two_webs
+async def test_websocket_handshake_checks_session_origin_and_access(clean_db, one_web, who, origin, expected):
+    base = one_web
     board = (await board_with("comments", "zhangwei", "wangfang")).board_id
     client = await login_as(base, who) if who else None
     async with board_socket(base, board, client, origin=origin) as socket:
@@ -232,8 +240,8 @@ async def closed_with(socket) -> int:
     return socket.close_code
 
 
-async def test_guessed_board_id_over_websocket_is_refused(clean_db, two_webs):
-    base, _ = two_webs
+async def test_guessed_board_id_over_websocket_is_refused(clean_db, one_web):
+    base = one_web
     campaigns = await board_with("campaigns", "wangfang")  # a real board she is not on
     client = await login_as(base, "wangfang")
     for board in (campaigns.board_id, 99999, 2**40):
