@@ -46,7 +46,7 @@ from portal.notifications.controllers import NotificationController
 from portal.search.routes import ROUTES as SEARCH_ROUTES
 from portal.settings import Settings, get_settings
 from portal.sla.controllers import CalendarController, PolicyController, preview_api
-from portal.stats import facts as stats_facts
+from portal.stats import warm as stats_warm
 from portal.stats.routes import ROUTES as STATS_ROUTES
 from portal.warning.controllers import ROUTES as WARNING_ROUTES
 
@@ -73,7 +73,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         previous_effects = outbox.context()  # None, except around an app inside a test
         outbox.configure(EffectContext(redis=app.state.redis, arq=app.state.arq))
         # The dashboard's facts, loaded before a manager asks for the first one.
-        warming = asyncio.create_task(stats_facts.warm())
+        warming = asyncio.create_task(stats_warm.warm())
         try:
             yield
         finally:

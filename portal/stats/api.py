@@ -12,7 +12,6 @@ from typing import Any
 from litestar import Controller, Request, get
 
 from portal.api.auth import api_csrf
-from portal.stats import figures
 from portal.stats.period import parse_filters
 
 PARAMETERS = (
@@ -36,6 +35,8 @@ class StatsApi(Controller):
     )
     async def stats(self, request: Request) -> dict[str, Any]:
         filters = await parse_filters(request.user, request.query_params)
+        from portal.stats import figures  # at the first call: see controllers._figures
+
         return await figures.dashboard(request.user, filters)
 
     @get(
@@ -48,6 +49,8 @@ class StatsApi(Controller):
     async def cards(self, request: Request) -> dict[str, Any]:
         filters = await parse_filters(request.user, request.query_params)
         figure, key = request.query_params.get("figure"), request.query_params.get("key")
+        from portal.stats import figures
+
         found = await figures.cards_behind(request.user, filters, figure or "", key)
         for card in found:
             for name in ("due_at", "received_at"):

@@ -25,9 +25,18 @@ from portal.core.forms import MAX_ID
 from portal.core.templating import department_name
 from portal.i18n import gettext as _
 from portal.stats import charts, export
-from portal.stats.figures import BARE_KEY, STAGES, cards_behind, dashboard
 from portal.stats.period import PERIODS, Filters, filters_or_default, parse_filters, period_days
 from portal.stats.scope import Scope, scope_for
+
+# The figures (and numpy under them) are imported at the first dashboard, not at start: a
+# third of a second of every process's start, for a page few processes ever serve.
+
+
+def _figures():
+    from portal.stats import figures
+
+    return figures
+
 
 DASHBOARD = "pages/stats/dashboard.html"
 CARDS = "pages/stats/cards.html"
@@ -329,7 +338,7 @@ async def dashboard_context(request: Request) -> dict[str, Any]:
     params = form_params(request.query_params)
     filters, errors = await filters_or_default(request.user, params)
     sort, direction = sort_param(request.query_params)
-    data = await dashboard(request.user, filters)
+    data = await _figures().dashboard(request.user, filters)
     data = {
         **data,
         "members": sort_rows(data["members"], sort, direction, "user"),
@@ -395,7 +404,7 @@ async def describe_key(key: str, choices: dict[str, Any], scope: Scope) -> str:
     labels = {
         "platform": lambda v: _("Platform not given") if v == "none" else PLATFORMS.label(v),
         "sentiment": SENTIMENTS.label,
-        "stage": STAGES.label,
+        "stage": _figures().STAGES.label,
         "category": INQUIRY_CATEGORIES.label,
         "day": str,
     }
@@ -430,7 +439,7 @@ class StatsController(Controller):
         filters, errors = await filters_or_default(request.user, request.query_params)
         if not errors:
             try:
-                rows = await cards_behind(request.user, filters, figure, key)
+                rows = await _figures().cards_behind(request.user, filters, figure, key)
             except FormError as error:
                 errors = error.errors
         links = Links(filters)
@@ -440,7 +449,7 @@ class StatsController(Controller):
             if figure.partition(":")[2]:
                 what.append(await describe_key(figure, choices, scope))
             if key:
-                bare = key if ":" in key else f"{BARE_KEY.get(figure, 'day')}:{key}"
+                bare = key if ":" in key else f"{_figures().BARE_KEY.get(figure, 'day')}:{key}"
                 what.append(await describe_key(bare, choices, scope))
         context = {
             **_helpers(links),
@@ -465,7 +474,7 @@ class StatsController(Controller):
         if not any(params.get(name) for name in ("period", "from", "to")):
             params["period"] = "week"
         filters, errors = await filters_or_default(request.user, params)
-        data = await dashboard(request.user, filters)
+        data = await _figures().dashboard(request.user, filters)
         links = Links(filters)
         choices = await _choices(request)
         weekly = filters.period in ("week", "last_week")
@@ -492,7 +501,7 @@ class StatsController(Controller):
     async def export_csv(self, request: Request) -> Response:
         name = _table_name(request, allow_all=False)
         filters = await _strict_filters(request)
-        data = await dashboard(request.user, filters)
+        data = await _figures().dashboard(request.user, filters)
         table = export.table(data, name)
         return Response(
             export.to_csv(table),
@@ -507,7 +516,7 @@ class StatsController(Controller):
     async def export_xlsx(self, request: Request) -> Response:
         name = _table_name(request, allow_all=True)
         filters = await _strict_filters(request)
-        data = await dashboard(request.user, filters)
+        data = await _figures().dashboard(request.user, filters)
         chosen = export.tables(data) if name == "all" else [export.table(data, name)]
         title = _("All tables") if name == "all" else chosen[0].title
         return Response(

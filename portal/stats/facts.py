@@ -582,24 +582,6 @@ async def current() -> Facts:
     return await KEEPER.current()
 
 
-WARM_FROM = 10_000  # cards: below, the first dashboard loads its facts in a blink anyway
-
-
-async def warm() -> None:
-    """Load the facts ahead of the first dashboard (a web process starting): on a large
-    database the first load reads every case's history, which takes a second or two."""
-    from portal.cards.tables import Card
-
-    try:
-        if await Card.count() < WARM_FROM:
-            return
-        await KEEPER.current()
-    except asyncio.CancelledError:
-        raise
-    except Exception:  # the dashboard loads them again, and says what went wrong there
-        logger.exception("could not load the figures' facts ahead of time")
-
-
 async def prune(now: datetime | None = None) -> int:
     """Drop the log's changes older than a day (on PostgreSQL, of finished transactions only),
     and note the highest id dropped: a process that has not read that far loads everything

@@ -24,7 +24,7 @@ from portal.core.errors import Conflict, FormError
 from portal.events.tables import Event
 from portal.inquiries import supervision, workflow
 from portal.inquiries.tables import InquiryDetail
-from portal.stats import facts, figures
+from portal.stats import facts, figures, warm
 from tests.conftest import ON_POSTGRES, TEST_DATABASE_URL
 from tests.integration.test_stats_figures import NOW, City, city, move, period  # noqa: F401
 
@@ -254,8 +254,8 @@ async def test_a_load_begun_before_forget_is_read_again(city, monkeypatch):
 
 
 async def test_a_web_process_loads_the_facts_ahead_only_for_a_large_database(city, monkeypatch):
-    await facts.warm()
+    await warm.warm()
     assert facts.KEEPER.facts is None  # a few cards: the first dashboard loads them at once
-    monkeypatch.setattr(facts, "WARM_FROM", 1)
-    await facts.warm()
+    monkeypatch.setattr(warm, "WARM_FROM", 1)
+    await warm.warm()
     assert facts.KEEPER.facts is not None and city.ids["C3"] in facts.KEEPER.facts.cards.card
