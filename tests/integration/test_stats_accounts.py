@@ -21,11 +21,10 @@ from portal.stats import accounts, accounts_import
 from portal.stats.accounts_tables import AccountFigure, MediaAccount
 from tests.conftest import csrf_from, login
 
-TODAY = accounts.today()
-
 
 def day(offset: int) -> date:
-    return TODAY - timedelta(days=offset)
+    """``offset`` days before the portal's today (worked out each time: a run may cross midnight)."""
+    return accounts.today() - timedelta(days=offset)
 
 
 @pytest.fixture

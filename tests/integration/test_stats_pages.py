@@ -33,6 +33,21 @@ NOW = datetime.now(UTC).replace(microsecond=0)
 TODAY = NOW.astimezone(TZ).date()
 FIRST = TODAY - timedelta(days=7)
 PERIOD = {"period": "custom", "from": FIRST.isoformat(), "to": TODAY.isoformat()}
+
+
+@pytest.fixture(autouse=True)
+def _dates_of_today():
+    """The dates above are worked out at import; a run that crosses midnight (in the portal's
+    time zone) between collecting and running a test works them out again for it, as the
+    portal's own "today" has moved on."""
+    global NOW, TODAY, FIRST, PERIOD
+    if datetime.now(TZ).date() != TODAY:
+        NOW = datetime.now(UTC).replace(microsecond=0)
+        TODAY = NOW.astimezone(TZ).date()
+        FIRST = TODAY - timedelta(days=7)
+        PERIOD = {"period": "custom", "from": FIRST.isoformat(), "to": TODAY.isoformat()}
+
+
 PEOPLE = {
     "admin": ("admin", None, "", "管理员甲"),  # on no board: a name no one else should read
     "manager": ("manager", "publicity", "manager", "陈静"),
